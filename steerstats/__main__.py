@@ -1,0 +1,5 @@
+import sys
+
+from steerstats.cli import main
+
+sys.exit(main())

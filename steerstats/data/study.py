@@ -1,0 +1,85 @@
+"""`Study`: the one container every steerability analysis passes around.
+
+A study holds validated pandas frames with the release's own column names (so a user's own study in
+the same shape works unchanged), the warnings raised while loading, the input files with their
+sha256 (provenance for manifests), and, for simulated studies, the true parameter values.
+Frames a study does not have are ``None``; analyses that need them say so.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+
+@dataclass(frozen=True)
+class DataWarning:
+    """A quirk a careful analyst handles (kept, reported in the report), not an error."""
+
+    file: str
+    message: str
+    rows: tuple[int, ...] = ()  # 1-based data records involved, if any
+
+    def __str__(self) -> str:
+        where = f" (rows {', '.join(map(str, self.rows[:10]))}{', ...' if len(self.rows) > 10 else ''})" if self.rows else ""
+        return f"{self.file}: {self.message}{where}"
+
+
+@dataclass(frozen=True)
+class InputFile:
+    """An input file's provenance: path relative to the study root, sha256, rows."""
+
+    path: str
+    sha256: str
+    rows: int
+
+
+@dataclass(frozen=True)
+class Study:
+    """A steerability study (Vafa et al. 2025 layout).
+
+    Frames (release file -> attribute):
+      steering            image_generation/steering.csv
+      sat_ratings         image_generation/sat_rating_4.csv
+      improvement         image_generation/improvement.csv
+      pom1, pom5          image_generation/pom1.csv, pom5.csv
+      blind_steering      {k: image_generation/blind_steering_k.csv} for k in 4, 7, 10, 20
+      choosing_seed       image_generation/choosing_seed.csv
+      seed_constraint     {n: image_generation/steering_{n}_seed(s).csv} for n in 1, 2, 3
+      bookshelf           image_generation/bookshelf_steering.csv
+      image_steering      tidy rounds of img_steering*.csv (one row per user x task x round),
+                          column ``condition`` in {"random", "learned", "learned_tiles"}
+      llm_steering        llm/steering_llms.csv
+      llm_sat_ratings     llm/sat_ratings.csv
+      llm_improvement     llm/improvement.csv
+    """
+
+    name: str
+    steering: pd.DataFrame | None = None
+    sat_ratings: pd.DataFrame | None = None
+    improvement: pd.DataFrame | None = None
+    pom1: pd.DataFrame | None = None
+    pom5: pd.DataFrame | None = None
+    blind_steering: dict[int, pd.DataFrame] = field(default_factory=dict)
+    choosing_seed: pd.DataFrame | None = None
+    seed_constraint: dict[int, pd.DataFrame] = field(default_factory=dict)
+    bookshelf: pd.DataFrame | None = None
+    image_steering: pd.DataFrame | None = None
+    llm_steering: pd.DataFrame | None = None
+    llm_sat_ratings: pd.DataFrame | None = None
+    llm_improvement: pd.DataFrame | None = None
+    warnings: tuple[DataWarning, ...] = ()
+    files: tuple[InputFile, ...] = ()
+    truth: dict[str, Any] | None = None  # known parameter values of a simulated study
+    source: str = ""  # where it came from: a directory, or "simulate(seed=...)"
+
+    def require(self, attr: str) -> Any:
+        """Return frame ``attr`` or raise a clear error if this study lacks it."""
+        from steerstats.errors import DataNotFoundError
+
+        value = getattr(self, attr)
+        if value is None or (isinstance(value, dict) and not value):
+            raise DataNotFoundError(f"study '{self.name}' has no '{attr}' data")
+        return value
