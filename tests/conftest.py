@@ -1,0 +1,30 @@
+"""Shared fixtures. The released study must sit at ../shared/data/vafa2025 beside the repository
+(or where $STEERSTATS_TEST_DATA points); tests that need it fail with a clear message otherwise."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+DEFAULT_VAFA2025 = REPO.parent / "shared" / "data" / "vafa2025"
+
+
+@pytest.fixture(scope="session")
+def vafa2025_dir() -> Path:
+    """Directory of the released Vafa et al. (2025) study files."""
+    path = Path(os.environ.get("STEERSTATS_TEST_DATA", DEFAULT_VAFA2025))
+    if not (path / "image_generation" / "steering.csv").is_file():
+        pytest.fail(
+            f"released study data not found at {path}: CI expects ../shared/data/vafa2025 beside "
+            "the repository (or set STEERSTATS_TEST_DATA)",
+            pytrace=False,
+        )
+    return path
+
+
+@pytest.fixture(scope="session")
+def repo_root() -> Path:
+    return REPO
