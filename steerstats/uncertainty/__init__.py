@@ -1,1 +1,31 @@
-"""steerstats.uncertainty"""
+"""steerstats.uncertainty: cluster bootstrap, Bayesian hierarchical models, coverage study.
+
+Bayesian models and inference live in :mod:`steerstats.uncertainty.bayes` (imported lazily: JAX
+start-up is slow and the host device count must be set before it starts).
+"""
+
+from steerstats.uncertainty.bootstrap import (
+    BootstrapResult,
+    bca_interval,
+    cluster_bootstrap,
+    cluster_counts,
+    cluster_group_sums,
+    cluster_weights,
+    grouped_mean_bootstrap,
+    jackknife_acceleration,
+    percentile_interval,
+    product_weights,
+)
+
+__all__ = [
+    "BootstrapResult",
+    "bca_interval",
+    "cluster_bootstrap",
+    "cluster_counts",
+    "cluster_group_sums",
+    "cluster_weights",
+    "grouped_mean_bootstrap",
+    "jackknife_acceleration",
+    "percentile_interval",
+    "product_weights",
+]

@@ -1,0 +1,162 @@
+"""Cluster bootstrap: reference implementation, BCa, two-way weights, determinism, fast path."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+from steerstats.errors import InputError
+from steerstats.metrics.weighted import weighted_group_mean
+from steerstats.uncertainty import (
+    bca_interval,
+    cluster_bootstrap,
+    cluster_counts,
+    grouped_mean_bootstrap,
+    jackknife_acceleration,
+    product_weights,
+)
+
+
+def small_frame(seed: int = 0, n_clusters: int = 12) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    rows = []
+    for c in range(n_clusters):
+        u = rng.normal(0, 0.5)
+        for _ in range(rng.integers(1, 5)):
+            rows.append({"cl": f"c{c:02d}", "user": f"u{c % 4}", "g": rng.integers(0, 3), "y": u + rng.normal()})
+    return pd.DataFrame(rows)
+
+
+def group_mean_stat(frame: pd.DataFrame, weights):
+    return weighted_group_mean(frame["y"].to_numpy(), frame["g"].to_numpy(), 3, weights)
+
+
+def slow_reference(frame: pd.DataFrame, cluster: str, n_boot: int, seed: int) -> np.ndarray:
+    """The textbook loop: per replicate, draw cluster ids, concatenate their rows, group-by."""
+    rng = np.random.default_rng(seed)
+    ids = np.sort(frame[cluster].unique())
+    groups = {k: v for k, v in frame.groupby(cluster)}
+    out = []
+    for counts in cluster_counts(len(ids), n_boot, rng):
+        parts = [groups[ids[i]] for i in range(len(ids)) for _ in range(counts[i])]
+        resampled = pd.concat(parts)
+        means = resampled.groupby("g")["y"].mean().reindex(range(3))
+        out.append(means.to_numpy())
+    return np.array(out)
+
+
+def test_vectorised_matches_slow_reference():
+    frame = small_frame()
+    fast = cluster_bootstrap(group_mean_stat, frame, "cl", n_boot=200, seed=3)
+    slow = slow_reference(frame, "cl", 200, 3)
+    np.testing.assert_allclose(fast.replicates, slow, rtol=1e-12, equal_nan=True)
+
+
+def test_grouped_fast_path_matches_generic_path():
+    frame = small_frame(1)
+    generic = cluster_bootstrap(group_mean_stat, frame, "cl", n_boot=500, seed=5, method="bca")
+    fast, levels = grouped_mean_bootstrap(frame, "y", "g", "cl", n_boot=500, seed=5, method="bca")
+    assert levels == [0, 1, 2]
+    np.testing.assert_allclose(fast.replicates, generic.replicates, rtol=1e-12)
+    np.testing.assert_allclose(fast.ci_low, generic.ci_low, rtol=1e-12)
+    np.testing.assert_allclose(fast.ci_high, generic.ci_high, rtol=1e-12)
+
+
+def test_same_seed_bit_identical_and_other_seed_differs():
+    frame = small_frame(2)
+    a = cluster_bootstrap(group_mean_stat, frame, "cl", n_boot=300, seed=9, method="bca")
+    b = cluster_bootstrap(group_mean_stat, frame, "cl", n_boot=300, seed=9, method="bca")
+    c = cluster_bootstrap(group_mean_stat, frame, "cl", n_boot=300, seed=10, method="bca")
+    assert np.array_equal(a.replicates, b.replicates, equal_nan=True)
+    assert np.array_equal(a.ci_low, b.ci_low) and np.array_equal(a.ci_high, b.ci_high)
+    assert not np.array_equal(a.replicates, c.replicates, equal_nan=True)
+
+
+def test_bca_matches_scipy_on_iid_data_with_scipy_replicates():
+    """Given scipy's own replicates, our BCa formula reproduces scipy.stats.bootstrap's interval."""
+    rng = np.random.default_rng(0)
+    x = rng.lognormal(size=40)
+    res = stats.bootstrap((x,), np.mean, n_resamples=4000, method="BCa", random_state=1)
+    jack = np.array([np.delete(x, i).mean() for i in range(len(x))])[:, None]
+    lo, hi = bca_interval(
+        res.bootstrap_distribution[:, None], np.array([x.mean()]), jackknife_acceleration([jack]), 0.95
+    )
+    assert lo[0] == pytest.approx(res.confidence_interval.low, rel=1e-10)
+    assert hi[0] == pytest.approx(res.confidence_interval.high, rel=1e-10)
+
+
+def test_bca_singleton_clusters_close_to_scipy():
+    rng = np.random.default_rng(4)
+    x = rng.exponential(size=60)
+    frame = pd.DataFrame({"y": x, "g": 0, "cl": np.arange(60)})
+    ours, _ = grouped_mean_bootstrap(frame, "y", None, "cl", n_boot=20000, seed=2, method="bca")
+    ref = stats.bootstrap((x,), np.mean, n_resamples=20000, method="BCa", random_state=2)
+    assert ours.ci_low[0] == pytest.approx(ref.confidence_interval.low, abs=0.02)
+    assert ours.ci_high[0] == pytest.approx(ref.confidence_interval.high, abs=0.02)
+    # skewed data: BCa shifts the interval up relative to the percentile interval
+    pct, _ = grouped_mean_bootstrap(frame, "y", None, "cl", n_boot=20000, seed=2)
+    assert ours.ci_high[0] > pct.ci_high[0]
+
+
+def test_acceleration_zero_for_symmetric_jackknife():
+    jack = np.array([[-1.0], [0.0], [1.0]])
+    assert jackknife_acceleration([jack])[0] == 0.0
+
+
+def test_two_way_product_weights():
+    a = np.array([0, 0, 1, 2, 2])
+    b = np.array([0, 1, 1, 0, 2])
+    w = product_weights([a, b], 50, np.random.default_rng(0))
+    rng = np.random.default_rng(0)
+    ca = cluster_counts(3, 50, rng)
+    cb = cluster_counts(3, 50, rng)
+    np.testing.assert_array_equal(w, ca[:, a] * cb[:, b])
+    # each factor's counts sum to its number of clusters
+    assert (ca.sum(axis=1) == 3).all() and (cb.sum(axis=1) == 3).all()
+
+
+def test_two_way_bootstrap_wider_than_one_way_for_crossed_effects():
+    rng = np.random.default_rng(0)
+    users, goals = 15, 15
+    u = rng.normal(0, 1, users)
+    g = rng.normal(0, 1, goals)
+    rows = [{"user": i, "goal": j, "g": 0, "y": u[i] + g[j] + rng.normal()} for i in range(users) for j in range(goals)]
+    frame = pd.DataFrame(rows)
+
+    def stat(f, w):
+        return weighted_group_mean(f["y"].to_numpy(), f["g"].to_numpy(), 1, w)
+
+    one = cluster_bootstrap(stat, frame, "user", n_boot=1000, seed=0)
+    two = cluster_bootstrap(stat, frame, ["user", "goal"], n_boot=1000, seed=0, method="bca")
+    assert two.cluster == ("user", "goal") and two.n_clusters == (15, 15)
+    assert two.se[0] > 1.2 * one.se[0]
+    assert two.ci_low[0] < two.estimate[0] < two.ci_high[0]
+
+
+def test_bad_input_errors():
+    frame = small_frame()
+    with pytest.raises(InputError, match="nope"):
+        cluster_bootstrap(group_mean_stat, frame, "nope", n_boot=10)
+    with pytest.raises(InputError, match="method"):
+        cluster_bootstrap(group_mean_stat, frame, "cl", n_boot=10, method="studentized")
+    bad = frame.copy()
+    bad.loc[3, "y"] = np.nan
+    with pytest.raises(InputError, match="row 4"):
+        grouped_mean_bootstrap(bad, "y", "g", "cl", n_boot=10)
+    bad = frame.copy()
+    bad.loc[2, "cl"] = None
+    with pytest.raises(InputError, match="row 3"):
+        cluster_bootstrap(group_mean_stat, bad, "cl", n_boot=10)
+
+
+def test_steering_per_model_dreamsim(vafa2025_dir):
+    frame = pd.read_csv(vafa2025_dir / "image_generation" / "steering.csv")
+    res, levels = grouped_mean_bootstrap(
+        frame, "dreamsim", "model", "goal_image", n_boot=10_000, seed=0, method="bca", pooled=True
+    )
+    assert len(levels) == 11 and levels[-1] == "all"
+    assert res.replicates.shape == (10_000, 11)
+    np.testing.assert_allclose(res.estimate[:-1], frame.groupby("model")["dreamsim"].mean().to_numpy())
+    assert (res.ci_low < res.estimate).all() and (res.estimate < res.ci_high).all()
