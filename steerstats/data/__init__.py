@@ -1,1 +1,61 @@
-"""steerstats.data"""
+"""steerstats.data: dataset cards, validated loaders, the simulated study, download.
+
+    from steerstats.data import load_study
+    study = load_study("vafa2025", "path/to/vafa2025")   # or load_study("synthetic", seed=0)
+    study.steering.groupby("model").dreamsim.mean()
+    for w in study.warnings: print(w)
+"""
+
+from steerstats.data.card import ColumnSpec, DatasetCard, FileSpec, SequenceSpec, load_card
+from steerstats.data.image_steering import CONDITIONS, tidy_image_steering
+from steerstats.data.loaders import (
+    Table,
+    load_blind_steering,
+    load_bookshelf,
+    load_choosing_seed,
+    load_file,
+    load_image_steering,
+    load_improvement,
+    load_llm_improvement,
+    load_llm_sat_ratings,
+    load_llm_steering,
+    load_pom,
+    load_sat_ratings,
+    load_seed_constraint,
+    load_steering,
+    load_study,
+    load_vafa2025,
+)
+from steerstats.data.location import default_cache_dir, resolve_data_dir
+from steerstats.data.study import DataWarning, InputFile, Study
+
+__all__ = [
+    "CONDITIONS",
+    "ColumnSpec",
+    "DataWarning",
+    "DatasetCard",
+    "FileSpec",
+    "InputFile",
+    "SequenceSpec",
+    "Study",
+    "Table",
+    "default_cache_dir",
+    "load_blind_steering",
+    "load_bookshelf",
+    "load_card",
+    "load_choosing_seed",
+    "load_file",
+    "load_image_steering",
+    "load_improvement",
+    "load_llm_improvement",
+    "load_llm_sat_ratings",
+    "load_llm_steering",
+    "load_pom",
+    "load_sat_ratings",
+    "load_seed_constraint",
+    "load_steering",
+    "load_study",
+    "load_vafa2025",
+    "resolve_data_dir",
+    "tidy_image_steering",
+]

@@ -1,0 +1,180 @@
+"""Loaders for every file of the released study (card ``datasets/vafa2025.toml``) and ``load_study``.
+
+Frames keep the release's column names; dtypes come from the card (``str`` for text and model
+names, ``int64``, ``float64``, ``bool``). Each loader validates at load (see
+:mod:`steerstats.data.table`) and returns a :class:`Table`: the frame, the quirks found and the
+file's provenance.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from steerstats._io import sha256_file
+from steerstats.data.card import DatasetCard, load_card
+from steerstats.data.image_steering import CONDITIONS, tidy_image_steering
+from steerstats.data.location import resolve_data_dir
+from steerstats.data.study import DataWarning, InputFile, Study
+from steerstats.data.table import read_table
+from steerstats.errors import DataNotFoundError
+
+BLIND_STEERING_K = (4, 7, 10, 20)
+SEED_CONSTRAINT_N = (1, 2, 3)
+
+
+@dataclass(frozen=True)
+class Table:
+    """A validated file: typed frame, quirks found (DataWarning), provenance."""
+
+    frame: pd.DataFrame
+    warnings: tuple[DataWarning, ...]
+    file: InputFile
+
+
+def load_file(
+    path: str | Path,
+    key: str,
+    card: DatasetCard | str = "vafa2025",
+    *,
+    relpath: str | None = None,
+) -> Table:
+    """Load and validate ``path`` against the card's schema for file ``key`` (e.g. ``"steering"``).
+
+    Errors name ``path``; warnings and provenance use ``relpath`` (default: the card's path).
+    Image-steering files come back tidy (see :func:`tidy_image_steering`).
+    """
+    card = load_card(card) if isinstance(card, str) else card
+    spec = card.file(key)
+    path = Path(path)
+    if not path.is_file():
+        raise DataNotFoundError(f"{path}: file not found")
+    rel = relpath or spec.path
+    frame, warns = read_table(path, spec, card.models, label=str(path))
+    digest = sha256_file(path)
+    warns = [dataclasses.replace(w, file=rel) for w in warns]
+    if spec.sha256 and digest != spec.sha256:
+        warns.append(
+            DataWarning(rel, f"sha256 {digest[:12]}… differs from the released file's {spec.sha256[:12]}… "
+                        "(validated against the card's schema)")
+        )
+    info = InputFile(path=rel, sha256=digest, rows=len(frame))
+    if "all_attempts" in frame.columns:
+        condition = CONDITIONS.get(Path(spec.path).name, spec.key)
+        frame = tidy_image_steering(frame, condition, str(path))
+    return Table(frame, tuple(warns), info)
+
+
+def load_steering(path: str | Path) -> Table:
+    """``image_generation/steering.csv``: one text-steering attempt per row (dreamsim, clip_similarity)."""
+    return load_file(path, "steering")
+
+
+def load_sat_ratings(path: str | Path) -> Table:
+    """``image_generation/sat_rating_4.csv``: 4-point satisfaction ratings of steered images."""
+    return load_file(path, "sat_ratings")
+
+
+def load_improvement(path: str | Path) -> Table:
+    """``image_generation/improvement.csv``: is the last attempt closer than the first (last_chosen)."""
+    return load_file(path, "improvement")
+
+
+def load_pom(path: str | Path, attempt: int) -> Table:
+    """``image_generation/pom{1,5}.csv``: prompt-output misalignment judgements (ref_chosen)."""
+    return load_file(path, f"pom{attempt}")
+
+
+def load_blind_steering(path: str | Path, k: int) -> Table:
+    """``image_generation/blind_steering_{k}.csv``: k LLM rewrites per goal (score, user_score)."""
+    return load_file(path, f"blind_steering_{k}")
+
+
+def load_choosing_seed(path: str | Path) -> Table:
+    """``image_generation/choosing_seed.csv``: text steering where the user also picks the seed."""
+    return load_file(path, "choosing_seed")
+
+
+def load_seed_constraint(path: str | Path, n: int) -> Table:
+    """``image_generation/steering_{n}_seed(s).csv``: steering constrained to n seeds."""
+    return load_file(path, f"seed_constraint_{n}")
+
+
+def load_bookshelf(path: str | Path) -> Table:
+    """``image_generation/bookshelf_steering.csv`` (its unnamed index column is dropped)."""
+    return load_file(path, "bookshelf")
+
+
+def load_image_steering(path: str | Path, condition: str) -> Table:
+    """A tidy ``img_steering*.csv``; ``condition`` in {"random", "learned", "learned_tiles"}."""
+    keys = {v: f"image_steering_{v}" for v in CONDITIONS.values()}
+    if condition not in keys:
+        raise ValueError(f"condition must be one of {sorted(keys)}, got {condition!r}")
+    return load_file(path, keys[condition])
+
+
+def load_llm_steering(path: str | Path) -> Table:
+    """``llm/steering_llms.csv``: one attempt to steer an LLM's headline rewrite."""
+    return load_file(path, "llm_steering")
+
+
+def load_llm_sat_ratings(path: str | Path) -> Table:
+    """``llm/sat_ratings.csv``: 4-point satisfaction ratings of generated headlines."""
+    return load_file(path, "llm_sat_ratings")
+
+
+def load_llm_improvement(path: str | Path) -> Table:
+    """``llm/improvement.csv``: is the last attempt's headline closer than the first."""
+    return load_file(path, "llm_improvement")
+
+
+def load_vafa2025(data_dir: str | Path | None = None, *, card: str = "vafa2025") -> Study:
+    """Load and validate every file of the released study into a :class:`Study`.
+
+    ``data_dir`` is resolved by :func:`resolve_data_dir`. Every file of the card must be present.
+    """
+    root = resolve_data_dir(card, data_dir)
+    dcard = load_card(card)
+    missing = [f.path for f in dcard.files if not (root / f.path).is_file()]
+    if missing:
+        raise DataNotFoundError(
+            f"{root}: {len(missing)} file(s) of dataset '{dcard.name}' missing ({', '.join(missing)}); "
+            f"run: steerstats data fetch {dcard.name} --to {root}"
+        )
+    tables: dict[str, Table] = {f.key: load_file(root / f.path, f.key, dcard) for f in dcard.files}
+    image_steering = pd.concat(
+        [tables[f"image_steering_{c}"].frame for c in CONDITIONS.values()], ignore_index=True
+    )
+    return Study(
+        name=dcard.name,
+        steering=tables["steering"].frame,
+        sat_ratings=tables["sat_ratings"].frame,
+        improvement=tables["improvement"].frame,
+        pom1=tables["pom1"].frame,
+        pom5=tables["pom5"].frame,
+        blind_steering={k: tables[f"blind_steering_{k}"].frame for k in BLIND_STEERING_K},
+        choosing_seed=tables["choosing_seed"].frame,
+        seed_constraint={n: tables[f"seed_constraint_{n}"].frame for n in SEED_CONSTRAINT_N},
+        bookshelf=tables["bookshelf"].frame,
+        image_steering=image_steering,
+        llm_steering=tables["llm_steering"].frame,
+        llm_sat_ratings=tables["llm_sat_ratings"].frame,
+        llm_improvement=tables["llm_improvement"].frame,
+        warnings=tuple(w for t in tables.values() for w in t.warnings),
+        files=tuple(t.file for t in tables.values()),
+        source=str(root),
+    )
+
+
+def load_study(name: str = "synthetic", data_dir: str | Path | None = None, seed: int = 0) -> Study:
+    """The study called ``name``: ``"synthetic"`` (``simulate_study(seed=seed)``, known truth) or a
+    dataset card name such as ``"vafa2025"`` (files from :func:`resolve_data_dir`)."""
+    if name == "synthetic":
+        from steerstats.data.simulate import simulate_study
+
+        return simulate_study(seed=seed)
+    return load_vafa2025(data_dir, card=name)
+

@@ -1,0 +1,334 @@
+"""Read one CSV file and validate it against its card schema.
+
+Parsing goes through the standard :mod:`csv` module (strict quoting) rather than
+``pandas.read_csv`` so that every problem can be located exactly: the 1-based data record (header
+excluded, a quoted field with newlines counts as one record) and the column. Problems that would
+make a number wrong raise :class:`~steerstats.errors.InputError`; quirks become
+:class:`~steerstats.data.study.DataWarning` s.
+"""
+
+from __future__ import annotations
+
+import ast
+import csv
+import io
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from steerstats.data.card import ColumnSpec, FileSpec, SequenceSpec
+from steerstats.data.study import DataWarning
+from steerstats.errors import InputError
+
+csv.field_size_limit(1 << 28)  # the image-steering literals are long single fields
+
+_TRUE = {"true"}
+_FALSE = {"false"}
+
+
+def read_table(
+    path: str | Path,
+    spec: FileSpec,
+    models: dict[str, tuple[str, ...]] | None = None,
+    *,
+    label: str | None = None,
+) -> tuple[pd.DataFrame, list[DataWarning]]:
+    """Parse ``path`` with ``spec``'s schema into a typed frame, plus the quirks found.
+
+    ``label`` names the file in messages (default: the path as given).
+    """
+    name = label or str(path)
+    text = _decode(Path(path).read_bytes(), name)
+    records = _records(text, name)
+    header, rows = records[0], records[1:]
+    if not rows:
+        raise InputError("file has a header but no data rows", file=name)
+    _check_header(header, spec, name)
+    for i, rec in enumerate(rows, start=1):
+        if len(rec) != len(header):
+            hint = " (truncated line?)" if i == len(rows) else ""
+            raise InputError(
+                f"record has {len(rec)} fields, header has {len(header)}{hint}",
+                file=name,
+                row=i,
+                column=header[min(len(rec), len(header)) - 1],
+            )
+    warnings: list[DataWarning] = []
+    known = {c.name: c for c in spec.columns}
+    data: dict[str, pd.Series] = {}
+    for j, col in enumerate(header):
+        values = [rec[j] for rec in rows]
+        cspec = known.get(col)
+        if cspec is None:
+            warnings.append(DataWarning(name, f"column '{col}' is not in the card; kept as text"))
+            data[col] = pd.Series(values, dtype="str")
+            continue
+        series = _convert(values, cspec, models or {}, name)
+        if cspec.drop:
+            label_col = f"'{col}'" if col else "with an empty name"
+            warnings.append(
+                DataWarning(name, f"column {label_col} ({cspec.description}) dropped at load")
+            )
+            continue
+        data[col] = series.rename(col)
+    frame = pd.DataFrame(data)
+    quirks = [c.name for c in spec.columns if c.text_quirks and c.name in frame.columns]
+    if quirks:
+        warnings.extend(_text_quirks(frame, quirks, name))
+    if spec.sequence is not None:
+        warnings.extend(check_sequences(frame, spec.sequence, name))
+    return frame, warnings
+
+
+def _decode(raw: bytes, name: str) -> str:
+    if not raw.strip():
+        raise InputError("file is empty", file=name)
+    if raw.startswith(b"\xef\xbb\xbf"):
+        raw = raw[3:]
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as err:
+        prefix = raw[: err.start].decode("utf-8")
+        row, column = _locate_end(prefix)
+        raise InputError(
+            f"invalid UTF-8 byte 0x{raw[err.start]:02x} at byte offset {err.start}",
+            file=name,
+            row=row,
+            column=column,
+        ) from None
+
+
+def _locate_end(prefix: str) -> tuple[int | None, str | None]:
+    """(data row, column) of the position just after ``prefix`` in a CSV text."""
+    recs = list(csv.reader(io.StringIO(prefix, newline="")))
+    if not recs:
+        return None, None
+    header = recs[0]
+    if len(recs) == 1:
+        return None, header[-1] if header else None
+    if prefix.endswith(("\n", "\r")) and _balanced_quotes(prefix):
+        return len(recs), header[0]  # at the start of the next record
+    last = recs[-1]
+    return len(recs) - 1, header[min(max(len(last), 1), len(header)) - 1]
+
+
+def _balanced_quotes(text: str) -> bool:
+    return text.count('"') % 2 == 0
+
+
+def _records(text: str, name: str) -> list[list[str]]:
+    try:
+        recs = list(csv.reader(io.StringIO(text, newline=""), strict=True))
+    except csv.Error as err:
+        row, column = _locate_end(text)
+        raise InputError(
+            f"malformed CSV ({err}); the last line looks truncated"
+            if "end of data" in str(err)
+            else f"malformed CSV ({err})",
+            file=name,
+            row=row,
+            column=column,
+        ) from None
+    recs = [r for r in recs if r]  # csv yields [] for blank lines
+    if not recs:
+        raise InputError("file is empty", file=name)
+    return recs
+
+
+def _check_header(header: Sequence[str], spec: FileSpec, name: str) -> None:
+    seen: set[str] = set()
+    for col in header:
+        if col in seen:
+            raise InputError("column name appears twice in the header", file=name, column=col)
+        seen.add(col)
+    for cspec in spec.columns:
+        if cspec.name not in seen and not cspec.drop:
+            raise InputError(
+                f"missing required column (header has: {', '.join(header)})",
+                file=name,
+                column=cspec.name,
+            )
+
+
+def _convert(
+    values: list[str], spec: ColumnSpec, models: dict[str, tuple[str, ...]], name: str
+) -> pd.Series:
+    col = spec.name
+    missing = np.array([v.strip() == "" for v in values])
+    if missing.any() and not spec.nullable:
+        row = int(np.argmax(missing)) + 1
+        raise InputError("missing value (NaN / empty) in a required column", file=name, row=row, column=col)
+    if spec.dtype in ("string", "literal"):
+        series = pd.Series([None if m else v for v, m in zip(values, missing, strict=True)], dtype="str")
+        if spec.dtype == "literal":
+            _check_literals(values, missing, name, col)
+    elif spec.dtype == "bool":
+        series = _to_bool(values, missing, name, col)
+    else:
+        series = _to_number(values, missing, spec.dtype, name, col)
+    _check_range(series, spec, name)
+    _check_values(series, spec, models, name)
+    return series
+
+
+def _to_number(values: list[str], missing: np.ndarray, dtype: str, name: str, col: str) -> pd.Series:
+    raw = pd.Series(values, dtype="str").str.strip()
+    num = pd.to_numeric(raw.where(~missing), errors="coerce")
+    bad = np.isnan(num.to_numpy(dtype=float)) & ~missing
+    # the literal strings "nan"/"NaN" parse as NaN: a missing value in disguise
+    if bad.any() or (~missing & raw.str.lower().isin(["nan", "inf", "-inf"]).to_numpy()).any():
+        lower = raw.str.lower().isin(["nan", "inf", "-inf"]).to_numpy()
+        idx = int(np.argmax(bad | (lower & ~missing)))
+        raise InputError(
+            f"expected {'an integer' if dtype == 'int' else 'a number'}, found {values[idx]!r}",
+            file=name,
+            row=idx + 1,
+            column=col,
+        )
+    if dtype == "float":
+        return num.astype("float64")
+    if missing.any():
+        return num.astype("Int64")
+    if num.dtype.kind == "f":
+        arr = num.to_numpy()
+        frac = arr != np.floor(arr)
+        if frac.any():
+            idx = int(np.argmax(frac))
+            raise InputError(f"expected an integer, found {values[idx]!r}", file=name, row=idx + 1, column=col)
+    return num.astype("int64")
+
+
+def _to_bool(values: list[str], missing: np.ndarray, name: str, col: str) -> pd.Series:
+    out: list[bool | None] = []
+    for i, (v, m) in enumerate(zip(values, missing, strict=True)):
+        low = v.strip().lower()
+        if m:
+            out.append(None)
+        elif low in _TRUE:
+            out.append(True)
+        elif low in _FALSE:
+            out.append(False)
+        else:
+            raise InputError(f"expected True or False, found {v!r}", file=name, row=i + 1, column=col)
+    return pd.Series(out, dtype="boolean" if missing.any() else "bool")
+
+
+def _check_literals(values: list[str], missing: np.ndarray, name: str, col: str) -> None:
+    for i, (v, m) in enumerate(zip(values, missing, strict=True)):
+        if m:
+            continue
+        try:
+            ast.literal_eval(v)
+        except (ValueError, SyntaxError, MemoryError, RecursionError) as err:
+            raise InputError(
+                f"not a valid Python literal ({type(err).__name__})", file=name, row=i + 1, column=col
+            ) from None
+
+
+def _check_range(series: pd.Series, spec: ColumnSpec, name: str) -> None:
+    if spec.min is None and spec.max is None:
+        return
+    arr = series.to_numpy(dtype=float, na_value=np.nan)
+    lo = -np.inf if spec.min is None else spec.min
+    hi = np.inf if spec.max is None else spec.max
+    out = ~np.isnan(arr) & ((arr < lo) | (arr > hi))
+    if out.any():
+        idx = int(np.argmax(out))
+        raise InputError(
+            f"value {series.iloc[idx]!r} outside the allowed range [{lo}, {hi}]",
+            file=name,
+            row=idx + 1,
+            column=spec.name,
+        )
+
+
+def _check_values(
+    series: pd.Series, spec: ColumnSpec, models: dict[str, tuple[str, ...]], name: str
+) -> None:
+    allowed: tuple[object, ...] | None = spec.values
+    what = "value"
+    if spec.models is not None:
+        allowed, what = models[spec.models], "model name"
+    if allowed is None:
+        return
+    bad = ~series.isin(allowed) & series.notna()
+    if bad.any():
+        idx = int(np.argmax(bad.to_numpy()))
+        raise InputError(
+            f"unknown {what} {series.iloc[idx]!r} (allowed: {', '.join(map(str, allowed))})",
+            file=name,
+            row=idx + 1,
+            column=spec.name,
+        )
+
+
+def _text_quirks(frame: pd.DataFrame, columns: Sequence[str], name: str) -> list[DataWarning]:
+    """One warning listing, per column, values with surrounding whitespace or wrapping quotes."""
+    parts, rows = [], np.zeros(len(frame), dtype=bool)
+    for col in columns:
+        s = frame[col].fillna("")
+        stripped = s.str.strip()
+        ws = (s != stripped).to_numpy()
+        quoted = stripped.str.match(r'^["\'“].*["\'”]$').to_numpy()
+        if ws.any() or quoted.any():
+            parts.append(f"{col}: {int(ws.sum())} with leading/trailing whitespace, {int(quoted.sum())} wrapped in quotes")
+            rows |= ws | quoted
+    if not parts:
+        return []
+    return [
+        DataWarning(
+            name,
+            f"text quirks in {int(rows.sum())} of {len(frame)} rows, kept as released "
+            f"(normalise before matching text across files): {'; '.join(parts)}",
+            _rows(np.flatnonzero(rows)),
+        )
+    ]
+
+
+def _rows(index: Iterable[int]) -> tuple[int, ...]:
+    return tuple(int(i) + 1 for i in index)
+
+
+def check_sequences(frame: pd.DataFrame, seq: SequenceSpec, name: str) -> list[DataWarning]:
+    """Warn about (by...) groups that repeat an attempt or miss some of ``seq.attempts``."""
+    expected = set(seq.attempts)
+    key = list(seq.by)
+    dup_msgs, dup_rows, miss_rows = [], [], []
+    n_missing = 0
+    sizes: dict[int, int] = {}
+    groups = frame.groupby(key, sort=False)
+    for gkey, idx in groups.indices.items():
+        attempts = frame[seq.attempt].to_numpy()[idx]
+        counts = pd.Series(attempts).value_counts()
+        if (counts > 1).any():
+            ident = ", ".join(f"{k}={v}" for k, v in zip(key, gkey, strict=True))
+            dup_msgs.append(f"{ident} has {len(idx)} rows (attempts {sorted(attempts.tolist())})")
+            dup_rows.extend(idx.tolist())
+        if set(attempts.tolist()) != expected:
+            n_missing += 1
+            sizes[len(set(attempts.tolist()) & expected)] = sizes.get(len(set(attempts.tolist()) & expected), 0) + 1
+            miss_rows.extend(idx.tolist())
+    out = []
+    if dup_msgs:
+        out.append(
+            DataWarning(
+                name,
+                f"{len(dup_msgs)} duplicate ({', '.join(key)}) sequence(s): the same user steered "
+                f"the same goal more than once: {'; '.join(dup_msgs)}",
+                _rows(sorted(dup_rows)),
+            )
+        )
+    if n_missing:
+        out.append(
+            DataWarning(
+                name,
+                f"{n_missing} of {groups.ngroups} ({', '.join(key)}) sequences do not hold "
+                f"attempts {min(expected)}..{max(expected)} (missing attempts: "
+                + ", ".join(f"{v} with {k} of {len(expected)}" for k, v in sorted(sizes.items(), reverse=True))
+                + ")",
+                _rows(sorted(miss_rows)),
+            )
+        )
+    return out
