@@ -1,0 +1,324 @@
+"""`ClipEmbedder`: batched open_clip image and text embeddings with a cache and a parallel loader.
+
+Images are read, hashed, looked up in the cache and (on a miss) decoded and preprocessed by a pool
+of threads, two batches ahead of the model, so decoding overlaps the forward pass. Threads, not
+processes: PIL and torch release the GIL for decoding, resizing and tensor maths, and forking a
+process after JAX has started its threads can deadlock. Embeddings are L2-normalised by default
+(CLIP's cosine geometry, Radford et al. 2021, sec. 2.3); the cache holds the raw model output.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import deque
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from steerstats.embed.cache import EmbeddingCache
+from steerstats.embed.device import autocast, resolve_device, resolve_precision
+from steerstats.embed.models import LoadedModel, load_model, register_model_config
+from steerstats.embed.sources import ImageSource, UnreadableImage, load_image, text_key
+from steerstats.errors import ConfigError, InputError
+
+KINDS = ("image", "text")
+_LOOKAHEAD_BATCHES = 2
+BatchCallback = Callable[[int, int], None]
+
+
+@dataclass(frozen=True)
+class EmbedResult:
+    """Vectors aligned with the input items; failed items have NaN rows, ``ok`` False and an error."""
+
+    vectors: np.ndarray
+    ok: np.ndarray
+    errors: list[str | None]
+    n_cached: int
+    n_computed: int
+    n_corrupt_cache: int
+
+    @property
+    def n_failed(self) -> int:
+        return int((~self.ok).sum())
+
+
+def l2_normalize(vectors: np.ndarray) -> np.ndarray:
+    """Rows divided by their Euclidean norm (NaN rows stay NaN; zero rows stay zero)."""
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    return vectors / np.where(norms > 0, norms, 1.0)
+
+
+def _default_workers() -> int:
+    return max(1, min(16, os.cpu_count() or 1))
+
+
+class ClipEmbedder:
+    """An open_clip model ready to embed images and texts.
+
+    ``model``: an open_clip config name (``open_clip.list_models()``), ``hf-hub:<repo>``, or any
+    name when ``model_config`` (dict or JSON path) is given, which registers it first.
+    ``weights``: checkpoint file, open_clip pretrained tag, or None (random init from ``seed``).
+    ``device``: auto (cuda > mps > cpu), cpu, cuda, mps. ``precision``: auto (autocast bf16/fp16
+    on CUDA, fp32 elsewhere), fp32, amp_bf16, amp_fp16.
+    """
+
+    def __init__(
+        self,
+        model: str = "ViT-B-32",
+        weights: str | Path | None = None,
+        *,
+        device: str = "auto",
+        precision: str = "auto",
+        batch_size: int = 64,
+        num_workers: int | None = None,
+        seed: int = 0,
+        model_config: dict[str, Any] | str | Path | None = None,
+        hub_cache_dir: str | None = None,
+    ) -> None:
+        if batch_size < 1:
+            raise ConfigError(f"batch size must be >= 1, got {batch_size}")
+        if model_config is not None:
+            register_model_config(model, model_config)
+        self.device = resolve_device(device)
+        self.precision = resolve_precision(precision, self.device)
+        self.batch_size = int(batch_size)
+        self.num_workers = int(num_workers) if num_workers else _default_workers()
+        self.loaded: LoadedModel = load_model(
+            model, weights, device=self.device, seed=seed, cache_dir=hub_cache_dir
+        )
+        self.dim = int(self._encode_texts([""]).shape[1])
+
+    # -- identities ------------------------------------------------------------------------
+    @property
+    def model_name(self) -> str:
+        return self.loaded.name
+
+    @property
+    def weights_identity(self) -> str:
+        return self.loaded.weights_identity
+
+    def identity(self, kind: str) -> dict[str, Any]:
+        """Everything besides the item that determines its raw vector (the cache namespace)."""
+        if kind not in KINDS:
+            raise ConfigError(f"kind must be one of {KINDS}, got '{kind}'")
+        out: dict[str, Any] = {
+            "kind": kind,
+            "model": self.loaded.name,
+            "model_config_sha256": self.loaded.config_sha256,
+            "weights": self.loaded.weights_identity,
+            "precision": self.precision,
+            "dim": self.dim,
+        }
+        if kind == "image":
+            out["preprocess"] = self.loaded.preprocess_cfg
+        else:
+            tok = self.loaded.tokenizer
+            out["tokenizer"] = {
+                "class": type(tok).__name__,
+                "context_length": getattr(tok, "context_length", None),
+            }
+        return out
+
+    def open_cache(self, kind: str, root: str | Path) -> EmbeddingCache:
+        return EmbeddingCache(root, self.identity(kind), self.dim)
+
+    # -- raw forward passes ----------------------------------------------------------------
+    def _encode_pixels(self, pixels: torch.Tensor) -> np.ndarray:
+        if self.device.type == "cuda":
+            pixels = pixels.pin_memory()
+        with autocast(self.device, self.precision):
+            out = self.loaded.model.encode_image(pixels.to(self.device, non_blocking=True))
+        return out.float().cpu().numpy()
+
+    def _encode_texts(self, texts: Sequence[str]) -> np.ndarray:
+        tokens = self.loaded.tokenizer(list(texts))
+        with autocast(self.device, self.precision):
+            out = self.loaded.model.encode_text(tokens.to(self.device))
+        return out.float().cpu().numpy()
+
+    # -- the batched pipeline --------------------------------------------------------------
+    def _prepare_image(
+        self, source: ImageSource, root: Path | None, cache: EmbeddingCache | None
+    ) -> tuple[str, str | None, Any]:
+        """("hit", key, vector) | ("miss", key, pixel tensor) | ("fail", None, message)."""
+        try:
+            key, loader = load_image(source, root)
+            if cache is not None and (vec := cache.get(key)) is not None:
+                return "hit", key, vec
+            return "miss", key, self.loaded.preprocess(loader())
+        except UnreadableImage as err:
+            return "fail", None, str(err)
+        except (OSError, ValueError) as err:  # preprocessing of an odd image
+            return "fail", None, f"cannot preprocess: {err}"
+
+    def embed(
+        self,
+        kind: str,
+        items: Sequence[Any],
+        *,
+        normalize: bool = True,
+        cache: EmbeddingCache | str | Path | None = None,
+        root: str | Path | None = None,
+        progress: bool = False,
+        on_batch: BatchCallback | None = None,
+    ) -> EmbedResult:
+        """Embed ``items`` (image sources or texts) in batches; never stops on an unreadable image.
+
+        ``cache``: an :class:`EmbeddingCache` or its root directory; each batch is committed to it
+        before ``on_batch(batch_index, n_done)`` runs, so an interrupted call resumes on re-run.
+        ``root``: directory that relative image paths are taken from.
+        """
+        if kind not in KINDS:
+            raise ConfigError(f"kind must be one of {KINDS}, got '{kind}'")
+        own_cache = cache is not None and not isinstance(cache, EmbeddingCache)
+        store = self.open_cache(kind, cache) if own_cache else cache
+        try:
+            return self._embed(kind, items, normalize, store, root, progress, on_batch)
+        finally:
+            if own_cache and store is not None:
+                store.close()
+
+    def _embed(
+        self,
+        kind: str,
+        items: Sequence[Any],
+        normalize: bool,
+        cache: EmbeddingCache | None,
+        root: str | Path | None,
+        progress: bool,
+        on_batch: BatchCallback | None,
+    ) -> EmbedResult:
+        n = len(items)
+        vectors = np.full((n, self.dim), np.nan, dtype=np.float32)
+        ok = np.zeros(n, dtype=bool)
+        errors: list[str | None] = [None] * n
+        counts = {"cached": 0, "computed": 0}
+        corrupt_before = cache.n_corrupt if cache is not None else 0
+        batches = [range(s, min(s + self.batch_size, n)) for s in range(0, n, self.batch_size)]
+        bar = tqdm(total=n, unit="img" if kind == "image" else "text", disable=not progress)
+
+        def finish(rows: list[int], keys: list[str], raw: np.ndarray) -> None:
+            vectors[rows] = raw
+            ok[rows] = True
+            counts["computed"] += len(rows)
+            if cache is not None:
+                cache.put_many(keys, raw)
+
+        def done(bi: int, size: int) -> None:
+            bar.update(size)
+            if on_batch is not None:
+                on_batch(bi, int(batches[bi].stop))
+
+        try:
+            if kind == "text":
+                for bi, batch in enumerate(batches):
+                    texts = [items[i] for i in batch]
+                    keys = [text_key(t) for t in texts]
+                    hits = cache.get_many(keys) if cache is not None else {}
+                    miss = [j for j, k in enumerate(keys) if k not in hits]
+                    for j, k in enumerate(keys):
+                        if k in hits:
+                            vectors[batch[j]] = hits[k]
+                            ok[batch[j]] = True
+                            counts["cached"] += 1
+                    if miss:
+                        raw = self._encode_texts([texts[j] for j in miss])
+                        finish([batch[j] for j in miss], [keys[j] for j in miss], raw)
+                    done(bi, len(batch))
+            else:
+                root_path = None if root is None else Path(root)
+                with ThreadPoolExecutor(self.num_workers, thread_name_prefix="embed-io") as pool:
+                    queue: deque[tuple[int, list[Future]]] = deque()
+
+                    def submit(bi: int) -> None:
+                        futures = [
+                            pool.submit(self._prepare_image, items[i], root_path, cache)
+                            for i in batches[bi]
+                        ]
+                        queue.append((bi, futures))
+
+                    for bi in range(min(_LOOKAHEAD_BATCHES + 1, len(batches))):
+                        submit(bi)
+                    try:
+                        while queue:
+                            bi, futures = queue.popleft()
+                            nxt = bi + _LOOKAHEAD_BATCHES + 1
+                            if nxt < len(batches):
+                                submit(nxt)
+                            rows, keys, pixels = [], [], []
+                            for i, fut in zip(batches[bi], futures, strict=True):
+                                status, key, value = fut.result()
+                                if status == "hit":
+                                    vectors[i], ok[i] = value, True
+                                    counts["cached"] += 1
+                                elif status == "miss":
+                                    rows.append(i)
+                                    keys.append(key)
+                                    pixels.append(value)
+                                else:
+                                    errors[i] = value
+                            if pixels:
+                                finish(rows, keys, self._encode_pixels(torch.stack(pixels)))
+                            done(bi, len(batches[bi]))
+                    finally:
+                        for _, futures in queue:
+                            for fut in futures:
+                                fut.cancel()
+        finally:
+            bar.close()
+        if normalize:
+            vectors = l2_normalize(vectors)
+        return EmbedResult(
+            vectors=vectors,
+            ok=ok,
+            errors=errors,
+            n_cached=counts["cached"],
+            n_computed=counts["computed"],
+            n_corrupt_cache=(cache.n_corrupt - corrupt_before) if cache is not None else 0,
+        )
+
+    # -- convenience -----------------------------------------------------------------------
+    def embed_texts(
+        self,
+        texts: Sequence[str],
+        *,
+        normalize: bool = True,
+        cache: EmbeddingCache | str | Path | None = None,
+        progress: bool = False,
+    ) -> np.ndarray:
+        """(n, dim) float32 text embeddings, L2-normalised unless ``normalize=False``."""
+        texts = list(texts)
+        for i, t in enumerate(texts):
+            if not isinstance(t, str):
+                raise InputError(f"text {i + 1} is {type(t).__name__}, not str")
+        return self.embed("text", texts, normalize=normalize, cache=cache, progress=progress).vectors
+
+    def embed_images(
+        self,
+        images: Sequence[ImageSource],
+        *,
+        normalize: bool = True,
+        cache: EmbeddingCache | str | Path | None = None,
+        progress: bool = False,
+    ) -> np.ndarray:
+        """(n, dim) float32 image embeddings of paths, URLs or PIL images.
+
+        Raises :class:`InputError` naming the first unreadable image; use :meth:`embed` to get
+        the others embedded and the failures reported instead.
+        """
+        result = self.embed(
+            "image", list(images), normalize=normalize, cache=cache, progress=progress
+        )
+        if result.n_failed:
+            i = int(np.flatnonzero(~result.ok)[0])
+            raise InputError(
+                f"image {i + 1} of {len(images)} ({images[i]!r}): {result.errors[i]} "
+                f"({result.n_failed} unreadable in all)"
+            )
+        return result.vectors
