@@ -27,6 +27,8 @@ from steerstats.data.loaders import (
     load_vafa2025,
 )
 from steerstats.data.location import default_cache_dir, resolve_data_dir
+from steerstats.data.simulate import SimulationParams, simulate_steering, simulate_study
+from steerstats.data.simulate_truth import simulation_truth
 from steerstats.data.study import DataWarning, InputFile, Study
 
 __all__ = [
@@ -37,6 +39,7 @@ __all__ = [
     "FileSpec",
     "InputFile",
     "SequenceSpec",
+    "SimulationParams",
     "Study",
     "Table",
     "default_cache_dir",
@@ -57,5 +60,8 @@ __all__ = [
     "load_study",
     "load_vafa2025",
     "resolve_data_dir",
+    "simulate_steering",
+    "simulate_study",
+    "simulation_truth",
     "tidy_image_steering",
 ]
