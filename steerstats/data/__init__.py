@@ -7,6 +7,7 @@
 """
 
 from steerstats.data.card import ColumnSpec, DatasetCard, FileSpec, SequenceSpec, load_card
+from steerstats.data.fetch import FetchError, FetchResult, fetch_dataset
 from steerstats.data.image_steering import CONDITIONS, tidy_image_steering
 from steerstats.data.loaders import (
     Table,
@@ -36,6 +37,8 @@ __all__ = [
     "ColumnSpec",
     "DataWarning",
     "DatasetCard",
+    "FetchError",
+    "FetchResult",
     "FileSpec",
     "InputFile",
     "SequenceSpec",
@@ -43,6 +46,7 @@ __all__ = [
     "Study",
     "Table",
     "default_cache_dir",
+    "fetch_dataset",
     "load_blind_steering",
     "load_bookshelf",
     "load_card",
@@ -64,4 +68,29 @@ __all__ = [
     "simulate_study",
     "simulation_truth",
     "tidy_image_steering",
+]
+
+# Fine-grained feedback for reward models (issue 4).
+from steerstats.data.simulate_feedback import (
+    ALIGNMENT_ATTRIBUTES,
+    ANNOTATION_SECONDS,
+    QUALITY_ATTRIBUTES,
+    TREE_ATTRIBUTES,
+    FeedbackSample,
+    FeedbackWorld,
+    FeedbackWorldConfig,
+    annotation_costs,
+    simulate_feedback,
+)
+
+__all__ += [
+    "ALIGNMENT_ATTRIBUTES",
+    "ANNOTATION_SECONDS",
+    "QUALITY_ATTRIBUTES",
+    "TREE_ATTRIBUTES",
+    "FeedbackSample",
+    "FeedbackWorld",
+    "FeedbackWorldConfig",
+    "annotation_costs",
+    "simulate_feedback",
 ]

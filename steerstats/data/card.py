@@ -54,6 +54,7 @@ class FileSpec:
     rows: int
     description: str
     columns: tuple[ColumnSpec, ...]
+    bytes: int | None = None
     sequence: SequenceSpec | None = None
 
     def column(self, name: str) -> ColumnSpec:
@@ -190,6 +191,7 @@ def _parse_file(raw: dict[str, Any], models: dict[str, tuple[str, ...]], source:
         remote_path=raw.get("remote_path", raw["path"]),
         sha256=raw.get("sha256", ""),
         rows=int(raw.get("rows", -1)),
+        bytes=raw.get("bytes"),
         description=raw.get("description", ""),
         columns=tuple(columns),
         sequence=None
