@@ -12,8 +12,13 @@ bootstrap never loops over replicates in Python. The helpers below are the build
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import pandas as pd
+
+#: ``statistic(frame, weights) -> (k,) or (B, k)``
+Statistic = Callable[[pd.DataFrame, np.ndarray | None], np.ndarray]
 
 
 def as_weights(weights: np.ndarray | None, n: int) -> np.ndarray:
@@ -69,3 +74,92 @@ def weighted_group_mean(
     with np.errstate(invalid="ignore", divide="ignore"):
         out = num / den
     return squeeze_like(out, weights)
+
+
+def weighted_mean_matrix(
+    x: np.ndarray, membership: np.ndarray, weights: np.ndarray | None = None
+) -> np.ndarray:
+    """Weighted mean of ``x`` over each column of a 0/1 ``membership`` matrix (n, k).
+
+    estimate_j = sum_i w_i m_ij x_i / sum_i w_i m_ij. Overlapping columns are allowed (e.g. a
+    per-model column and a pooled column), so one call gives every cell of a table. Rows where
+    ``x`` is NaN must have membership 0. Returns (k,) or (B, k) following the weights' shape.
+    """
+    x = np.asarray(x, dtype=float)
+    m = np.asarray(membership, dtype=float)
+    w = as_weights(weights, len(x))
+    num = w @ np.where(m > 0, m * x[:, None], 0.0)
+    den = w @ m
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out = num / den
+    return squeeze_like(out, weights)
+
+
+def weighted_ratio_of_sums(
+    numerator: np.ndarray,
+    denominator: np.ndarray,
+    membership: np.ndarray,
+    weights: np.ndarray | None = None,
+) -> np.ndarray:
+    """sum_i w_i m_ij a_i / sum_i w_i m_ij b_i per column j: a ratio of two weighted totals."""
+    a = np.asarray(numerator, dtype=float)
+    b = np.asarray(denominator, dtype=float)
+    m = np.asarray(membership, dtype=float)
+    w = as_weights(weights, len(a))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out = (w @ (m * a[:, None])) / (w @ (m * b[:, None]))
+    return squeeze_like(out, weights)
+
+
+def indicator_matrix(codes: np.ndarray, n_groups: int, *, pooled: bool = False) -> np.ndarray:
+    """(n, n_groups [+1]) 0/1 matrix from group codes (code -1 = in no group; pooled = all coded)."""
+    codes = np.asarray(codes)
+    m = np.zeros((len(codes), n_groups + pooled))
+    keep = np.flatnonzero(codes >= 0)
+    m[keep, codes[keep]] = 1.0
+    if pooled:
+        m[keep, -1] = 1.0
+    return m
+
+
+def membership_count(membership: np.ndarray) -> np.ndarray:
+    """Rows in each column of a membership matrix (the estimate's n)."""
+    return np.asarray(membership, dtype=float).sum(axis=0).astype(int)
+
+
+def row_sem(x: np.ndarray, membership: np.ndarray) -> np.ndarray:
+    """Plain standard error of the mean per column, sd(ddof=1) / sqrt(n): the release's SEM.
+
+    It treats rows as independent; NaN where a column has fewer than two rows.
+    """
+    x = np.asarray(x, dtype=float)
+    m = np.asarray(membership, dtype=float) > 0
+    out = np.full(m.shape[1], np.nan)
+    for j in range(m.shape[1]):
+        v = x[m[:, j]]
+        if len(v) > 1:
+            out[j] = v.std(ddof=1) / np.sqrt(len(v))
+    return out
+
+
+def group_weight(codes: np.ndarray, n_groups: int, weights: np.ndarray | None) -> np.ndarray:
+    """(B, n_groups) mean row weight of each group, for statistics defined on groups of rows.
+
+    When the resampling clusters nest the groups (a goal image's rows always share one cluster),
+    every row of a group carries the same weight, so this is the group's resampling count.
+    """
+    onehot = indicator_matrix(codes, n_groups)
+    w = as_weights(weights, len(codes))
+    size = onehot.sum(axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return (w @ onehot) / size
+
+
+def stack_statistics(*statistics: Statistic) -> Statistic:
+    """One statistic whose output concatenates several, so one bootstrap serves a whole table."""
+
+    def stacked(frame: pd.DataFrame, weights: np.ndarray | None = None) -> np.ndarray:
+        parts = [np.asarray(s(frame, weights), dtype=float) for s in statistics]
+        return np.concatenate(parts, axis=-1)
+
+    return stacked

@@ -1,0 +1,167 @@
+"""What a report section returns: :class:`Table` and :class:`Figure`, and how they are written.
+
+A table is written as ``NAME.csv`` (full precision), ``NAME.md`` (title, the SE note, the
+interpretation line, then the table) and ``NAME.tex`` (booktabs; an estimate column ``x`` with an
+``x_se`` column prints as ``x (se)``, and with an ``x_se_cluster`` column too as ``x (se) [se_cluster]``,
+like the paper's tables). A figure is written as ``NAME.png`` and ``NAME.pdf``.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from steerstats._io import atomic_write_bytes, atomic_write_text
+
+DIGITS = 3
+
+
+@dataclass(frozen=True)
+class Table:
+    """A named result table with a one-line interpretation and a note on which SE it shows."""
+
+    name: str
+    frame: pd.DataFrame
+    title: str
+    interpretation: str
+    se_note: str
+    notes: tuple[str, ...] = ()
+    #: estimate column -> stem of its SE columns (``stem_se``, ``stem_se_cluster``, ...);
+    #: estimates not listed use their name without a trailing "_mean" as the stem
+    se_stems: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Figure:
+    """A matplotlib figure with a caption."""
+
+    name: str
+    figure: Any  # matplotlib.figure.Figure
+    title: str
+    caption: str
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def format_value(value: Any, digits: int = DIGITS) -> str:
+    """Numbers to fixed decimals (integers stay integers), missing values to an empty cell."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    if isinstance(value, bool):
+        return str(value)
+    if isinstance(value, int) or (hasattr(value, "dtype") and getattr(value.dtype, "kind", "") in "iu"):
+        return str(int(value))
+    if isinstance(value, float) or hasattr(value, "dtype"):
+        try:
+            return f"{float(value):.{digits}f}"
+        except (TypeError, ValueError):
+            return str(value)
+    return str(value)
+
+
+def to_markdown(frame: pd.DataFrame, digits: int = DIGITS) -> str:
+    """A GitHub-flavoured markdown table."""
+    header = "| " + " | ".join(map(str, frame.columns)) + " |"
+    rule = "|" + "|".join("---" for _ in frame.columns) + "|"
+    rows = [
+        "| " + " | ".join(format_value(v, digits).replace("|", "\\|") for v in row) + " |"
+        for row in frame.itertuples(index=False)
+    ]
+    return "\n".join([header, rule, *rows]) + "\n"
+
+
+def _tex_escape(text: str) -> str:
+    for a, b in (("\\", r"\textbackslash{}"), ("&", r"\&"), ("%", r"\%"), ("$", r"\$"),
+                 ("#", r"\#"), ("_", r"\_"), ("{", r"\{"), ("}", r"\}")):
+        text = text.replace(a, b)
+    return text
+
+
+def se_stem(column: str, stems: dict[str, str] | None = None) -> str:
+    """Stem of an estimate's SE columns: ``dreamsim_mean`` -> ``dreamsim`` (``dreamsim_se``)."""
+    if stems and column in stems:
+        return stems[column]
+    return column.removesuffix("_mean")
+
+
+def tex_columns(frame: pd.DataFrame, stems: dict[str, str] | None = None) -> list[tuple[str, list[str]]]:
+    """(header, [estimate, its ``_se``?, its ``_se_cluster``?]) per tex column: the two SEs fold
+    into the estimate's cell; every other SE column (``_se_user``, ...) stays in csv/md only."""
+    cols = list(frame.columns)
+    folded: set[str] = set()
+    groups = []
+    for c in cols:
+        stem = se_stem(c, stems)
+        group = [c] + [f"{stem}{s}" for s in ("_se", "_se_cluster") if f"{stem}{s}" in cols]
+        folded.update(group[1:])
+        groups.append((c, group))
+    se_like = {c for c in cols if "_se_" in c or c.endswith("_se")}
+    return [(h, g) for h, g in groups if h not in folded and h not in se_like]
+
+
+def to_latex(table: Table, digits: int = DIGITS) -> str:
+    """booktabs tabular; estimates as ``x (se)`` or ``x (se) [se_cluster]``."""
+    groups = tex_columns(table.frame, table.se_stems)
+    lines = [
+        "% " + _tex_escape(table.title),
+        "% " + _tex_escape(table.se_note),
+        r"\begin{tabular}{" + "l" * 1 + "r" * (len(groups) - 1) + "}",
+        r"\toprule",
+        " & ".join(_tex_escape(h) for h, _ in groups) + r" \\",
+        r"\midrule",
+    ]
+    for _, row in table.frame.iterrows():
+        cells = []
+        for _, group in groups:
+            text = format_value(row[group[0]], digits)
+            if len(group) > 1 and text:
+                se = format_value(row[group[1]], digits)
+                if group[1].endswith("_se_cluster"):
+                    text += f" [{se}]" if se else ""
+                else:
+                    text += f" ({se})" if se else ""
+                    if len(group) > 2:
+                        cl = format_value(row[group[2]], digits)
+                        text += f" [{cl}]" if cl else ""
+            cells.append(_tex_escape(text))
+        lines.append(" & ".join(cells) + r" \\")
+    lines += [r"\bottomrule", r"\end{tabular}", ""]
+    return "\n".join(lines)
+
+
+def table_markdown(table: Table, digits: int = DIGITS) -> str:
+    parts = [f"# {table.title}", "", table.interpretation, "", f"*Standard errors:* {table.se_note}", ""]
+    parts += [f"- {note}" for note in table.notes]
+    if table.notes:
+        parts.append("")
+    parts.append(to_markdown(table.frame, digits))
+    return "\n".join(parts)
+
+
+def write_table(table: Table, directory: Path) -> list[Path]:
+    """Write NAME.csv, NAME.md and NAME.tex under ``directory``."""
+    base = Path(directory) / table.name
+    return [
+        atomic_write_text(base.with_suffix(".csv"), table.frame.to_csv(index=False)),
+        atomic_write_text(base.with_suffix(".md"), table_markdown(table)),
+        atomic_write_text(base.with_suffix(".tex"), to_latex(table)),
+    ]
+
+
+def write_figure(figure: Figure, directory: Path) -> list[Path]:
+    """Write NAME.png and NAME.pdf under ``directory`` and close the matplotlib figure."""
+    import matplotlib.pyplot as plt
+
+    paths = []
+    for ext in ("png", "pdf"):
+        buf = io.BytesIO()
+        # a fixed creation date keeps the pdf bytes reproducible
+        meta = {"CreationDate": None} if ext == "pdf" else {"Software": None}
+        figure.figure.savefig(buf, format=ext, dpi=150, bbox_inches="tight", metadata=meta)
+        paths.append(atomic_write_bytes(Path(directory) / f"{figure.name}.{ext}", buf.getvalue()))
+    plt.close(figure.figure)
+    return paths

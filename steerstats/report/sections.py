@@ -1,0 +1,64 @@
+"""The report's section registry.
+
+A section is a function ``(study, context) -> list[Table | Figure]``. The report runs every
+registered section in order, writes what they return and lists it in ``report.md``. A section
+whose data the study lacks raises :class:`~steerstats.errors.DataNotFoundError` (e.g. via
+``study.require("llm_sat_ratings")``); the report then skips it and says so in the manifest.
+
+Adding a section (e.g. for another issue) takes one module and one registry line:
+
+1. write ``steerstats/report/my_section.py`` with ``def section(study, context) -> list``
+   returning :class:`~steerstats.report.artifacts.Table` / ``Figure`` objects (import heavy
+   dependencies inside the function; use ``context.seed`` / ``context.n_boot``; return ``[]``
+   when a flag such as ``context.bayes`` is off);
+2. append ``Section("my_section", "steerstats.report.my_section:section", "Title")`` to
+   :data:`SECTIONS` below.
+
+Targets are imported lazily, so a section's dependencies load only when it runs.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from steerstats.data.study import Study
+
+SectionFn = Callable[[Study, "ReportContext"], list]
+
+
+@dataclass(frozen=True)
+class ReportContext:
+    """Settings every section sees."""
+
+    seed: int = 0
+    n_boot: int = 2000
+    bayes: bool = False
+    dataset: str = ""
+    options: dict[str, Any] = field(default_factory=dict)  # free-form, for sections' own flags
+
+
+@dataclass(frozen=True)
+class Section:
+    """A registry entry: ``target`` is ``"module:function"``, imported when the section runs."""
+
+    name: str
+    target: str
+    title: str
+
+    def load(self) -> SectionFn:
+        module, _, attr = self.target.partition(":")
+        return getattr(importlib.import_module(module), attr)
+
+
+SECTIONS: list[Section] = [
+    Section("similarity", "steerstats.report.steerability:similarity_section", "Similarity to the goal"),
+    Section("satisfaction", "steerstats.report.steerability:satisfaction_section", "Satisfaction ratings"),
+    Section("judgements", "steerstats.report.steerability:judgements_section", "Improvement and prompt-output misalignment"),
+    Section("blind_steering", "steerstats.report.steerability:blind_steering_section", "Blind steering by an LLM"),
+    Section("seeds", "steerstats.report.steerability:seeds_section", "Seed constraint and seed choice"),
+    Section("llm", "steerstats.report.steerability:llm_section", "Steering LLMs"),
+    Section("image_steering", "steerstats.report.steerability:image_steering_section", "Image-steering traces"),
+]
