@@ -13,30 +13,42 @@ declares the two missing operator schemas so that the pure-Python parts import; 
 ``TorchvisionOpsUnavailableWarning`` says that detection ops (nms, roi_align) are unavailable.
 Transforms are unaffected (tested against a PIL reference). With a matching torchvision the
 normal import succeeds and the shim never runs.
+
+Names are imported lazily (PEP 562) so that ``steerstats --help`` does not import torch.
 """
 
-from steerstats.embed._compat import (
-    TorchvisionOpsUnavailableWarning,
-    import_open_clip,
-    torchvision_shim_active,
-)
-from steerstats.embed.cache import EmbeddingCache, namespace_key
-from steerstats.embed.device import resolve_device, resolve_precision
-from steerstats.embed.embedder import ClipEmbedder, EmbedResult, l2_normalize
-from steerstats.embed.models import LoadedModel, load_model, register_model_config
+from __future__ import annotations
 
-__all__ = [
-    "ClipEmbedder",
-    "EmbedResult",
-    "EmbeddingCache",
-    "LoadedModel",
-    "TorchvisionOpsUnavailableWarning",
-    "import_open_clip",
-    "l2_normalize",
-    "load_model",
-    "namespace_key",
-    "register_model_config",
-    "resolve_device",
-    "resolve_precision",
-    "torchvision_shim_active",
-]
+import importlib
+from typing import Any
+
+_EXPORTS = {
+    "AestheticFirstLayer": "steerstats.embed.aesthetic",
+    "ClipEmbedder": "steerstats.embed.embedder",
+    "EmbedResult": "steerstats.embed.embedder",
+    "EmbedTableResult": "steerstats.embed.table",
+    "EmbeddingCache": "steerstats.embed.cache",
+    "LoadedModel": "steerstats.embed.models",
+    "TorchvisionOpsUnavailableWarning": "steerstats.embed._compat",
+    "embed_table": "steerstats.embed.table",
+    "import_open_clip": "steerstats.embed._compat",
+    "l2_normalize": "steerstats.embed.embedder",
+    "load_model": "steerstats.embed.models",
+    "namespace_key": "steerstats.embed.cache",
+    "read_embeddings": "steerstats.embed.table",
+    "register_model_config": "steerstats.embed.models",
+    "resolve_device": "steerstats.embed.device",
+    "resolve_precision": "steerstats.embed.device",
+    "torchvision_shim_active": "steerstats.embed._compat",
+}
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(_EXPORTS[name]), name)
+    raise AttributeError(f"module 'steerstats.embed' has no attribute '{name}'")
+
+
+def __dir__() -> list[str]:
+    return __all__

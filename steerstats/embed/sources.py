@@ -14,7 +14,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from PIL import Image
+from PIL import Image, UnidentifiedImageError
 
 URL_TIMEOUT_S = 20.0
 ImageSource = str | os.PathLike | Image.Image
@@ -54,6 +54,8 @@ def decode_image(data: bytes) -> Image.Image:
         with Image.open(io.BytesIO(data)) as img:
             img.load()
             return img.convert("RGB")
+    except UnidentifiedImageError as err:
+        raise UnreadableImage("cannot decode: not an image format PIL recognises") from err
     except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as err:
         raise UnreadableImage(f"cannot decode: {err}") from err
 

@@ -1,0 +1,114 @@
+"""``steerstats embed images|texts``: open_clip embeddings of a table column into parquet."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "embed",
+        help="open_clip image/text embeddings of a table column (cached, resumable)",
+        description=(
+            "Embed a column of image paths/URLs or texts with an open_clip model. Output: parquet "
+            "aligned with the ids (null embedding + status 'unreadable' for images that cannot "
+            "be read, listed in <out>.unreadable.csv); model, weights identity and preprocessing "
+            "in the parquet metadata. Re-running skips cached items; an interrupted run resumes."
+        ),
+    )
+    parser.add_argument("kind", choices=("images", "texts"), help="what the column holds")
+    parser.add_argument("--model", default="ViT-B-32", help="open_clip model (default ViT-B-32)")
+    parser.add_argument(
+        "--model-config",
+        default=None,
+        metavar="FILE.json",
+        help="custom open_clip config registered under --model",
+    )
+    parser.add_argument(
+        "--weights",
+        default=None,
+        metavar="PATH_OR_TAG",
+        help="checkpoint file or open_clip pretrained tag (tags download: need internet)",
+    )
+    parser.add_argument(
+        "--random-init",
+        action="store_true",
+        help="no weights: seeded random init (testing and benchmarks only)",
+    )
+    parser.add_argument("--in", dest="table", required=True, help="input table (.csv/.parquet)")
+    parser.add_argument("--column", required=True, help="column of image paths/URLs or texts")
+    parser.add_argument("--id-column", default=None, help="unique id column (default: row number)")
+    parser.add_argument("--out", required=True, help="output .parquet file")
+    parser.add_argument("--root", default=None, help="base of relative image paths (default: table's dir)")
+    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--workers", type=int, default=None, help="image loader threads")
+    parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda", "mps"))
+    parser.add_argument(
+        "--precision", default="auto", choices=("auto", "fp32", "amp_bf16", "amp_fp16")
+    )
+    parser.add_argument("--no-normalize", action="store_true", help="keep raw (unnormalised) vectors")
+    parser.add_argument("--cache-dir", default=None, help="embedding cache (default: user cache dir)")
+    parser.add_argument("--no-cache", action="store_true", help="do not read or write the cache")
+    parser.add_argument(
+        "--aesthetic-head",
+        default=None,
+        metavar="FILE",
+        help="LAION aesthetic MLP weights: output its first layer's features (Collins et al.)",
+    )
+    parser.add_argument("--seed", type=int, default=0, help="seed of --random-init")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from steerstats.embed import ClipEmbedder, embed_table
+    from steerstats.embed.table import default_cache_dir
+    from steerstats.errors import ConfigError
+
+    if args.weights is None and not args.random_init:
+        raise ConfigError("give --weights PATH_OR_TAG (or --random-init for a random model)")
+    if args.weights is not None and args.random_init:
+        raise ConfigError("--weights and --random-init exclude each other")
+    embedder = ClipEmbedder(
+        args.model,
+        args.weights,
+        device=args.device,
+        precision=args.precision,
+        batch_size=args.batch_size,
+        num_workers=args.workers,
+        seed=args.seed,
+        model_config=args.model_config,
+    )
+    if args.no_cache:
+        cache_dir = None
+    else:
+        cache_dir = args.cache_dir if args.cache_dir is not None else default_cache_dir()
+    result = embed_table(
+        args.kind,
+        args.table,
+        args.column,
+        args.out,
+        embedder=embedder,
+        id_column=args.id_column,
+        normalize=not args.no_normalize,
+        cache_dir=cache_dir,
+        root=args.root,
+        aesthetic_head=args.aesthetic_head,
+        progress=not args.quiet,
+    )
+    print(
+        f"{result.out}: {result.n_ok}/{result.n_items} embedded "
+        f"({result.n_cached} from cache, {result.n_computed} computed)"
+    )
+    if result.n_corrupt_cache:
+        print(
+            f"steerstats: {result.n_corrupt_cache} corrupted cache entries recomputed",
+            file=sys.stderr,
+        )
+    if result.n_unreadable:
+        print(
+            f"steerstats: {result.n_unreadable} unreadable images listed in {result.report}",
+            file=sys.stderr,
+        )
+    return 0

@@ -1,0 +1,249 @@
+"""`embed_table`: embed one column of a csv/parquet table into an id-aligned parquet file.
+
+Output columns: the id column (or ``row``, the 1-based data record), ``embedding``
+(fixed-size float32 list; null for an unreadable image) and ``status`` (``ok`` or
+``unreadable``). The parquet schema metadata key ``steerstats.embed`` holds JSON with the model,
+its config, the weights identity, the preprocessing or tokenizer, precision, normalisation and
+counts. For images a side report ``<out>.unreadable.csv`` lists every unreadable image with the
+reason (header only when there are none). Both files are written atomically.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from steerstats._io import atomic_write_bytes, sha256_file
+from steerstats.embed._compat import torchvision_shim_active
+from steerstats.embed.aesthetic import AestheticFirstLayer
+from steerstats.embed.embedder import ClipEmbedder, l2_normalize
+from steerstats.errors import ConfigError, InputError
+
+METADATA_KEY = b"steerstats.embed"
+_KIND_ALIASES = {"image": "image", "images": "image", "text": "text", "texts": "text"}
+
+
+@dataclass(frozen=True)
+class EmbedTableResult:
+    out: Path
+    report: Path | None
+    n_items: int
+    n_ok: int
+    n_unreadable: int
+    n_cached: int
+    n_computed: int
+    n_corrupt_cache: int
+
+
+def default_cache_dir() -> Path:
+    """``<user cache dir>/steerstats/embed`` (platformdirs)."""
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir("steerstats")) / "embed"
+
+
+def report_path(out: str | Path) -> Path:
+    out = Path(out)
+    return out.with_name(f"{out.stem}.unreadable.csv")
+
+
+def read_table(path: str | Path, column: str) -> pd.DataFrame:
+    """A csv (``column`` read as text, no NA guessing) or parquet table."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError("no such file", file=path)
+    suffix = path.suffix.lower()
+    try:
+        if suffix in {".csv", ".tsv"}:
+            sep = "\t" if suffix == ".tsv" else ","
+            return pd.read_csv(path, sep=sep, dtype={column: str}, keep_default_na=False)
+        if suffix in {".parquet", ".pq"}:
+            return pd.read_parquet(path)
+    except (ValueError, OSError, pa.ArrowException) as err:
+        raise InputError(f"cannot read table: {err}", file=path) from err
+    raise InputError("table must be .csv, .tsv or .parquet", file=path)
+
+
+def _blank(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and np.isnan(value)) or (
+        isinstance(value, str) and not value.strip()
+    )
+
+
+def _validate(
+    frame: pd.DataFrame, path: Path, kind: str, column: str, id_column: str | None
+) -> tuple[list[Any], pd.Series]:
+    for col in (column, id_column):
+        if col is not None and col not in frame.columns:
+            raise InputError(
+                f"no such column (columns: {', '.join(map(str, frame.columns))})",
+                file=path,
+                column=col,
+            )
+    values = frame[column].tolist()
+    for row, value in enumerate(values, start=1):
+        if kind == "text" and not isinstance(value, str):
+            raise InputError(f"expected text, got {value!r}", file=path, row=row, column=column)
+        if kind == "image" and (_blank(value) or not isinstance(value, str)):
+            raise InputError(
+                f"expected an image path or URL, got {value!r}", file=path, row=row, column=column
+            )
+    if id_column is None:
+        return values, pd.Series(np.arange(1, len(frame) + 1), name="row")
+    ids = frame[id_column].reset_index(drop=True)
+    seen: dict[Any, int] = {}
+    for row, value in enumerate(ids.tolist(), start=1):
+        if _blank(value):
+            raise InputError("missing id", file=path, row=row, column=id_column)
+        if value in seen:
+            raise InputError(
+                f"duplicate id {value!r} (first at row {seen[value]})",
+                file=path,
+                row=row,
+                column=id_column,
+            )
+        seen[value] = row
+    return values, ids.rename(id_column)
+
+
+def _versions() -> dict[str, str]:
+    import open_clip
+    import torch
+
+    import steerstats
+
+    return {
+        "steerstats": getattr(steerstats, "__version__", "unknown"),
+        "torch": torch.__version__,
+        "open_clip": open_clip.__version__,
+    }
+
+
+def embed_table(
+    kind: str,
+    table: str | Path,
+    column: str,
+    out: str | Path,
+    *,
+    embedder: ClipEmbedder,
+    id_column: str | None = None,
+    normalize: bool = True,
+    cache_dir: str | Path | None = None,
+    root: str | Path | None = None,
+    aesthetic_head: str | Path | None = None,
+    progress: bool = True,
+    on_batch: Callable[[int, int], None] | None = None,
+) -> EmbedTableResult:
+    """Embed ``table[column]`` (image paths/URLs or texts) into the parquet file ``out``.
+
+    ``cache_dir``: root of the embedding cache (None: no cache). ``root``: directory relative
+    image paths are taken from (default: the table's directory). ``aesthetic_head``: weights of a
+    LAION-aesthetics MLP; the output is then its first layer's features (Collins et al.).
+    """
+    kind = _KIND_ALIASES.get(kind, kind)
+    if kind not in ("image", "text"):
+        raise ConfigError(f"kind must be 'images' or 'texts', got '{kind}'")
+    table, out = Path(table), Path(out)
+    if out.suffix.lower() != ".parquet":
+        raise ConfigError(f"output must be a .parquet file, got {out}")
+    head = None
+    if aesthetic_head is not None:
+        if kind != "image":
+            raise ConfigError("the aesthetic head applies to image embeddings only")
+        head = AestheticFirstLayer.from_file(aesthetic_head, expected_dim=embedder.dim)
+    frame = read_table(table, column)
+    items, ids = _validate(frame, table, kind, column, id_column)
+    result = embedder.embed(
+        kind,
+        items,
+        normalize=normalize or head is not None,
+        cache=cache_dir,
+        root=table.parent if root is None else root,
+        progress=progress,
+        on_batch=on_batch,
+    )
+    vectors = result.vectors if head is None else head(l2_normalize(result.vectors))
+    n = len(items)
+    status = np.where(result.ok, "ok", "unreadable")
+    meta: dict[str, Any] = {
+        "kind": kind,
+        "model": embedder.model_name,
+        "model_config": embedder.loaded.config,
+        "weights": embedder.weights_identity,
+        "precision": embedder.precision,
+        "device": embedder.device.type,
+        "dim": int(vectors.shape[1]),
+        "normalized": bool(normalize) if head is None else False,
+        "output": "clip" if head is None else "laion-aesthetic-first-layer",
+        "head": None if head is None else head.describe(),
+        "source": {"table": str(table), "sha256": sha256_file(table), "column": column},
+        "id_column": ids.name,
+        "n_items": n,
+        "n_ok": int(result.ok.sum()),
+        "n_unreadable": result.n_failed,
+        "torchvision_shim": torchvision_shim_active(),
+        "versions": _versions(),
+    }
+    ident = embedder.identity(kind)
+    meta["preprocess" if kind == "image" else "tokenizer"] = ident[
+        "preprocess" if kind == "image" else "tokenizer"
+    ]
+
+    report = None
+    if kind == "image":
+        failed = np.flatnonzero(~result.ok)
+        side = pd.DataFrame(
+            {
+                ids.name: ids.iloc[failed].to_numpy(),
+                "row": failed + 1,
+                "source": [items[i] for i in failed],
+                "error": [result.errors[i] for i in failed],
+            }
+        )
+        report = report_path(out)
+        atomic_write_bytes(report, side.to_csv(index=False).encode("utf-8"))
+
+    flat = pa.array(np.ascontiguousarray(vectors, dtype=np.float32).reshape(-1))
+    embedding = pa.FixedSizeListArray.from_arrays(
+        flat, int(vectors.shape[1]), mask=pa.array(~result.ok)
+    )
+    arrow = pa.table(
+        {ids.name: pa.array(ids.to_numpy()), "embedding": embedding, "status": pa.array(status)}
+    )
+    arrow = arrow.replace_schema_metadata(
+        {METADATA_KEY: json.dumps(meta, sort_keys=True, default=str).encode()}
+    )
+    buffer = io.BytesIO()
+    pq.write_table(arrow, buffer)
+    atomic_write_bytes(out, buffer.getvalue())
+    return EmbedTableResult(
+        out=out,
+        report=report,
+        n_items=n,
+        n_ok=int(result.ok.sum()),
+        n_unreadable=result.n_failed,
+        n_cached=result.n_cached,
+        n_computed=result.n_computed,
+        n_corrupt_cache=result.n_corrupt_cache,
+    )
+
+
+def read_embeddings(path: str | Path) -> tuple[pd.DataFrame, np.ndarray, dict[str, Any]]:
+    """(ids and status frame, (n, dim) float32 array with NaN rows for failures, metadata)."""
+    arrow = pq.read_table(path)
+    meta = json.loads((arrow.schema.metadata or {}).get(METADATA_KEY, b"{}"))
+    column = arrow.column("embedding").combine_chunks()
+    dim = column.type.list_size
+    values = column.values.to_numpy(zero_copy_only=False).astype(np.float32).reshape(-1, dim)
+    vectors = np.where(column.is_valid().to_numpy(zero_copy_only=False)[:, None], values, np.nan)
+    frame = arrow.drop_columns(["embedding"]).to_pandas()
+    return frame, vectors.astype(np.float32), meta
