@@ -1,1 +1,58 @@
-"""steerstats.goalspace"""
+"""Goal-space steerability (Chang, Schnabel, Swaminathan, Wiens 2025; SPEC section 3).
+
+Texts are mapped to raw goal measures (:mod:`.mappers`), normalised to [0, 1]
+(:mod:`.dimensions`), and a (source, goal, output) probe is scored by steering error,
+miscalibration and orthogonality (:mod:`.metrics`). :mod:`.best_of_n` picks among candidates,
+:mod:`.probes` samples probes, :mod:`.table` scores a user's table and :mod:`.figures` draws the
+flow field.
+"""
+
+from steerstats.goalspace.best_of_n import best_of_n, candidate_errors
+from steerstats.goalspace.dimensions import DEFAULT_RANGES, DIMENSIONS, Normalizer, check_dims
+from steerstats.goalspace.mappers import (
+    MAPPERS,
+    formality,
+    formality_from_tags,
+    map_texts,
+    pos_tags,
+    reading_difficulty,
+    text_length,
+    textual_diversity,
+)
+from steerstats.goalspace.metrics import (
+    CUT_POINTS,
+    SteerabilityMetrics,
+    bin_change,
+    fill_goal,
+    median_iqr,
+    steerability_metrics,
+    summarize,
+)
+from steerstats.goalspace.probes import Probes, coverage_weights, sample_probes
+
+__all__ = [
+    "CUT_POINTS",
+    "DEFAULT_RANGES",
+    "DIMENSIONS",
+    "MAPPERS",
+    "Normalizer",
+    "Probes",
+    "SteerabilityMetrics",
+    "best_of_n",
+    "bin_change",
+    "candidate_errors",
+    "check_dims",
+    "coverage_weights",
+    "fill_goal",
+    "formality",
+    "formality_from_tags",
+    "map_texts",
+    "median_iqr",
+    "pos_tags",
+    "reading_difficulty",
+    "sample_probes",
+    "steerability_metrics",
+    "summarize",
+    "text_length",
+    "textual_diversity",
+]

