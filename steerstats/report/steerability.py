@@ -35,23 +35,63 @@ def _se_note(context: ReportContext, first: str = SE_ROW) -> str:
     return first + SE_CLUSTER.format(B=context.n_boot, seed=context.seed)
 
 
-def _truth(study: Study, key: str) -> Mapping | None:
-    """``study.truth[key]`` (a mapping label -> true value), if the study has one."""
-    if not study.truth:
+def _key(value: object) -> object:
+    return tuple(str(v) for v in value) if isinstance(value, tuple) else str(value)
+
+
+def truth_values(truth: Mapping | None, key: str, field: str | None = None) -> dict | None:
+    """``truth[key]`` as {label (str, or tuple of str): value}, or None if absent.
+
+    Accepts a Series (label -> value), a DataFrame (``field`` picks a column; without ``field`` a
+    wide frame is stacked to (row, column) labels) or a dict (of dicts, with ``field``).
+    """
+    if not truth or key not in truth:
         return None
-    value = study.truth.get(key)
-    return value if isinstance(value, Mapping) else None
+    value = truth[key]
+    if isinstance(value, pd.DataFrame):
+        if field is not None:
+            if field not in value.columns:
+                return None
+            series = value[field]
+        else:
+            series = value.stack()
+    elif isinstance(value, pd.Series):
+        series = value
+    elif isinstance(value, Mapping):
+        if field is None:
+            series = pd.Series(value)
+        else:
+            series = pd.Series({k: v[field] for k, v in value.items() if isinstance(v, Mapping) and field in v})
+    else:
+        return None
+    return {_key(k): float(v) for k, v in series.items()}
 
 
-def add_truth(frame: pd.DataFrame, study: Study, columns: Mapping[str, str], label: str) -> pd.DataFrame:
-    """For each ``column -> truth key`` with a truth mapping, add ``{column}_true`` looked up by
-    the table's ``label`` column (labels without a true value get NaN)."""
+def add_truth(
+    frame: pd.DataFrame,
+    study: Study,
+    columns: Mapping[str, str | tuple[str, str]],
+    label: str | list[str],
+) -> pd.DataFrame:
+    """For each ``column -> truth key`` (or ``(key, field)``) found in ``study.truth``, add
+    ``{column}_true`` looked up by the table's ``label`` column(s); rows without a true value
+    (e.g. a pooled row the simulation does not define) get NaN."""
     out = frame.copy()
-    for column, key in columns.items():
-        truth = _truth(study, key)
-        if truth is not None:
-            out[f"{column}_true"] = [truth.get(v, np.nan) for v in out[label].astype(str)]
+    labels = [_key(v) for v in (out[label].astype(str).itertuples(index=False, name=None)
+                                if isinstance(label, list) else out[label])]
+    for column, spec in columns.items():
+        key, field = spec if isinstance(spec, tuple) else (spec, None)
+        values = truth_values(study.truth, key, field)
+        if values is not None:
+            out[f"{column}_true"] = [values.get(v, np.nan) for v in labels]
     return out
+
+
+def truth_line(table: pd.DataFrame, column: str, se: str) -> str:
+    """How many estimates lie within 1.96 SE of the simulation's truth (a synthetic study)."""
+    ok = table[[column, se, f"{column}_true"]].dropna()
+    inside = int((abs(ok[column] - ok[f"{column}_true"]) <= 1.96 * ok[se]).sum())
+    return f"Simulation truth: {inside} of {len(ok)} estimates lie within 1.96 `{se}` of the true value."
 
 
 def _sem_to_se(frame: pd.DataFrame) -> pd.DataFrame:
@@ -101,7 +141,9 @@ def similarity_tables(study: Study, context: ReportContext) -> tuple[pd.DataFram
 
     cols = ["dreamsim_mean", "clip_mean", "dreamsim_first_mean", "dreamsim_last_mean"]
     by_model = add_cluster_se(by_model, stat, s, cols, n_boot=context.n_boot, seed=context.seed)
-    by_model = add_truth(by_model, study, {"dreamsim_mean": "dreamsim_by_model"}, "model")
+    by_model = add_truth(
+        by_model, study, {"dreamsim_mean": "dreamsim_mean_by_model", "clip_mean": "clip_mean_by_model"}, "model"
+    )
     by_model = order_columns(by_model, ["model", "n", *cols])
 
     cells = M.model_attempt_cells(s, models)
@@ -124,6 +166,7 @@ def similarity_tables(study: Study, context: ReportContext) -> tuple[pd.DataFram
     by_attempt = add_cluster_se(
         by_attempt, stat_attempt, s, ["dreamsim_mean", "clip_mean"], n_boot=context.n_boot, seed=context.seed
     )
+    by_attempt = add_truth(by_attempt, study, {"dreamsim_mean": "dreamsim_mean_by_attempt"}, ["model", "attempt"])
     by_attempt = order_columns(by_attempt, ["model", "attempt", "n", "dreamsim_mean", "clip_mean"])
     return by_model, by_attempt
 
@@ -137,6 +180,8 @@ def similarity_section(study: Study, context: ReportContext) -> list:
         f"(row SEM {avg['dreamsim_se']:.4f}, goal-cluster SE {avg['dreamsim_se_cluster']:.4f}, "
         f"{avg['dreamsim_se_cluster'] / avg['dreamsim_se']:.1f}x larger)."
     )
+    if "dreamsim_mean_true" in by_model.columns:
+        line += " " + truth_line(by_model, "dreamsim_mean", "dreamsim_se_cluster")
     first = by_attempt[(by_attempt["model"] == M.AVERAGE) & (by_attempt["attempt"] == 1)].iloc[0]
     last = by_attempt[(by_attempt["model"] == M.AVERAGE) & (by_attempt["attempt"] == 5)].iloc[0]
     line2 = (
@@ -175,7 +220,16 @@ def satisfaction_table(study: Study, context: ReportContext) -> pd.DataFrame:
         table, lambda f, w: M.satisfaction_by_model(f, w, models=models), r, list(M.RATING_STATS),
         n_boot=context.n_boot, seed=context.seed, clusters={"_se_rater": "user_id"},
     )
-    table = add_truth(table, study, {"rating_mean": "rating_by_model"}, "model")
+    table = add_truth(
+        table,
+        study,
+        {
+            "rating_mean": "rating_mean_by_model",
+            "share_unsatisfied": "share_unsatisfied_by_model",
+            "share_very_satisfied": "share_very_satisfied_by_model",
+        },
+        "model",
+    )
     return order_columns(table, ["model", "n", "n_goals", *cols])
 
 
@@ -225,8 +279,11 @@ def judgement_table(study: Study, context: ReportContext) -> pd.DataFrame:
         part[f"{name}_seeded"] = M.majority_rate_seeded(f, column, seed=context.seed, models=models)["rate"]
         part[f"{name}_share"] = M.judgement_share(f, column=column, models=models)
         table = table.merge(part, on="model", how="left", validate="one_to_one")
-    table = add_truth(table, study, {"improvement_rate": "improvement_by_model"}, "model")
-    return order_columns(table, ["model", *JUDGEMENTS], stems={n: n for n in JUDGEMENTS})
+    # the simulation's truth is the per-judgement probability: the estimand of the plain share
+    truth = {f"{n}_share": f"{n.removesuffix('_rate')}_prob_by_model" for n in JUDGEMENTS}
+    table = add_truth(table, study, truth, "model")
+    leading = [c for n in JUDGEMENTS for c in (n, f"{n}_seeded", f"{n}_share")]
+    return order_columns(table, ["model", *leading], stems={n: n for n in JUDGEMENTS})
 
 
 def judgements_section(study: Study, context: ReportContext) -> list:
@@ -275,7 +332,12 @@ def blind_steering_table(study: Study, context: ReportContext) -> pd.DataFrame:
         part["ratio_se"] = part["ratio_se_cluster"]  # goals are the clusters: one bootstrap over goals
         rows.append(part)
     table = pd.concat(rows, ignore_index=True)
-    table = add_truth(table, study, {"ratio": "blind_steering_ratio"}, "k")
+    table = add_truth(
+        table,
+        study,
+        {c: ("blind_steering", c) for c in ("human_improvement", "llm_improvement", "ratio")},
+        "k",
+    )
     return order_columns(table, ["k", "n_goals", "n_goals_blind", "human_improvement", "llm_improvement", "ratio"],
                          stems={"ratio": "ratio", "human_improvement": "human_improvement",
                                 "llm_improvement": "llm_improvement"})
@@ -333,7 +395,12 @@ def seed_choice_table(study: Study, context: ReportContext) -> pd.DataFrame:
              "not_chosen_standardized": "not_chosen_standardized"}
     table = add_cluster_se(table, M.seed_choice_means, frame, list(stems), n_boot=context.n_boot,
                            seed=context.seed, stems=stems)
-    table = add_truth(table, study, {"difference": "seed_choice_difference"}, "attempt")
+    table = add_truth(
+        table,
+        study,
+        {"chosen_mean": ("choosing_seed", "chosen_mean"), "not_chosen_mean": ("choosing_seed", "not_chosen_mean")},
+        "attempt",
+    )
     return order_columns(table, ["attempt", "chosen_n", "chosen_mean", "not_chosen_n", "not_chosen_mean",
                                  "difference", "not_chosen_standardized"], stems=stems)
 
@@ -399,7 +466,17 @@ def llm_table(study: Study, context: ReportContext) -> pd.DataFrame:
         improvement, ["improvement_rate"], n_boot=context.n_boot, seed=context.seed, clusters=clusters,
         stems={"improvement_rate": "improvement"},
     )
-    table = add_truth(table, study, {"rating_mean": "llm_rating_by_model"}, "model")
+    table["improvement_share"] = M.judgement_share(improvement, column="last_chosen", models=models)
+    table = add_truth(
+        table,
+        study,
+        {
+            "rating_mean": "llm_rating_mean_by_model",
+            "very_satisfied": "llm_very_satisfied_by_model",
+            "improvement_share": "llm_improvement_prob_by_model",
+        },
+        "model",
+    )
     stems = {"very_satisfied": "very_satisfied", "improvement_rate": "improvement"}
     return order_columns(table, ["model", "n", "rating_mean", "very_satisfied", "improvement_n", "improvement_rate"],
                          stems=stems)
@@ -425,6 +502,15 @@ def llm_section(study: Study, context: ReportContext) -> list:
 
 def image_steering_section(study: Study, context: ReportContext) -> list:
     table = M.image_steering_traces(study.require("image_steering"))
+    table = add_truth(
+        table,
+        study,
+        {
+            "mixture_scale_mean": ("image_steering", "mixture_scale_mean"),
+            "share_kept_current": ("image_steering", "keep_current_prob"),
+        },
+        ["condition", "round"],
+    )
     parts = []
     for cond, rows in table.groupby("condition", sort=False):
         first, last = rows.iloc[0], rows.iloc[-1]
