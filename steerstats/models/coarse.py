@@ -1,0 +1,76 @@
+"""Coarse reward model: an MLP on frozen embeddings straight to one binary logit (SPEC section 2).
+
+Paper settings (Collins et al. 2024): two hidden layers of 256, 100 epochs, Adam with lr 1e-4,
+batch 128 — the defaults here and in ``models/coarse_paper.toml``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from steerstats.models._base import RewardModelBase, check_binary, check_X, validation_split
+from steerstats.models.training import TrainSpec, apply, train
+
+
+class CoarseRewardModel(RewardModelBase):
+    """R(x) = MLP(x), trained with binary cross-entropy on the aggregate label.
+
+    ``fit(X, y, concepts=None, groups=None)``: ``concepts`` is accepted (and ignored) so coarse and
+    fine-grained models share one call; ``groups`` keeps whole groups on one side of the
+    validation split used for early stopping when ``validation_fraction > 0``.
+    """
+
+    def __init__(
+        self,
+        hidden: tuple[int, ...] = (256, 256),
+        epochs: int = 100,
+        learning_rate: float = 1e-4,
+        batch_size: int = 128,
+        validation_fraction: float = 0.0,
+        random_state: int = 0,
+    ) -> None:
+        self.hidden = hidden
+        self.epochs = epochs
+        self.learning_rate = learning_rate
+        self.batch_size = batch_size
+        self.validation_fraction = validation_fraction
+        self.random_state = random_state
+
+    def spec(self) -> TrainSpec:
+        return TrainSpec(
+            hidden=tuple(int(h) for h in self.hidden),
+            n_out=1,
+            epochs=int(self.epochs),
+            batch_size=int(self.batch_size),
+            learning_rate=float(self.learning_rate),
+        )
+
+    def fit(
+        self,
+        X: np.ndarray,
+        y: np.ndarray,
+        concepts: np.ndarray | None = None,
+        groups: np.ndarray | None = None,
+    ) -> CoarseRewardModel:
+        X = check_X(X)
+        y = check_binary(y, X.shape[0])
+        tr, va = validation_split(len(y), self.validation_fraction, self.random_state, groups)
+        result = train(
+            self.spec(),
+            X[tr],
+            y[tr, None],
+            self._key(),
+            x_val=X[va] if len(va) else None,
+            y_val=y[va, None] if len(va) else None,
+        )
+        self.params_ = result.params
+        self.train_loss_ = result.train_loss
+        self.val_loss_ = result.val_loss
+        self.best_epoch_ = result.best_epoch
+        self.n_features_in_ = X.shape[1]
+        return self
+
+    def decision_function(self, X: np.ndarray) -> np.ndarray:
+        """Reward logits (n,)."""
+        X = check_X(X, self.n_features_in_)
+        return np.asarray(apply(self.spec(), self.params_, X))[:, 0].astype(float)

@@ -1,0 +1,155 @@
+"""Concept-bottleneck reward model (CBM; SPEC section 2, Collins et al. 2024; Koh et al. 2020).
+
+Stage 1 f: x -> (s^1..s^M), a multi-head MLP with one binary (soft-target) head per fine-grained
+attribute; stage 2 g: sigmoid(s) -> aggregate logit, linear: g(p) = w . p + b. Training modes:
+
+- ``"sequential"`` (the paper's): fit f on the attribute labels, then g = scikit-learn
+  ``LogisticRegression(class_weight="balanced")`` on f's sigmoid outputs for the training rows;
+- ``"independent"``: g is fit on the *true* attribute labels and applied to f's predictions;
+- ``"joint"``: f and g end to end, loss BCE(aggregate) + lambda * mean_k BCE(attribute k)
+  (``concept_weight`` = lambda).
+
+Test-time interventions: ``decision_function(X, known=C, known_mask=K)`` replaces predicted
+attribute probabilities by the known values C where K is True before g is applied (see
+:mod:`steerstats.models.interventions`). ``aggregator_weights_`` are the w of g per attribute.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.linear_model import LogisticRegression
+
+from steerstats.errors import ConfigError, InputError
+from steerstats.models._base import (
+    RewardModelBase,
+    check_binary,
+    check_concepts,
+    check_X,
+    validation_split,
+)
+from steerstats.models.training import TrainSpec, apply, train
+
+MODES = ("sequential", "independent", "joint")
+
+
+class ConceptBottleneckRewardModel(RewardModelBase):
+    """Two-stage reward model R(x) = g(sigmoid(f(x))) over fine-grained attributes."""
+
+    def __init__(
+        self,
+        mode: str = "sequential",
+        hidden: tuple[int, ...] = (256, 256),
+        epochs: int = 100,
+        learning_rate: float = 1e-4,
+        batch_size: int = 128,
+        concept_weight: float = 1.0,
+        C: float = 1.0,
+        validation_fraction: float = 0.0,
+        attribute_names: tuple[str, ...] | None = None,
+        random_state: int = 0,
+    ) -> None:
+        self.mode = mode
+        self.hidden = hidden
+        self.epochs = epochs
+        self.learning_rate = learning_rate
+        self.batch_size = batch_size
+        self.concept_weight = concept_weight
+        self.C = C
+        self.validation_fraction = validation_fraction
+        self.attribute_names = attribute_names
+        self.random_state = random_state
+
+    def spec(self, n_concepts: int | None = None) -> TrainSpec:
+        m = self.n_concepts_ if n_concepts is None else n_concepts
+        return TrainSpec(
+            hidden=tuple(int(h) for h in self.hidden),
+            n_out=int(m),
+            loss="joint" if self.mode == "joint" else "heads",
+            concept_weight=float(self.concept_weight),
+            epochs=int(self.epochs),
+            batch_size=int(self.batch_size),
+            learning_rate=float(self.learning_rate),
+        )
+
+    def fit(
+        self,
+        X: np.ndarray,
+        y: np.ndarray,
+        concepts: np.ndarray | None = None,
+        groups: np.ndarray | None = None,
+    ) -> ConceptBottleneckRewardModel:
+        """Fit on embeddings X (n, d), aggregate y (n,) in {0,1}, attribute labels (n, M) in [0,1].
+
+        Attribute labels may be NaN where missing (masked in stage 1; not allowed for the
+        independent mode's stage 2, which is fit on them).
+        """
+        if self.mode not in MODES:
+            raise ConfigError(f"mode must be one of {MODES}, got {self.mode!r}")
+        if concepts is None:
+            raise InputError("a concept-bottleneck model needs attribute labels (concepts=...)")
+        X = check_X(X)
+        y = check_binary(y, X.shape[0])
+        c = check_concepts(concepts, X.shape[0])
+        names = self.attribute_names
+        if names is not None and len(names) != c.shape[1]:
+            raise InputError(f"{len(names)} attribute_names for {c.shape[1]} attribute columns")
+        self.n_concepts_ = c.shape[1]
+        self.n_features_in_ = X.shape[1]
+        tr, va = validation_split(len(y), self.validation_fraction, self.random_state, groups)
+        target = np.column_stack([y, c]) if self.mode == "joint" else c
+        result = train(
+            self.spec(),
+            X[tr],
+            target[tr],
+            self._key(),
+            x_val=X[va] if len(va) else None,
+            y_val=target[va] if len(va) else None,
+        )
+        self.params_ = result.params
+        self.train_loss_ = result.train_loss
+        self.val_loss_ = result.val_loss
+        self.best_epoch_ = result.best_epoch
+        if self.mode == "joint":
+            agg = self.params_["aggregator"]
+            self.aggregator_weights_ = np.asarray(agg["kernel"])[:, 0].astype(float)
+            self.aggregator_intercept_ = float(np.asarray(agg["bias"])[0])
+            return self
+        if self.mode == "sequential":
+            stage2_x = self.concepts(X[tr])
+        else:
+            stage2_x = c[tr]
+            if np.isnan(stage2_x).any():
+                row = int(np.argwhere(np.isnan(stage2_x))[0, 0]) + 1
+                raise InputError("independent mode needs every attribute label", row=row)
+        lr = LogisticRegression(class_weight="balanced", C=self.C).fit(stage2_x, y[tr])
+        self.stage2_ = lr
+        self.aggregator_weights_ = lr.coef_[0].astype(float)
+        self.aggregator_intercept_ = float(lr.intercept_[0])
+        return self
+
+    def concept_logits(self, X: np.ndarray) -> np.ndarray:
+        """Stage-1 logits (n, M)."""
+        X = check_X(X, self.n_features_in_)
+        out = apply(self.spec(), self.params_, X)
+        return np.asarray(out[0] if self.mode == "joint" else out, dtype=float)
+
+    def concepts(self, X: np.ndarray) -> np.ndarray:
+        """Predicted attribute probabilities sigmoid(f(x)) (n, M)."""
+        return 1.0 / (1.0 + np.exp(-self.concept_logits(X)))
+
+    def aggregate_logit(self, probs: np.ndarray) -> np.ndarray:
+        """Stage 2 g(p) = w . p + b on attribute probabilities (n, M)."""
+        return np.asarray(probs, float) @ self.aggregator_weights_ + self.aggregator_intercept_
+
+    def decision_function(
+        self,
+        X: np.ndarray,
+        known: np.ndarray | None = None,
+        known_mask: np.ndarray | None = None,
+    ) -> np.ndarray:
+        """Reward logits (n,); with ``known``/``known_mask`` the masked attributes are set."""
+        p = self.concepts(X)
+        if known is not None:
+            mask = np.ones_like(p, bool) if known_mask is None else np.asarray(known_mask, bool)
+            p = np.where(mask, np.asarray(known, float), p)
+        return self.aggregate_logit(p)

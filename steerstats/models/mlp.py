@@ -1,0 +1,45 @@
+"""Multi-head MLP on frozen embeddings (Collins et al. 2024: two hidden layers of 256, ReLU).
+
+``MLP(hidden=(256, 256), n_out=M)`` maps x (n, d) to M logits; the coarse reward model uses
+``n_out=1``, the concept-bottleneck stage 1 one head per attribute. :class:`JointCBM` adds the
+linear aggregator g(s) = w . sigmoid(s) + b on top of the concept logits for end-to-end training.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+
+
+class MLP(nn.Module):
+    """Dense-ReLU stack followed by a linear layer of ``n_out`` logits."""
+
+    hidden: Sequence[int] = (256, 256)
+    n_out: int = 1
+
+    @nn.compact
+    def __call__(self, x: jax.Array) -> jax.Array:
+        for width in self.hidden:
+            x = nn.relu(nn.Dense(width)(x))
+        return nn.Dense(self.n_out)(x)
+
+
+class JointCBM(nn.Module):
+    """Concept logits s = f(x) and aggregate logit g(sigmoid(s)) (the joint CBM of Koh et al.)."""
+
+    hidden: Sequence[int] = (256, 256)
+    n_concepts: int = 1
+
+    @nn.compact
+    def __call__(self, x: jax.Array) -> tuple[jax.Array, jax.Array]:
+        s = MLP(tuple(self.hidden), self.n_concepts, name="concepts")(x)
+        agg = nn.Dense(1, name="aggregator")(jax.nn.sigmoid(s))
+        return s, agg[:, 0]
+
+
+def init_params(module: nn.Module, key: jax.Array, dim: int) -> dict:
+    """Parameters of ``module`` for inputs of width ``dim`` (Flax default initialisers)."""
+    return module.init(key, jnp.zeros((1, dim), jnp.float32))["params"]

@@ -1,0 +1,209 @@
+"""Whole-run training in one jitted function: ``lax.scan`` over epochs, and over minibatches inside.
+
+Each epoch draws its own permutation from ``fold_in(key, epoch)``; the last, short minibatch is
+padded with zero-weight rows so every step has a static shape and the run matches a PyTorch
+``DataLoader(shuffle=True, drop_last=False)`` loop exactly in what it averages. Targets may be soft
+(in [0, 1]; binary cross-entropy with soft targets) and may be NaN where a label is missing (masked
+out of the loss). With a validation set the validation loss is computed after every epoch inside the
+scan and the parameters of the best epoch are kept ("restore best" early stopping: the scan still
+runs all epochs — a static trip count is what makes it one compiled program).
+
+Losses (mean over the minibatch of per-example losses):
+- ``"heads"``: mean over heads k of BCE(logit_k, y_k) — coarse model (1 head) and CBM stage 1;
+- ``"joint"``: BCE(aggregate logit, y) + lambda * mean_k BCE(concept logit_k, c_k).
+
+:func:`train_many` vmaps the same run over a batch of PRNG keys (several seeds at once).
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+
+from steerstats.models.mlp import MLP, JointCBM, init_params
+
+
+@dataclass(frozen=True)
+class TrainSpec:
+    """Everything that fixes the compiled training program (hashable: it keys the jit cache)."""
+
+    hidden: tuple[int, ...] = (256, 256)
+    n_out: int = 1
+    loss: str = "heads"  # "heads" | "joint"
+    concept_weight: float = 1.0  # lambda of the joint loss
+    epochs: int = 100
+    batch_size: int = 128
+    learning_rate: float = 1e-4
+
+    def module(self) -> Any:
+        if self.loss == "joint":
+            return JointCBM(self.hidden, self.n_out)
+        return MLP(self.hidden, self.n_out)
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    params: Any
+    train_loss: np.ndarray  # (epochs,) mean minibatch loss per epoch
+    val_loss: np.ndarray  # (epochs,) NaN when there is no validation set
+    best_epoch: int  # 0-based epoch whose parameters were kept
+
+
+def _masked_bce(logits: jax.Array, targets: jax.Array) -> jax.Array:
+    """Per-element BCE with soft targets; NaN targets contribute 0."""
+    mask = ~jnp.isnan(targets)
+    loss = optax.sigmoid_binary_cross_entropy(logits, jnp.where(mask, targets, 0.0))
+    return jnp.where(mask, loss, 0.0), mask
+
+
+def _heads_loss(out: jax.Array, y: jax.Array, w: jax.Array) -> jax.Array:
+    loss, mask = _masked_bce(out, y)
+    weight = w[:, None] * mask
+    return jnp.sum(loss * weight) / jnp.maximum(jnp.sum(weight), 1e-12)
+
+
+def _joint_loss(out: tuple, y: jax.Array, w: jax.Array, lam: float) -> jax.Array:
+    concept_logits, agg_logit = out
+    agg = _heads_loss(agg_logit[:, None], y[:, :1], w)
+    return agg + lam * _heads_loss(concept_logits, y[:, 1:], w)
+
+
+def _loss_fn(spec: TrainSpec):
+    module = spec.module()
+
+    def loss(params, x, y, w):
+        out = module.apply({"params": params}, x)
+        if spec.loss == "joint":
+            return _joint_loss(out, y, w, spec.concept_weight)
+        return _heads_loss(out, y, w)
+
+    return loss
+
+
+def _run(spec: TrainSpec, params, key, x, y, xv, yv):
+    """One whole training run (traced once per spec and data shapes)."""
+    n = x.shape[0]
+    bs = min(spec.batch_size, n)
+    n_batches = -(-n // bs)
+    pad = n_batches * bs - n
+    loss = _loss_fn(spec)
+    opt = optax.adam(spec.learning_rate)
+    grad = jax.value_and_grad(loss)
+    has_val = xv.shape[0] > 0
+
+    def step(carry, batch):
+        p, s = carry
+        idx, w = batch
+        value, g = grad(p, x[idx], y[idx], w)
+        updates, s = opt.update(g, s, p)
+        return (optax.apply_updates(p, updates), s), value
+
+    def epoch(carry, e):
+        p, s, best_p, best_val, best_e = carry
+        perm = jax.random.permutation(jax.random.fold_in(key, e), n)
+        idx = jnp.concatenate([perm, jnp.zeros((pad,), perm.dtype)]).reshape(n_batches, bs)
+        w = jnp.concatenate([jnp.ones((n,)), jnp.zeros((pad,))]).reshape(n_batches, bs)
+        (p, s), losses = jax.lax.scan(step, (p, s), (idx, w))
+        if has_val:
+            val = loss(p, xv, yv, jnp.ones((xv.shape[0],)))
+            better = val < best_val
+            best_p = jax.tree_util.tree_map(lambda a, b: jnp.where(better, a, b), p, best_p)
+            best_val = jnp.where(better, val, best_val)
+            best_e = jnp.where(better, e, best_e)
+        else:
+            val = jnp.nan
+            best_p, best_e = p, e
+        return (p, s, best_p, best_val, best_e), (jnp.mean(losses), val)
+
+    init = (params, opt.init(params), params, jnp.inf, jnp.asarray(0))
+    (_, _, best_p, _, best_e), (tl, vl) = jax.lax.scan(epoch, init, jnp.arange(spec.epochs))
+    return best_p, tl, vl, best_e
+
+
+@functools.lru_cache(maxsize=64)
+def _compiled(spec: TrainSpec):
+    return jax.jit(functools.partial(_run, spec))
+
+
+@functools.lru_cache(maxsize=16)
+def _compiled_many(spec: TrainSpec):
+    return jax.jit(jax.vmap(functools.partial(_run, spec), in_axes=(0, 0, None, None, None, None)))
+
+
+def _as_arrays(x, y, x_val, y_val):
+    x = jnp.asarray(x, jnp.float32)
+    y = jnp.asarray(np.asarray(y, np.float32).reshape(x.shape[0], -1))
+    if x_val is None:
+        xv = jnp.zeros((0, x.shape[1]), jnp.float32)
+        yv = jnp.zeros((0, y.shape[1]), jnp.float32)
+    else:
+        xv = jnp.asarray(x_val, jnp.float32)
+        yv = jnp.asarray(np.asarray(y_val, np.float32).reshape(xv.shape[0], -1))
+    return x, y, xv, yv
+
+
+def train(
+    spec: TrainSpec,
+    x: np.ndarray,
+    y: np.ndarray,
+    key: jax.Array,
+    *,
+    x_val: np.ndarray | None = None,
+    y_val: np.ndarray | None = None,
+) -> TrainResult:
+    """Initialise from ``split(key)[0]`` and train on (x, y) with shuffles from ``split(key)[1]``.
+
+    ``y`` is (n, n_out) for ``loss="heads"`` and (n, 1 + n_concepts) = [aggregate, concepts...] for
+    ``loss="joint"``.
+    """
+    x, y, xv, yv = _as_arrays(x, y, x_val, y_val)
+    k_init, k_data = jax.random.split(key)
+    params = init_params(spec.module(), k_init, x.shape[1])
+    p, tl, vl, be = _compiled(spec)(params, k_data, x, y, xv, yv)
+    return TrainResult(p, np.asarray(tl), np.asarray(vl), int(be))
+
+
+def train_many(
+    spec: TrainSpec,
+    x: np.ndarray,
+    y: np.ndarray,
+    keys: jax.Array,
+    *,
+    x_val: np.ndarray | None = None,
+    y_val: np.ndarray | None = None,
+) -> list[TrainResult]:
+    """:func:`train` for each key in ``keys`` (k, 2), all runs in one vmapped program."""
+    x, y, xv, yv = _as_arrays(x, y, x_val, y_val)
+    split = jax.vmap(jax.random.split)(keys)
+    params = jax.vmap(lambda k: init_params(spec.module(), k, x.shape[1]))(split[:, 0])
+    p, tl, vl, be = _compiled_many(spec)(params, split[:, 1], x, y, xv, yv)
+    return [
+        TrainResult(
+            jax.tree_util.tree_map(lambda a, i=i: a[i], p),
+            np.asarray(tl[i]),
+            np.asarray(vl[i]),
+            int(be[i]),
+        )
+        for i in range(keys.shape[0])
+    ]
+
+
+def apply(spec: TrainSpec, params: Any, x: np.ndarray, batch: int = 8192) -> Any:
+    """Network outputs for ``x`` (logits; a (concepts, aggregate) pair for the joint CBM)."""
+    fn = _compiled_apply(spec)
+    outs = [fn(params, jnp.asarray(x[i : i + batch], jnp.float32)) for i in range(0, len(x), batch)]
+    if not outs:
+        outs = [fn(params, jnp.zeros((0, np.shape(x)[1]), jnp.float32))]
+    return jax.tree_util.tree_map(lambda *a: np.concatenate([np.asarray(b) for b in a]), *outs)
+
+
+@functools.lru_cache(maxsize=64)
+def _compiled_apply(spec: TrainSpec):
+    module = spec.module()
+    return jax.jit(lambda params, x: module.apply({"params": params}, x))
