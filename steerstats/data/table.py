@@ -102,7 +102,7 @@ def _decode(raw: bytes, name: str) -> str:
 
 def _locate_end(prefix: str) -> tuple[int | None, str | None]:
     """(data row, column) of the position just after ``prefix`` in a CSV text."""
-    recs = list(csv.reader(io.StringIO(prefix, newline="")))
+    recs = [r for r in csv.reader(io.StringIO(prefix, newline="")) if r]  # as _records: skip blanks
     if not recs:
         return None, None
     header = recs[0]
