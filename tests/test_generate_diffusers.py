@@ -1,0 +1,112 @@
+"""The diffusers backend on a tiny randomly initialised Stable Diffusion pipeline built offline."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+
+pytest.importorskip("diffusers")
+pytest.importorskip("transformers")
+
+
+def _tiny_tokenizer():
+    """A CLIP BPE tokenizer over single characters (no merges), built in memory."""
+    from transformers import CLIPTokenizer
+
+    chars = [chr(c) for c in range(ord("!"), ord("~") + 1)]
+    tokens = ["<|startoftext|>", "<|endoftext|>", *chars, *(c + "</w>" for c in chars)]
+    return CLIPTokenizer(vocab={t: i for i, t in enumerate(tokens)}, merges=[]), len(tokens)
+
+
+@pytest.fixture(scope="module")
+def tiny_pipeline(tmp_path_factory):
+    from steerstats.generate.diffusers_backend import _import_diffusers
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        diffusers = _import_diffusers()
+    import torch
+    from transformers import CLIPTextConfig, CLIPTextModel
+
+    torch.manual_seed(0)
+    tokenizer, vocab = _tiny_tokenizer()
+    unet = diffusers.UNet2DConditionModel(
+        block_out_channels=(8, 16),
+        layers_per_block=1,
+        sample_size=8,
+        in_channels=4,
+        out_channels=4,
+        down_block_types=("DownBlock2D", "CrossAttnDownBlock2D"),
+        up_block_types=("CrossAttnUpBlock2D", "UpBlock2D"),
+        cross_attention_dim=16,
+        attention_head_dim=4,
+        norm_num_groups=4,
+    )
+    vae = diffusers.AutoencoderKL(
+        block_out_channels=(8, 16),
+        in_channels=3,
+        out_channels=3,
+        down_block_types=("DownEncoderBlock2D", "DownEncoderBlock2D"),
+        up_block_types=("UpDecoderBlock2D", "UpDecoderBlock2D"),
+        latent_channels=4,
+        norm_num_groups=4,
+    )
+    text = CLIPTextModel(
+        CLIPTextConfig(
+            vocab_size=vocab, hidden_size=16, intermediate_size=32, num_attention_heads=2,
+            num_hidden_layers=1, max_position_embeddings=32, bos_token_id=0, eos_token_id=1, pad_token_id=1,
+        )
+    )
+    tokenizer.model_max_length = 32
+    pipe = diffusers.StableDiffusionPipeline(
+        vae=vae, text_encoder=text, tokenizer=tokenizer, unet=unet,
+        scheduler=diffusers.DDIMScheduler(clip_sample=False, set_alpha_to_one=False, steps_offset=1), safety_checker=None, feature_extractor=None,
+        requires_safety_checker=False,
+    )
+    pipe.set_progress_bar_config(disable=True)
+    return pipe
+
+
+class PixelEmbedder:
+    """Stand-in embedder: the mean colour of 4x4 blocks (deterministic, no weights)."""
+
+    def embed_images(self, images):
+        arr = np.stack([np.asarray(im, dtype=float) for im in images])
+        n, h, w, c = arr.shape
+        return arr.reshape(n, 4, h // 4, 4, w // 4, c).mean(axis=(2, 4)).reshape(n, -1)
+
+
+def test_generate_vary_and_embed(tiny_pipeline):
+    from steerstats.generate import DiffusersBackend, LatentBackend
+
+    backend = DiffusersBackend(tiny_pipeline, embedder=PixelEmbedder(), num_inference_steps=2)
+    assert isinstance(backend, LatentBackend)
+    assert backend.latent_shape == (4, 8, 8)
+    c = backend.generate(["a red cube", "a blue ball"], n_per_prompt=2, seed=3)
+    assert len(c) == 4 and list(c.prompt) == ["a red cube"] * 2 + ["a blue ball"] * 2
+    assert c.latent.shape == (4, 4, 8, 8) and c.images[0].size == (16, 16)  # tiny VAE: 2x upsampling
+    assert c.embedding.shape == (4, 48) and np.all(np.isfinite(c.embedding))
+    again = backend.generate(["a red cube", "a blue ball"], n_per_prompt=2, seed=3)
+    np.testing.assert_array_equal(c.latent, again.latent)
+    np.testing.assert_allclose(c.embedding, again.embedding)
+    v0 = backend.vary(c.take([0]), mixture_scale=0.0, n=2, seed=1)
+    np.testing.assert_allclose(v0.latent[0], c.latent[0])  # s = 0 keeps the latent
+    np.testing.assert_allclose(v0.embedding[0], c.embedding[0], atol=1e-6)
+    v = backend.vary(c.take([0]), mixture_scale=0.5, n=3, seed=1)
+    assert len(v) == 3 and not np.allclose(v.latent[0], c.latent[0])
+    assert list(v.prompt) == ["a red cube"] * 3
+
+
+def test_with_tiny_clip_embedder(tiny_pipeline):
+    from steerstats.embed.testing import tiny_embedder
+    from steerstats.generate import DiffusersBackend
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        embedder = tiny_embedder(num_workers=0)
+    backend = DiffusersBackend(tiny_pipeline, embedder=embedder, num_inference_steps=1)
+    c = backend.generate(["x"], n_per_prompt=2, seed=0)
+    assert c.embedding.shape == (2, embedder.dim)
+    np.testing.assert_allclose(np.linalg.norm(c.embedding, axis=1), 1.0, atol=1e-5)
