@@ -1,0 +1,55 @@
+"""The producibility/steering decomposition of a difference in mean steerability (Vafa et al. 2025,
+Sec. 4 and App. A; SPEC section 1, Eq. 4/5).
+
+With p_i model i's distribution over goals and mu_i(x) the expected steering reward on goal x:
+
+    R2 - R1 = E_{p2}[mu2(X) - mu1(X)]               steering mechanism
+            + E_{p2}[mu1(X)] - E_{p1}[mu1(X)]       producible set
+
+Expectations are Monte Carlo averages over the observed rows (goal, prompt, attempt) of each model,
+optionally weighted (bootstrap counts or Bayesian-bootstrap weights). The residual
+``observed - steering - producible`` equals mean_2(y - mu2) - mean_1(y - mu1): the difference in the
+predictor's mean errors, zero when mu is exact.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+TERMS = ("observed_diff", "steering_term", "producible_term", "residual")
+
+
+def decomposition_terms(
+    y: np.ndarray,
+    codes: np.ndarray,
+    mu: np.ndarray,
+    reference: int,
+    weights: np.ndarray | None = None,
+) -> np.ndarray:
+    """Terms of every model against model ``reference``.
+
+    ``y`` (n,), ``codes`` (n,) model index 0..K-1 of each row, ``mu`` (n, K) or (S, n, K) with
+    mu[..., i, k] the prediction for row i under model k's identity, ``weights`` None, (n,) or
+    (S, n). Returns (4, K) or (S, 4, K) in the order of :data:`TERMS` (the reference's column is 0).
+    """
+    mu = np.asarray(mu, dtype=float)
+    single = mu.ndim == 2
+    if single:
+        mu = mu[None]
+    s, n, k = mu.shape
+    w = np.ones((s, n)) if weights is None else np.broadcast_to(np.asarray(weights, float), (s, n))
+    onehot = np.eye(k)[codes]  # (n, K)
+    mass = w @ onehot  # (S, K): total weight of each model's rows
+
+    def mean_by_model(values: np.ndarray) -> np.ndarray:  # values (S, n) -> (S, K)
+        return ((w * values) @ onehot) / mass
+
+    y_bar = mean_by_model(np.broadcast_to(y, (s, n)))
+    own = mu[:, np.arange(n), codes]  # (S, n): mu of each row under its own model
+    ref = mu[:, :, reference]  # (S, n): mu under the reference model
+    observed = y_bar - y_bar[:, [reference]]
+    steering = mean_by_model(own - ref)
+    mean_ref = mean_by_model(ref)
+    producible = mean_ref - mean_ref[:, [reference]]
+    out = np.stack([observed, steering, producible, observed - steering - producible], axis=1)
+    return out[0] if single else out
