@@ -72,7 +72,7 @@ def group_cells(
     """One cell per level of ``column`` (rows of other levels belong to none), plus ``pooled``
     (a cell of all rows in any level, labelled e.g. "Average") if given."""
     levels = levels_of(frame[column], levels)
-    codes = np.asarray(pd.Categorical(frame[column], categories=levels).codes)
+    codes = pd.Index(levels).get_indexer(frame[column])  # -1: not a level
     membership = indicator_matrix(codes, len(levels), pooled=pooled is not None)
     labels = [*levels, pooled] if pooled is not None else list(levels)
     return Cells(pd.DataFrame({column: labels}), membership)

@@ -1,0 +1,222 @@
+"""``steerstats report`` end to end: released data, synthetic truth, bad input, the registry."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from steerstats import metrics as M
+from steerstats.cli import main
+from steerstats.data import load_study
+from steerstats.report import SECTIONS, ReportContext, Section, Table, build_report, to_latex
+
+REQUIRED = {
+    "similarity_by_model": ["model", "n", "dreamsim_mean", "dreamsim_se", "clip_mean", "clip_se", "dreamsim_se_cluster"],
+    "similarity_by_attempt": ["model", "attempt", "n", "dreamsim_mean", "dreamsim_se", "dreamsim_se_cluster"],
+    "satisfaction_by_model": [
+        "model", "n", "rating_mean", "rating_se", "first_attempt_mean", "last_attempt_mean", "rating_max_mean",
+        "share_unsatisfied", "share_very_unsatisfied", "share_very_satisfied", "rating_se_cluster",
+    ],
+    "judgement_rates": [
+        "model", "improvement_rate", "improvement_rate_se", "pom1", "pom1_se", "pom5", "pom5_se",
+        "improvement_rate_se_cluster", "pom1_se_cluster", "pom5_se_cluster",
+    ],
+    "blind_steering": ["k", "n_goals", "human_improvement", "llm_improvement", "ratio", "ratio_se"],
+    "seed_constraint": ["condition", "n", "dreamsim_mean", "dreamsim_se", "dreamsim_se_cluster"],
+    "seed_choice": ["attempt", "chosen_mean", "chosen_se", "not_chosen_mean", "not_chosen_se", "chosen_se_cluster"],
+    "llm_steerability": [
+        "model", "n", "rating_mean", "rating_se", "very_satisfied", "very_satisfied_se", "improvement_rate",
+        "improvement_se", "rating_se_cluster", "improvement_se_cluster",
+    ],
+    "image_steering_traces": [
+        "condition", "round", "n_tasks", "mixture_scale_mean", "mixture_scale_min", "mixture_scale_max",
+        "share_kept_current",
+    ],
+}
+LAST_ROW = {
+    "similarity_by_model": ("model", "Average"),
+    "satisfaction_by_model": ("model", "Overall"),
+    "judgement_rates": ("model", "Overall"),
+    "llm_steerability": ("model", "Overall"),
+    "seed_choice": ("attempt", "Average"),
+}
+N_BOOT = 200
+
+
+@pytest.fixture(scope="module")
+def real_report(tmp_path_factory, vafa2025_dir):
+    out = tmp_path_factory.mktemp("real") / "report"
+    code = main(["report", "--dataset", "vafa2025", "--data-dir", str(vafa2025_dir), "--out", str(out),
+                 "--n-boot", str(N_BOOT), "--seed", "1", "--quiet"])
+    assert code == 0
+    return out
+
+
+@pytest.fixture(scope="module")
+def real_study(vafa2025_dir):
+    return load_study("vafa2025", vafa2025_dir)
+
+
+def read(out: Path, name: str) -> pd.DataFrame:
+    return pd.read_csv(out / "tables" / f"{name}.csv", keep_default_na=False, na_values=[""])
+
+
+def test_every_table_written_with_required_columns(real_report):
+    for name, cols in REQUIRED.items():
+        for ext in ("csv", "md", "tex"):
+            assert (real_report / "tables" / f"{name}.{ext}").is_file(), (name, ext)
+        frame = read(real_report, name)
+        assert set(cols) <= set(frame.columns), (name, set(cols) - set(frame.columns))
+        if name in LAST_ROW:
+            column, label = LAST_ROW[name]
+            assert str(frame[column].iloc[-1]) == label
+    tex = (real_report / "tables" / "similarity_by_model.tex").read_text()
+    assert r"\toprule" in tex and r"\bottomrule" in tex and "0.652 (0.003) [" in tex
+    for fig in ("similarity_by_attempt", "similarity_by_model", "blind_steering_ratio"):
+        for ext in ("png", "pdf"):
+            assert (real_report / "figures" / f"{fig}.{ext}").stat().st_size > 1000
+
+
+def test_report_md_and_manifest(real_report, vafa2025_dir):
+    text = (real_report / "report.md").read_text()
+    for name in REQUIRED:
+        assert f"tables/{name}.md" in text
+    assert "figures/similarity_by_model.png" in text
+    assert "flux-dev has the highest mean DreamSim" in text  # interpretation computed from the numbers
+    manifest = json.loads((real_report / "manifest.json").read_text())
+    assert manifest["seed"] == 1 and manifest["n_boot"] == N_BOOT
+    assert manifest["packages"]["numpy"] == np.__version__
+    inputs = {f["path"]: f["sha256"] for f in manifest["inputs"]}
+    sums = dict(line.split()[::-1] for line in (vafa2025_dir / "SHA256SUMS").read_text().splitlines() if line.strip())
+    steering = "image_generation/steering.csv"
+    assert inputs[steering] == sums.get(steering, sums.get(f"./{steering}"))
+    assert any("steering_2_seeds.csv" in w for w in manifest["warnings"])
+    assert set(manifest["seconds"]) >= {"similarity", "judgements", "total"}
+
+
+def test_numbers_equal_the_metric_functions(real_report, real_study):
+    s = real_study.steering
+    sim = read(real_report, "similarity_by_model")
+    np.testing.assert_allclose(sim["dreamsim_mean"], M.similarity_by_model(s))
+    np.testing.assert_allclose(sim["clip_mean"], M.similarity_by_model(s, column="clip_similarity"))
+    # the paper's pooled mean DreamSim and its row SEM (release summary_metrics.csv, "Overall")
+    assert sim["dreamsim_mean"].iloc[-1] == pytest.approx(0.6522720654088238, abs=1e-12)
+    assert sim["dreamsim_se"].iloc[-1] == pytest.approx(0.0028972004395885044, rel=1e-9)
+    # clustering: the goal-cluster bootstrap SE is larger than the row SEM for the pooled mean
+    assert sim["dreamsim_se_cluster"].iloc[-1] > 1.5 * sim["dreamsim_se"].iloc[-1]
+
+    sat = read(real_report, "satisfaction_by_model")
+    out = M.satisfaction_by_model(real_study.sat_ratings).reshape(len(M.RATING_STATS), -1)
+    for name, values in zip(M.RATING_STATS, out, strict=True):
+        np.testing.assert_allclose(sat[name], values)
+    np.testing.assert_allclose(sat["rating_max_mean"], M.rating_max_by_model(real_study.sat_ratings))
+
+    rates = read(real_report, "judgement_rates")
+    np.testing.assert_allclose(rates["improvement_rate"], M.majority_rate_exact(real_study.improvement))
+    np.testing.assert_allclose(rates["pom1"], M.majority_rate_exact(real_study.pom1, column="ref_chosen"))
+    # the release printed one unseeded draw (Overall 0.621 / 0.539 / 0.611 with SEMs 0.0134 / 0.0209 /
+    # 0.0182); the exact expectation lies within a few of those SEMs and uses the same vote counts
+    overall = rates.iloc[-1]
+    for col, paper, sem in (("improvement_rate", 0.6208, 0.0134), ("pom1", 0.5386, 0.0209), ("pom5", 0.6112, 0.0182)):
+        assert abs(overall[col] - paper) < 2 * sem
+        assert overall[f"{col}_se"] == pytest.approx(sem, abs=5e-4)
+
+    blind = read(real_report, "blind_steering")
+    assert blind["k"].tolist() == [4, 7, 10, 20] and (blind["n_goals"] == 100).all()
+    goals = M.blind_steering_goals(s, real_study.blind_steering[20])
+    np.testing.assert_allclose(blind["ratio"].iloc[-1], M.blind_steering_ratio(goals)[2])
+    assert blind["ratio"].is_monotonic_increasing  # more rewrites, a better best rewrite
+
+    seeds = read(real_report, "seed_constraint")
+    assert seeds["condition"].astype(str).tolist() == ["1", "2", "3", "default"]
+    assert seeds["dreamsim_mean"].iloc[-1] == pytest.approx(
+        s.loc[s["model"] == "sd3.5-large-turbo", "dreamsim"].mean()
+    )
+
+    llm = read(real_report, "llm_steerability")
+    assert llm["n"].iloc[-1] == len(real_study.llm_sat_ratings)
+    assert llm["rating_mean"].iloc[-1] == pytest.approx(real_study.llm_sat_ratings["rating"].mean())
+
+
+def test_synthetic_report_shows_truth(tmp_path):
+    out = tmp_path / "syn"
+    assert main(["report", "--dataset", "synthetic", "--out", str(out), "--n-boot", "50", "--quiet"]) == 0
+    sim = read(out, "similarity_by_model")
+    assert "dreamsim_mean_true" in sim.columns and sim["dreamsim_mean_true"].notna().all()
+    # the estimates are near the truth (a few cluster SEs)
+    z = (sim["dreamsim_mean"] - sim["dreamsim_mean_true"]).abs() / sim["dreamsim_se_cluster"]
+    assert (z < 4).all()
+    for name, col in (("blind_steering", "ratio_true"), ("seed_constraint", "dreamsim_mean_true"),
+                      ("judgement_rates", "improvement_rate_share_true"), ("llm_steerability", "rating_mean_true")):
+        assert col in read(out, name).columns, (name, col)
+    assert "Simulation truth" in (out / "report.md").read_text()
+
+
+def test_bad_input_exits_2_and_leaves_no_output(tmp_path, vafa2025_dir, capsys):
+    data = tmp_path / "data"
+    shutil.copytree(vafa2025_dir, data)
+    steering = data / "image_generation" / "steering.csv"
+    frame = pd.read_csv(steering)
+    frame.drop(columns=["dreamsim"]).to_csv(steering, index=False)
+    out = tmp_path / "out"
+    code = main(["report", "--dataset", "vafa2025", "--data-dir", str(data), "--out", str(out), "--quiet"])
+    assert code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "steering.csv" in err[0]
+    assert not out.exists()
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".out")]
+
+
+def test_failing_section_leaves_no_output(tmp_path):
+    study = load_study("synthetic", seed=0)
+
+    def boom(study, context):
+        raise RuntimeError("section failed")
+
+    import sys
+    import types
+
+    module = types.ModuleType("steerstats_test_boom")
+    module.section = boom
+    sys.modules["steerstats_test_boom"] = module
+    out = tmp_path / "out"
+    with pytest.raises(RuntimeError):
+        build_report(study, out, sections=[SECTIONS[-1], Section("boom", "steerstats_test_boom:section", "x")],
+                     progress=False)
+    assert not out.exists()
+
+
+def test_registry_extension_and_skipped_section(tmp_path):
+    import sys
+    import types
+
+    def extra(study, context):
+        frame = pd.DataFrame({"model": ["a"], "x_mean": [1.0], "x_se": [0.1], "x_se_cluster": [0.2]})
+        return [Table("extra", frame, "Extra", f"bayes={context.bayes}", "x")]
+
+    def needs_llm(study, context):
+        study.require("llm_sat_ratings")
+        return []
+
+    module = types.ModuleType("steerstats_test_extra")
+    module.extra, module.needs_llm = extra, needs_llm
+    sys.modules["steerstats_test_extra"] = module
+    study = load_study("synthetic", seed=0)
+    study = type(study)(name="partial", steering=study.steering)
+    result = build_report(
+        study, tmp_path / "r",
+        context=ReportContext(bayes=True, n_boot=20),
+        sections=[Section("extra", "steerstats_test_extra:extra", "Extra"),
+                  Section("llm", "steerstats_test_extra:needs_llm", "LLM")],
+        progress=False,
+    )
+    assert "bayes=True" in (tmp_path / "r" / "tables" / "extra.md").read_text()
+    assert "llm" in result.skipped
+    tex = to_latex(result.tables["extra"])
+    assert r"x\_mean" in tex and "1.000 (0.100) [0.200]" in tex
+    assert json.loads((tmp_path / "r" / "manifest.json").read_text())["skipped"]["llm"]
