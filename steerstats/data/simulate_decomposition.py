@@ -24,6 +24,7 @@ prompt paraphrases part of it, so text embedders can also see the goal.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -120,7 +121,9 @@ def _paraphrase(reference: str, attempt: int, rng: np.random.Generator) -> str:
     return " ".join(chosen)
 
 
-def simulate_decomposition_study(params: DecompositionSimParams | None = None, seed: int = 0) -> Study:
+def simulate_decomposition_study(
+    params: DecompositionSimParams | None = None, seed: int | Sequence[int] = 0
+) -> Study:
     """A :class:`Study` with ``steering`` in the release schema and ``truth`` holding
     ``decomposition`` (population terms vs the first model), ``goal_embeddings`` (goal_image,
     x0..x{k-1}), ``params`` and ``mu_oracle`` (see :func:`oracle_mu`). Deterministic for ``seed``."""

@@ -1,1 +1,42 @@
-"""steerstats.decompose"""
+"""The producibility/steering decomposition of a difference in steerability (Vafa et al. 2025,
+Sec. 4, App. A): terms, cross-fitted estimate, refit bootstrap, Bayesian model, validation on
+simulated studies, and the seed-constraint trade-off."""
+
+from steerstats.decompose.bayes import (
+    bayesian_bootstrap_weights,
+    linear_decomposition_model,
+    model_inputs,
+    posterior_terms,
+)
+from steerstats.decompose.bootstrap import TermsInterval, bootstrap_terms, replicate_weights
+from steerstats.decompose.estimate import (
+    DecompositionData,
+    crossfit_mu,
+    estimate_terms,
+    prepare_decomposition,
+    terms_frame,
+)
+from steerstats.decompose.seeds import SEED_MODEL, seed_tradeoff
+from steerstats.decompose.terms import TERMS, decomposition_terms
+from steerstats.decompose.validate import summarize_validation, validate_decomposition
+
+__all__ = [
+    "SEED_MODEL",
+    "TERMS",
+    "DecompositionData",
+    "TermsInterval",
+    "bayesian_bootstrap_weights",
+    "bootstrap_terms",
+    "crossfit_mu",
+    "decomposition_terms",
+    "estimate_terms",
+    "linear_decomposition_model",
+    "model_inputs",
+    "posterior_terms",
+    "prepare_decomposition",
+    "replicate_weights",
+    "seed_tradeoff",
+    "summarize_validation",
+    "terms_frame",
+    "validate_decomposition",
+]

@@ -71,7 +71,7 @@ def prepare_decomposition(
         row = int(np.flatnonzero(~np.isfinite(y))[0]) + 1
         raise InputError("missing or non-finite similarity", row=row, column=target)
     design = FeatureBuilder(blocks, embedder, cache=cache, goal_embeddings=goal_embeddings, model_levels=models).fit_transform(frame)
-    goals, goal_idx = np.unique(frame["goal_image"].to_numpy(dtype=str), return_inverse=True)
+    _, goal_idx = np.unique(frame["goal_image"].to_numpy(dtype=str), return_inverse=True)
     _, cluster_idx = np.unique(frame[cluster].to_numpy(dtype=str), return_inverse=True)
     return DecompositionData(
         y=y,
