@@ -114,7 +114,7 @@ def to_latex(table: Table, digits: int = DIGITS) -> str:
         " & ".join(_tex_escape(h) for h, _ in groups) + r" \\",
         r"\midrule",
     ]
-    for _, row in table.frame.iterrows():
+    for row in table.frame.to_dict("records"):  # keeps each column's own type (ints stay ints)
         cells = []
         for _, group in groups:
             text = format_value(row[group[0]], digits)
