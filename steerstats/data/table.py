@@ -293,42 +293,41 @@ def _rows(index: Iterable[int]) -> tuple[int, ...]:
 
 def check_sequences(frame: pd.DataFrame, seq: SequenceSpec, name: str) -> list[DataWarning]:
     """Warn about (by...) groups that repeat an attempt or miss some of ``seq.attempts``."""
-    expected = set(seq.attempts)
     key = list(seq.by)
-    dup_msgs, dup_rows, miss_rows = [], [], []
-    n_missing = 0
-    sizes: dict[int, int] = {}
-    groups = frame.groupby(key, sort=False)
-    for gkey, idx in groups.indices.items():
-        attempts = frame[seq.attempt].to_numpy()[idx]
-        counts = pd.Series(attempts).value_counts()
-        if (counts > 1).any():
-            ident = ", ".join(f"{k}={v}" for k, v in zip(key, gkey, strict=True))
-            dup_msgs.append(f"{ident} has {len(idx)} rows (attempts {sorted(attempts.tolist())})")
-            dup_rows.extend(idx.tolist())
-        if set(attempts.tolist()) != expected:
-            n_missing += 1
-            sizes[len(set(attempts.tolist()) & expected)] = sizes.get(len(set(attempts.tolist()) & expected), 0) + 1
-            miss_rows.extend(idx.tolist())
+    expected = np.asarray(seq.attempts)
+    codes = frame.groupby(key, sort=False).ngroup().to_numpy()
+    n_groups = int(codes.max()) + 1 if codes.size else 0
+    attempt = frame[seq.attempt].to_numpy()
+    pairs = pd.DataFrame({"g": codes, "a": attempt})
     out = []
-    if dup_msgs:
+    dup_rows = np.flatnonzero(pairs.duplicated(keep=False).to_numpy())
+    if dup_rows.size:
+        msgs = []
+        for g in np.unique(codes[dup_rows]):
+            rows = np.flatnonzero(codes == g)
+            ident = ", ".join(f"{k}={frame[k].iloc[rows[0]]}" for k in key)
+            msgs.append(f"{ident} has {rows.size} rows (attempts {sorted(attempt[rows].tolist())})")
         out.append(
             DataWarning(
                 name,
-                f"{len(dup_msgs)} duplicate ({', '.join(key)}) sequence(s): the same user steered "
-                f"the same goal more than once: {'; '.join(dup_msgs)}",
-                _rows(sorted(dup_rows)),
+                f"{len(msgs)} duplicate ({', '.join(key)}) sequence(s): the same user steered "
+                f"the same goal more than once: {'; '.join(msgs)}",
+                _rows(sorted(np.flatnonzero(np.isin(codes, codes[dup_rows])))),
             )
         )
-    if n_missing:
+    present = pairs[np.isin(attempt, expected)].drop_duplicates().groupby("g").size()
+    present = present.reindex(range(n_groups), fill_value=0).to_numpy()
+    incomplete = present < expected.size
+    if incomplete.any():
+        sizes = pd.Series(present[incomplete]).value_counts().sort_index(ascending=False)
         out.append(
             DataWarning(
                 name,
-                f"{n_missing} of {groups.ngroups} ({', '.join(key)}) sequences do not hold "
-                f"attempts {min(expected)}..{max(expected)} (missing attempts: "
-                + ", ".join(f"{v} with {k} of {len(expected)}" for k, v in sorted(sizes.items(), reverse=True))
+                f"{int(incomplete.sum())} of {n_groups} ({', '.join(key)}) sequences do not hold "
+                f"attempts {expected.min()}..{expected.max()} (missing attempts: "
+                + ", ".join(f"{v} with {k} of {expected.size}" for k, v in sizes.items())
                 + ")",
-                _rows(sorted(miss_rows)),
+                _rows(np.flatnonzero(incomplete[codes])),
             )
         )
     return out
