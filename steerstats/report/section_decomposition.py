@@ -423,3 +423,66 @@ def section(study: Study, context) -> list:
     if study.seed_constraint:
         out += list(seed_tradeoff_outputs(study))
     return out
+
+
+# --------------------------------------------------------------------------- command output
+
+
+def load_analysis_study(dataset: str, data_dir: str | None, seed: int) -> Study:
+    """vafa2025 (or another card) through :func:`steerstats.data.load_study`; ``synthetic`` is the
+    decomposition simulation (known mu_i and p_i, see :mod:`steerstats.data.simulate_decomposition`)."""
+    if dataset == "synthetic":
+        from steerstats.data.simulate_decomposition import simulate_decomposition_study
+
+        return simulate_decomposition_study(seed=seed)
+    from steerstats.data import load_study
+
+    return load_study(dataset, data_dir, seed)
+
+
+def write_outputs(
+    out: str,
+    study: Study,
+    *,
+    tables: Sequence[Table],
+    figures: Sequence[Figure],
+    summary: str,
+    settings: dict,
+    seconds: float,
+    extra: Sequence[tuple[str, pd.DataFrame]] = (),
+) -> None:
+    """OUT/tables, OUT/figures, OUT/summary.md, OUT/manifest.json, written atomically."""
+    from steerstats._io import atomic_directory, atomic_write_json, atomic_write_text
+    from steerstats.report.artifacts import write_figure, write_table
+    from steerstats.report.build import PACKAGES, package_versions
+
+    with atomic_directory(out) as tmp:
+        (tmp / "tables").mkdir()
+        (tmp / "figures").mkdir()
+        for t in tables:
+            write_table(t, tmp / "tables")
+        for f in figures:
+            write_figure(f, tmp / "figures")
+        for name, frame in extra:
+            atomic_write_text(tmp / "tables" / f"{name}.csv", frame.to_csv(index=False))
+        lines = [f"# {settings.get('command', 'steerstats')} on {study.name}", "", summary, ""]
+        for t in tables:
+            lines += [f"- [{t.title}](tables/{t.name}.md): {t.interpretation}"]
+        for f in figures:
+            lines += [f"- ![{f.title}](figures/{f.name}.png)"]
+        atomic_write_text(tmp / "summary.md", "\n".join(lines) + "\n")
+        atomic_write_json(
+            tmp / "manifest.json",
+            {
+                "dataset": study.name,
+                "source": study.source,
+                "settings": settings,
+                "packages": package_versions((*PACKAGES, "scikit-learn", "flax", "optax", "joblib")),
+                "inputs": [{"path": f.path, "sha256": f.sha256, "rows": f.rows} for f in study.files],
+                "warnings": [str(w) for w in study.warnings],
+                "tables": [t.name for t in tables] + [name for name, _ in extra],
+                "figures": [f.name for f in figures],
+                "seconds": round(seconds, 3),
+                "truth": bool(study.truth),
+            },
+        )

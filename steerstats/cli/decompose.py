@@ -1,0 +1,143 @@
+"""``steerstats decompose``: steering mechanism vs producible set (Vafa et al. 2025, Sec. 4)."""
+
+from __future__ import annotations
+
+import argparse
+
+from steerstats.cli._common import add_dataset_args, add_out_arg
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "decompose",
+        help="split each model's steerability gain over a reference into steering and producibility",
+        description="Estimate E_p2[mu2 - mu1] (steering mechanism) and E_p2[mu1] - E_p1[mu1] "
+        "(producible set) for every model against --reference, with a refit cluster bootstrap "
+        "(and a Bayesian model with --bayes); also the seed-constraint trade-off. With --validate, "
+        "check bias and coverage on repeated simulations instead. Writes OUT atomically.",
+    )
+    add_dataset_args(parser)
+    add_out_arg(parser, "out/decompose")
+    parser.add_argument("--embedder", default="tfidf", choices=("tfidf", "minilm", "clip"), help="text embedder (default: tfidf)")
+    parser.add_argument("--reference", default="dall-e-2", help="reference model m1 (default: dall-e-2)")
+    parser.add_argument(
+        "--goal-embeddings",
+        default=None,
+        help="'text', 'truth' or a csv/parquet of goal_image + numeric columns "
+        "(default: truth on synthetic, else text)",
+    )
+    parser.add_argument("--n-boot", type=int, default=200, help="bootstrap replicates, each refitting the predictor (default: 200)")
+    parser.add_argument("--bayes", action="store_true", help="add the Bayesian linear model (NUTS, ~1-2 min)")
+    parser.add_argument("--jobs", type=int, default=2, help="worker processes for the bootstrap (default: 2)")
+    parser.add_argument("--cache-dir", default=None, help="on-disk embedding cache (default: none)")
+    parser.add_argument("--validate", action="store_true", help="run the simulation study of bias and coverage")
+    parser.add_argument("--n-sims", type=int, default=100, help="simulations for --validate (default: 100)")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    import time
+
+    from steerstats.errors import ConfigError
+
+    if args.n_boot < 2:
+        raise ConfigError(f"--n-boot must be at least 2, got {args.n_boot}")
+    if args.jobs < 1:
+        raise ConfigError(f"--jobs must be at least 1, got {args.jobs}")
+    t0 = time.perf_counter()
+    if args.validate:
+        return _validate(args, t0)
+    if args.bayes:
+        from steerstats.uncertainty.bayes import request_host_devices
+
+        request_host_devices(2)
+    from steerstats.report.section_decomposition import (
+        decomposition_results,
+        load_analysis_study,
+        seed_tradeoff_outputs,
+        write_outputs,
+    )
+
+    study = load_analysis_study(args.dataset, args.data_dir, args.seed)
+    goal_source = args.goal_embeddings or ("truth" if args.dataset == "synthetic" else "text")
+    table, figure, info = decomposition_results(
+        study,
+        embedder=args.embedder,
+        reference=args.reference,
+        goal_source=goal_source,
+        n_boot=args.n_boot,
+        bayes=args.bayes,
+        seed=args.seed,
+        n_jobs=args.jobs,
+        cache_dir=args.cache_dir,
+        progress=not args.quiet,
+    )
+    tables, figures = [table], [figure]
+    summary = table.interpretation
+    if study.seed_constraint:
+        seed_table, seed_figure = seed_tradeoff_outputs(study)
+        tables.append(seed_table)
+        figures.append(seed_figure)
+    else:
+        summary += "\n\nThe seed-constraint trade-off needs the seed-constraint files; this study has none."
+    if "nuts" in info:
+        summary += f"\n\nNUTS diagnostics: {info['nuts']}"
+    settings = {
+        "command": "steerstats decompose",
+        "embedder": args.embedder,
+        "reference": args.reference,
+        "goal_embeddings": goal_source,
+        "n_boot": args.n_boot,
+        "bayes": args.bayes,
+        "seed": args.seed,
+        **info,
+    }
+    write_outputs(args.out, study, tables=tables, figures=figures, summary=summary, settings=settings,
+                  seconds=time.perf_counter() - t0)
+    cols = [c for c in table.frame.columns if not c.endswith(("_ci_low", "_ci_high")) and c != "reference"]
+    print(table.frame[cols].to_string(index=False, float_format=lambda v: f"{v:.4f}"))
+    if len(tables) > 1:
+        print(tables[1].frame.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
+    print(f"wrote {args.out}")
+    return 0
+
+
+def _validate(args: argparse.Namespace, t0: float) -> int:
+    import time
+
+    from steerstats.data.study import Study
+    from steerstats.decompose import validate_decomposition
+    from steerstats.errors import ConfigError
+    from steerstats.report.artifacts import Table
+    from steerstats.report.section_decomposition import write_outputs
+
+    if args.n_sims < 2:
+        raise ConfigError(f"--n-sims must be at least 2, got {args.n_sims}")
+    sims, summary = validate_decomposition(
+        n_sims=args.n_sims, n_boot=args.n_boot, seed=args.seed, n_jobs=args.jobs, progress=not args.quiet
+    )
+    terms = summary[summary["term"] != "residual"]
+    line = (
+        f"R = {args.n_sims} simulated studies, B = {args.n_boot} refit bootstrap replicates each: "
+        f"|bias| within one SE for {int(terms['bias_within_1se'].sum())} of {len(terms)} (model, term) pairs; "
+        f"95% interval coverage {terms['coverage'].min():.2f}-{terms['coverage'].max():.2f} "
+        f"(mean {terms['coverage'].mean():.3f}; Monte Carlo SE of one coverage {terms['coverage_mcse'].iloc[0]:.3f})."
+    )
+    table = Table(
+        name="decomposition_validation",
+        frame=summary,
+        title="Decomposition estimator on simulated studies with known truth",
+        interpretation=line,
+        se_note="empirical_sd = SD of the estimates over simulations (the SE of one estimate); "
+        "bias_mcse = empirical_sd / sqrt(R); coverage_mcse = sqrt(0.95 * 0.05 / R).",
+        notes=("Simulation: steerstats.data.simulate_decomposition defaults; goal represented by its true features.",),
+    )
+    study = Study(name="synthetic-decomposition", source=f"{args.n_sims} simulations, seed {args.seed}")
+    settings = {"command": "steerstats decompose --validate", "n_sims": args.n_sims, "n_boot": args.n_boot, "seed": args.seed}
+    write_outputs(args.out, study, tables=[table], figures=[], summary=line, settings=settings,
+                  seconds=time.perf_counter() - t0, extra=[("decomposition_validation_draws", sims)])
+    print(summary.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
+    print(line)
+    print(f"wrote {args.out}")
+    return 0

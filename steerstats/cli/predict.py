@@ -1,0 +1,100 @@
+"""``steerstats predict``: the four steerability predictors, held-out R^2 by goal split."""
+
+from __future__ import annotations
+
+import argparse
+
+from steerstats.cli._common import add_dataset_args, add_out_arg
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "predict",
+        help="steerability predictors: held-out R^2 of (1) mean, (2) model, (3) +prompt, (4) +goal",
+        description="Fit the paper's four predictors of per-attempt DreamSim on a goal-grouped split "
+        "and write table steerability_predictors (csv/md/tex), a bar figure, summary.md and "
+        "manifest.json to OUT (atomically).",
+    )
+    add_dataset_args(parser)
+    add_out_arg(parser, "out/predict")
+    parser.add_argument("--embedder", default="tfidf", choices=("tfidf", "minilm", "clip"), help="text embedder (default: tfidf)")
+    parser.add_argument("--head", default="ridge", choices=("ridge", "mlp", "both"), help="regression head (default: ridge)")
+    parser.add_argument("--split", default="80/20", help="'80/20' (held-out 20%% of goals) or K for grouped K-fold")
+    parser.add_argument(
+        "--goal-embeddings",
+        default=None,
+        help="'text' (embed reference_prompt), 'truth' (a simulated study's goal features) or a "
+        "csv/parquet of goal_image + numeric columns (default: truth on synthetic, else text)",
+    )
+    parser.add_argument("--n-boot", type=int, default=1000, help="bootstrap replicates over test goals (default: 1000)")
+    parser.add_argument("--cache-dir", default=None, help="on-disk embedding cache (default: none)")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.set_defaults(func=run)
+
+
+def parse_split(value: str) -> str | int:
+    from steerstats.errors import ConfigError
+
+    if value == "80/20":
+        return value
+    try:
+        k = int(value)
+    except ValueError:
+        raise ConfigError(f"--split must be '80/20' or an integer K >= 2, got '{value}'") from None
+    if k < 2:
+        raise ConfigError(f"--split K must be at least 2, got {k}")
+    return k
+
+
+def run(args: argparse.Namespace) -> int:
+    import time
+
+    from steerstats.errors import ConfigError
+    from steerstats.report.section_decomposition import (
+        load_analysis_study,
+        predictor_results,
+        write_outputs,
+    )
+
+    if args.n_boot < 2:
+        raise ConfigError(f"--n-boot must be at least 2, got {args.n_boot}")
+    split = parse_split(args.split)
+    t0 = time.perf_counter()
+    study = load_analysis_study(args.dataset, args.data_dir, args.seed)
+    goal_source = args.goal_embeddings or ("truth" if args.dataset == "synthetic" else "text")
+    heads = ("ridge", "mlp") if args.head == "both" else (args.head,)
+    res = predictor_results(
+        study,
+        embedder=args.embedder,
+        heads=heads,
+        split=split,
+        goal_source=goal_source,
+        n_boot=args.n_boot,
+        seed=args.seed,
+        cache_dir=args.cache_dir,
+        progress=not args.quiet,
+    )
+    settings = {
+        "command": "steerstats predict",
+        "embedder": args.embedder,
+        "heads": list(heads),
+        "split": str(split),
+        "goal_embeddings": goal_source,
+        "n_boot": args.n_boot,
+        "seed": args.seed,
+    }
+    write_outputs(
+        args.out,
+        study,
+        tables=[res.table],
+        figures=[res.figure],
+        summary=res.summary,
+        settings=settings,
+        seconds=time.perf_counter() - t0,
+        extra=[("steerability_predictions", res.predictions)],
+    )
+    cols = ["predictor", "head", "r2", "r2_ci_low", "r2_ci_high", "mse"]
+    print(res.table.frame[cols].to_string(index=False, float_format=lambda v: f"{v:.4f}"))
+    print(res.summary)
+    print(f"wrote {args.out}")
+    return 0
