@@ -11,11 +11,14 @@ from steerstats.goalspace.best_of_n import best_of_n, candidate_errors
 from steerstats.goalspace.dimensions import DEFAULT_RANGES, DIMENSIONS, Normalizer, check_dims
 from steerstats.goalspace.mappers import (
     MAPPERS,
+    flesch_kincaid,
     formality,
     formality_from_tags,
+    formality_signs,
     map_texts,
     pos_tags,
     reading_difficulty,
+    syllable_profile,
     text_length,
     textual_diversity,
 )
@@ -44,8 +47,10 @@ __all__ = [
     "check_dims",
     "coverage_weights",
     "fill_goal",
+    "flesch_kincaid",
     "formality",
     "formality_from_tags",
+    "formality_signs",
     "map_texts",
     "median_iqr",
     "pos_tags",
@@ -53,6 +58,7 @@ __all__ = [
     "sample_probes",
     "steerability_metrics",
     "summarize",
+    "syllable_profile",
     "text_length",
     "textual_diversity",
 ]

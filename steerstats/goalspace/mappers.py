@@ -40,6 +40,8 @@ _PRONOUN = frozenset({"PRP", "PRP$", "WP", "WP$"})
 _VERB = frozenset({"VB", "VBD", "VBG", "VBN", "VBP", "VBZ", "MD"})
 _ADVERB = frozenset({"RB", "RBR", "RBS", "WRB"})
 _INTERJECTION = frozenset({"UH"})
+_FORMAL = _NOUN | _ADJECTIVE | _PREPOSITION
+_DEICTIC = _PRONOUN | _VERB | _ADVERB | _INTERJECTION
 _HAS_LETTER = re.compile(r"[^\W\d_]")
 
 
@@ -77,16 +79,25 @@ def text_length(text: str) -> float:
     return float(len(words(text)))
 
 
-def reading_difficulty(text: str) -> float:
-    """Flesch-Kincaid grade level (Kincaid et al. 1975); NaN without words."""
+def syllable_profile(text: str) -> tuple[np.ndarray, int]:
+    """Syllables of each word token and the number of sentences (the inputs of Flesch-Kincaid)."""
     import textstat
 
     tokens = words(text)
-    if not tokens:
+    return np.array([syllables(w) for w in tokens], dtype=float), textstat.sentence_count(text)
+
+
+def flesch_kincaid(syllable_counts: np.ndarray, n_sentences: int) -> float:
+    """0.39 words/sentences + 11.8 syllables/words - 15.59; NaN without words."""
+    n = len(syllable_counts)
+    if n == 0:
         return math.nan
-    n_sentences = textstat.sentence_count(text)
-    n_syllables = sum(syllables(w) for w in tokens)
-    return 0.39 * len(tokens) / n_sentences + 11.8 * n_syllables / len(tokens) - 15.59
+    return 0.39 * n / n_sentences + 11.8 * float(np.sum(syllable_counts)) / n - 15.59
+
+
+def reading_difficulty(text: str) -> float:
+    """Flesch-Kincaid grade level (Kincaid et al. 1975); NaN without words."""
+    return flesch_kincaid(*syllable_profile(text))
 
 
 def textual_diversity(text: str, threshold: float = MTLD_THRESHOLD) -> float:
@@ -124,36 +135,30 @@ def pos_tags(text: str, *, fold_title_case: bool = True) -> list[tuple[str, str]
     return [(str(w), str(t)) for w, t in _tagger().tag(text)]
 
 
-def formality_from_tags(tagged: Iterable[tuple[str, str]]) -> float:
-    """Heylighen-Dewaele F from (token, Penn tag) pairs; NaN without alphabetic tokens."""
-    counts = dict.fromkeys(("noun", "adj", "prep", "art", "pron", "verb", "adv", "intj"), 0)
-    n = 0
+def formality_signs(tagged: Iterable[tuple[str, str]]) -> np.ndarray:
+    """One entry per alphabetic token: +1 formal class (noun, adjective, preposition, article),
+    -1 deictic class (pronoun, verb, adverb, interjection), 0 other."""
+    signs = []
     for token, tag in tagged:
         if not _HAS_LETTER.search(token):
             continue
-        n += 1
-        if tag in _NOUN:
-            counts["noun"] += 1
-        elif tag in _ADJECTIVE:
-            counts["adj"] += 1
-        elif tag in _PREPOSITION:
-            counts["prep"] += 1
-        elif tag == "DT" and token.lower() in _ARTICLES:
-            counts["art"] += 1
-        elif tag in _PRONOUN:
-            counts["pron"] += 1
-        elif tag in _VERB:
-            counts["verb"] += 1
-        elif tag in _ADVERB:
-            counts["adv"] += 1
-        elif tag in _INTERJECTION:
-            counts["intj"] += 1
-    if n == 0:
-        return math.nan
-    pct = {k: 100.0 * v / n for k, v in counts.items()}
-    formal = pct["noun"] + pct["adj"] + pct["prep"] + pct["art"]
-    deictic = pct["pron"] + pct["verb"] + pct["adv"] + pct["intj"]
-    return (formal - deictic + 100.0) / 2.0
+        if tag in _FORMAL or (tag == "DT" and token.lower() in _ARTICLES):
+            signs.append(1.0)
+        elif tag in _DEICTIC:
+            signs.append(-1.0)
+        else:
+            signs.append(0.0)
+    return np.array(signs)
+
+
+def formality_from_tags(tagged: Iterable[tuple[str, str]]) -> float:
+    """Heylighen-Dewaele F from (token, Penn tag) pairs; NaN without alphabetic tokens.
+
+    With class percentages of the n alphabetic tokens, F = (formal% - deictic% + 100) / 2
+    = 50 (1 + mean sign) (:func:`formality_signs`).
+    """
+    signs = formality_signs(tagged)
+    return math.nan if signs.size == 0 else 50.0 * (1.0 + float(signs.mean()))
 
 
 def formality(text: str) -> float:

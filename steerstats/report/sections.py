@@ -61,4 +61,5 @@ SECTIONS: list[Section] = [
     Section("seeds", "steerstats.report.steerability:seeds_section", "Seed constraint and seed choice"),
     Section("llm", "steerstats.report.steerability:llm_section", "Steering LLMs"),
     Section("image_steering", "steerstats.report.steerability:image_steering_section", "Image-steering traces"),
+    Section("goalspace_llm", "steerstats.report.section_goalspace:section", "LLM steering in goal space"),
 ]

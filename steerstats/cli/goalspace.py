@@ -1,0 +1,144 @@
+"""``steerstats goalspace``: goal-space steerability (Chang et al. 2025; SPEC section 3).
+
+    steerstats goalspace score --in TABLE [--out DIR] [--dims ...] [--mode continuous|binned]
+    steerstats goalspace llm-study [--data-dir DIR] [--out DIR]
+
+``score`` reads a table of (source_text, goal_<dim>... or goal_text, output_text[, model]) rows
+(columns documented in :mod:`steerstats.goalspace.table`) and writes per-row scores, a median (IQR)
+table per model (csv/md/tex), a flow-field figure and the settings used, all atomically.
+``llm-study`` runs the goal-space analysis of the released LLM headline study.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    from steerstats.cli._common import add_out_arg
+
+    parser = subparsers.add_parser("goalspace", help="goal-space steerability (Chang et al. 2025)",
+                                    description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="goalspace_command", required=True, metavar="ACTION")
+
+    score = sub.add_parser("score", help="score a table of (source, goal, output) rows")
+    score.add_argument("--in", dest="input", required=True, help="CSV or parquet table (see module docs)")
+    add_out_arg(score, "out/goalspace")
+    score.add_argument("--dims", nargs="+", default=None,
+                       help="goal dimensions (default: all four: reading_difficulty textual_diversity "
+                       "text_length formality)")
+    score.add_argument("--mode", choices=("continuous", "binned"), default="continuous")
+    score.add_argument("--norm", default="defaults",
+                       help="'defaults' (published ranges), 'table' (2.5/97.5 percentiles of the table's "
+                       "texts) or a CSV with a 'text' column (percentiles of that reference corpus)")
+    score.add_argument("--pair", nargs=2, default=None, metavar=("X", "Y"),
+                       help="two dimensions for the flow-field figure (default: the first two)")
+    score.add_argument("--quiet", action="store_true", help="no progress bar")
+    score.set_defaults(func=run_score)
+
+    llm = sub.add_parser("llm-study", help="the released LLM headline study seen in goal space")
+    llm.add_argument("--data-dir", default=None,
+                     help="directory of the vafa2025 files (default: $STEERSTATS_DATA, else the user cache dir)")
+    add_out_arg(llm, "out/goalspace_llm")
+    llm.add_argument("--n-boot", type=int, default=2000, help="bootstrap replicates (default: 2000)")
+    llm.add_argument("--seed", type=int, default=0)
+    llm.add_argument("--quiet", action="store_true", help="no progress bar")
+    llm.set_defaults(func=run_llm_study)
+
+
+def _normalizer(spec: str, dims):
+    from pathlib import Path
+
+    from steerstats.errors import InputError
+    from steerstats.goalspace import Normalizer, map_texts
+    from steerstats.goalspace.table import read_table
+
+    if spec in ("defaults", "table"):
+        return spec
+    frame = read_table(spec)
+    if "text" not in frame.columns:
+        raise InputError("reference corpus needs a 'text' column", file=spec, column="text")
+    texts = [str(t).strip() for t in frame["text"]]
+    empty = [i for i, t in enumerate(texts) if not t]
+    if empty:
+        raise InputError("empty text", file=spec, row=empty[0] + 1, column="text")
+    return Normalizer.from_reference(map_texts(texts, dims), dims, source=Path(spec).name)
+
+
+def run_score(args: argparse.Namespace) -> int:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from steerstats._io import atomic_directory, atomic_write_json
+    from steerstats.errors import InputError
+    from steerstats.goalspace import check_dims
+    from steerstats.goalspace.figures import flow_field
+    from steerstats.goalspace.table import median_iqr_table, read_table, score_frame
+    from steerstats.report.artifacts import Figure, Table, write_figure, write_table
+
+    dims = check_dims(args.dims)
+    if args.pair is not None:
+        bad = [p for p in args.pair if p not in dims]
+        if bad or args.pair[0] == args.pair[1]:
+            raise InputError(f"--pair needs two different dimensions among {list(dims)}, got {args.pair}")
+    frame = read_table(args.input)
+    scored = score_frame(frame, dims=dims, mode=args.mode, normalizer=_normalizer(args.norm, dims),
+                         file=args.input, progress=not args.quiet)
+    pair = tuple(args.pair) if args.pair else (tuple(dims[:2]) if len(dims) >= 2 else None)
+    with atomic_directory(args.out) as out:
+        scored.rows.to_csv(out / "scores.csv", index=False)
+        display = median_iqr_table(scored.summary)
+        write_table(Table("summary", display, f"Goal-space steerability ({args.mode} mode), median (IQR) per model",
+                          f"Dimensions: {', '.join(dims)}; normalisation: {scored.normalizer.source}.",
+                          "none (descriptive medians and IQRs)."), out)
+        scored.summary.to_csv(out / "summary_numeric.csv", index=False)
+        if pair is not None:
+            fig, ax = plt.subplots(figsize=(5, 5))
+            flow_field(scored.z0, scored.z_goal, scored.z_out, dims, pair, ax=ax)
+            write_figure(Figure("flow_field", fig, "Flow field", f"requested vs realised moves on {pair}"), out)
+        atomic_write_json(out / "settings.json", {
+            "input": str(args.input), "dims": list(dims), "mode": args.mode, "goal": scored.goal_kind,
+            "normalisation": {"source": scored.normalizer.source, "ranges": scored.normalizer.as_dict()},
+            "flow_pair": list(pair) if pair else None, "rows": len(scored.rows),
+        })
+    print(f"scored {len(scored.rows)} rows on {', '.join(dims)} ({args.mode}); wrote {args.out}")
+    return 0
+
+
+def run_llm_study(args: argparse.Namespace) -> int:
+    import matplotlib
+
+    matplotlib.use("Agg")
+
+    from steerstats._io import atomic_directory, atomic_write_json, atomic_write_text
+    from steerstats.data import load_study
+    from steerstats.errors import ConfigError
+    from steerstats.report.artifacts import Figure, Table, write_figure, write_table
+    from steerstats.report.section_goalspace import (
+        by_attempt_table,
+        by_model_table,
+        llm_goalspace_analysis,
+        llm_goalspace_figure,
+    )
+
+    if args.n_boot < 2:
+        raise ConfigError(f"--n-boot must be at least 2, got {args.n_boot}")
+    study = load_study("vafa2025", args.data_dir)
+    result = llm_goalspace_analysis(study, seed=args.seed, n_boot=args.n_boot, progress=not args.quiet)
+    se_note = f"cluster bootstrap over steering users, {args.n_boot} replicates, seed {args.seed}"
+    with atomic_directory(args.out) as out:
+        write_table(Table("by_model", by_model_table(result), "LLM steering in goal space, per model",
+                          result.findings, se_note), out)
+        write_table(Table("by_attempt", by_attempt_table(result), "Median (IQR) per model and attempt",
+                          "descriptive", "none"), out)
+        write_table(Table("stability", result.stability, "Goal dimensions on headlines", "descriptive", "none"), out)
+        write_table(Table("rating", result.rating, "Steering error vs satisfaction rating", "Spearman", se_note), out)
+        result.rows.to_csv(out / "attempts.csv", index=False)
+        write_figure(Figure("goalspace_llm", llm_goalspace_figure(result), "LLM steering in goal space", ""), out)
+        atomic_write_text(out / "findings.md", result.findings + "\n")
+        atomic_write_json(out / "settings.json", {**result.info, "dims": list(result.dims)})
+    print(result.findings)
+    print(f"wrote {args.out}")
+    return 0

@@ -1,0 +1,571 @@
+"""The LLM headline study (Vafa et al. 2025, ``llm/``) seen in goal space (Chang et al. 2025).
+
+Each row of ``steering_llms.csv`` is a probe: source = original headline, goal = goal headline,
+output = generated headline (surrounding whitespace and quotes removed). The headlines are mapped
+to goal space and scored by steering error, miscalibration, orthogonality and signed overshoot
+(:mod:`steerstats.goalspace.metrics`, continuous mode).
+
+Which dimensions. Headlines have 3-40 words, far below the 100-word samples MTLD and Flesch-Kincaid
+were built for, and far below the published normalisation ranges (length [78, 1509] words clips
+every headline to 0). So:
+
+- ranges are the 2.5/97.5 percentiles of the study's own headlines (sources, goals and outputs
+  pooled), not the long-text defaults;
+- textual diversity is excluded: MTLD degenerates to the word count when no word repeats
+  (:func:`stability_table` counts how often), so it would duplicate text length;
+- reading difficulty, text length and formality are candidates. Their reliability on headlines is
+  estimated by a within-headline bootstrap of words (reading difficulty: syllables per word;
+  formality: word classes; length is an exact count): reliability = 1 - mean within-headline
+  bootstrap variance / variance across headlines. A candidate below ``RELIABILITY_MIN`` (most of its
+  spread across headlines is measurement noise) is left out of the primary goal space and kept in a
+  sensitivity analysis on all candidates.
+
+Inference: cluster bootstrap over steering users (:func:`steerstats.uncertainty.cluster_bootstrap`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from steerstats.data.study import Study
+from steerstats.errors import DataNotFoundError, InputError
+
+CANDIDATE_DIMS: tuple[str, ...] = ("reading_difficulty", "text_length", "formality")
+#: Least within-headline bootstrap reliability for a dimension of the primary goal space.
+RELIABILITY_MIN = 0.5
+EXCLUDED_DIMS: dict[str, str] = {
+    "textual_diversity": "MTLD equals the word count for headlines without a repeated word (see "
+    "mtld_degenerate): on headlines it measures length, not diversity",
+}
+#: Minimum sample length the measure was designed for (words); None = any length.
+MIN_WORDS: dict[str, int | None] = {
+    "reading_difficulty": 100,  # Flesch's 100-word samples
+    "textual_diversity": 100,  # McCarthy & Jarvis (2010) validate MTLD from ~100 tokens
+    "text_length": None,
+    "formality": None,
+}
+#: Rows whose requested move ||r|| is smaller than this have no meaningful direction for
+#: miscalibration/overshoot (the smallest change a Chang et al. probe requests).
+MIN_REQUEST = 0.1
+CLUSTER = "steering_user_id"
+FLOW_PAIR = ("text_length", "formality")
+
+
+def clean_headline(values: pd.Series) -> pd.Series:
+    """Surrounding whitespace and quotes removed (the release's quirks)."""
+    return values.astype(str).str.strip().str.strip('"').str.strip()
+
+
+@dataclass(frozen=True)
+class LLMGoalspaceResult:
+    """Everything :func:`llm_goalspace_analysis` computes."""
+
+    rows: pd.DataFrame  # one row per steering attempt: ids, positions, metrics
+    by_model_attempt: pd.DataFrame  # median (IQR) of the metrics per model x attempt
+    by_model: pd.DataFrame  # per model + pooled: medians, trend, overshoot, with bootstrap CIs
+    stability: pd.DataFrame  # per dimension: why it is used or not
+    rating: pd.DataFrame  # Spearman(steering error, rating) with cluster-bootstrap CI
+    normalizer: Any  # steerstats.goalspace.Normalizer
+    dims: tuple[str, ...]
+    findings: str
+    rated: pd.DataFrame = field(default_factory=pd.DataFrame)  # ratings joined to primary-space rows
+    info: dict[str, Any] = field(default_factory=dict)
+
+
+# ------------------------------------------------------------------------------------ probes
+
+
+def headline_probes(steering: pd.DataFrame) -> pd.DataFrame:
+    """One probe per steering row: ids plus cleaned source / goal / output headlines."""
+    need = ["model", CLUSTER, "attempt", "original_headline", "goal_headline", "generated_headline"]
+    for col in need:
+        if col not in steering.columns:
+            raise InputError("missing column of the LLM steering table", file="llm/steering_llms.csv", column=col)
+    out = pd.DataFrame({
+        "model": steering["model"].astype(str).to_numpy(),
+        CLUSTER: steering[CLUSTER].astype(str).to_numpy(),
+        "attempt": steering["attempt"].astype(int).to_numpy(),
+        "source": clean_headline(steering["original_headline"]).to_numpy(),
+        "goal": clean_headline(steering["goal_headline"]).to_numpy(),
+        "output": clean_headline(steering["generated_headline"]).to_numpy(),
+    })
+    for col in ("source", "goal", "output"):
+        empty = np.flatnonzero(out[col].str.len() == 0)
+        if len(empty):
+            raise InputError("empty headline", file="llm/steering_llms.csv", row=int(empty[0]) + 1, column=col)
+    return out
+
+
+# ---------------------------------------------------------------------------------- stability
+
+
+def _bootstrap_sd(values: np.ndarray, stat, rng: np.random.Generator, n_boot: int) -> float:
+    if len(values) == 0:
+        return np.nan
+    idx = rng.integers(0, len(values), size=(n_boot, len(values)))
+    return float(np.std(stat(values[idx]), ddof=1))
+
+
+def within_headline_sd(texts: list[str], *, seed: int = 0, n_boot: int = 200) -> pd.DataFrame:
+    """Raw-scale bootstrap SD of reading difficulty and formality of each text, resampling its
+    words (syllable counts) and word classes (formality signs) with replacement."""
+    from steerstats.goalspace.mappers import formality_signs, pos_tags, syllable_profile
+
+    rng = np.random.default_rng(seed)
+    rows = []
+    for text in texts:
+        syl, n_sent = syllable_profile(text)
+        n = len(syl)
+        signs = formality_signs(pos_tags(text))
+        rows.append({
+            "reading_difficulty": _bootstrap_sd(
+                syl, lambda s, n=n, k=n_sent: 0.39 * n / k + 11.8 * s.mean(axis=1) - 15.59, rng, n_boot),
+            "formality": _bootstrap_sd(signs, lambda s: 50.0 * (1.0 + s.mean(axis=1)), rng, n_boot),
+            "text_length": 0.0,
+        })
+    return pd.DataFrame(rows, index=texts)
+
+
+def stability_table(raw: pd.DataFrame, within_sd: pd.DataFrame, requested: pd.DataFrame,
+                    headline_norm, default_norm) -> pd.DataFrame:
+    """Per dimension: headline length vs the measure's design minimum, clipping under the published
+    ranges, MTLD degeneracy, Spearman correlation with length, bootstrap reliability and the
+    measurement noise next to the typical requested move (headline-normalised units)."""
+    from scipy.stats import spearmanr
+
+    n_words = raw["text_length"].to_numpy()
+    z_default = pd.DataFrame(default_norm.transform(raw[list(default_norm.dims)].to_numpy()),
+                             columns=list(default_norm.dims))
+    rows = []
+    for d in raw.columns:
+        x = raw[d].to_numpy()
+        k = headline_norm.dims.index(d)
+        row = {
+            "dimension": d,
+            "n_headlines": len(x),
+            "median_words": float(np.median(n_words)),
+            "min_words": MIN_WORDS[d],
+            "share_below_min": float(np.mean(n_words < MIN_WORDS[d])) if MIN_WORDS[d] else 0.0,
+            "share_clipped_defaults": float(np.mean((z_default[d] <= 0) | (z_default[d] >= 1))),
+            "mtld_degenerate": float(np.mean(np.isclose(x, n_words))) if d == "textual_diversity" else np.nan,
+            "spearman_with_length": float(spearmanr(x, n_words, nan_policy="omit").statistic),
+            "reliability": np.nan,
+            "noise_sd_norm": np.nan,
+            "median_abs_request": float(np.nanmedian(np.abs(requested[d]))),
+        }
+        if d in within_sd.columns:
+            var_within = float(np.nanmean(within_sd[d].to_numpy() ** 2))
+            row["reliability"] = 1.0 - var_within / float(np.nanvar(x, ddof=1))
+            row["noise_sd_norm"] = float(np.sqrt(var_within) / (headline_norm.hi[k] - headline_norm.lo[k]))
+        if d in EXCLUDED_DIMS:
+            row["used"], row["reason"] = False, EXCLUDED_DIMS[d]
+        elif row["reliability"] < RELIABILITY_MIN:
+            row["used"] = False
+            row["reason"] = (f"reliability {row['reliability']:.2f} < {RELIABILITY_MIN}: most of its spread across "
+                             "headlines is measurement noise (kept in the sensitivity analysis)")
+        else:
+            row["used"], row["reason"] = True, "used"
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+# ----------------------------------------------------------------------- weighted statistics
+
+
+def weighted_median(x: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """Median of ``x`` (n,) under each row of frequency weights ``w`` (B, n): the smallest x whose
+    cumulative weight reaches half the total (lower median). NaN where the weights are all 0."""
+    x = np.asarray(x, float)
+    w = np.atleast_2d(np.asarray(w, float))
+    keep = np.isfinite(x)
+    x, w = x[keep], w[:, keep]
+    if x.size == 0:
+        return np.full(w.shape[0], np.nan)
+    order = np.argsort(x, kind="stable")
+    cw = np.cumsum(w[:, order], axis=1)
+    total = cw[:, -1:]
+    idx = np.minimum((cw < 0.5 * total).sum(axis=1), x.size - 1)
+    out = x[order][idx]
+    return np.where(total[:, 0] > 0, out, np.nan)
+
+
+def weighted_ranks(x: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """Mid-ranks of ``x`` (n,) in the sample that repeats row i w[b, i] times; (B, n)."""
+    values, inverse = np.unique(np.asarray(x, float), return_inverse=True)
+    onehot = np.zeros((len(x), len(values)))
+    onehot[np.arange(len(x)), inverse] = 1.0
+    per_value = w @ onehot  # (B, U) copies of each distinct value
+    below = np.cumsum(per_value, axis=1) - per_value
+    return (below + (per_value + 1.0) / 2.0)[:, inverse]
+
+
+def weighted_spearman(x: np.ndarray, y: np.ndarray, w: np.ndarray | None = None) -> np.ndarray:
+    """Spearman correlation (Pearson of mid-ranks) for each row of frequency weights (B, n)."""
+    w = np.ones((1, len(x))) if w is None else np.atleast_2d(np.asarray(w, float))
+    rx, ry = weighted_ranks(x, w), weighted_ranks(y, w)
+    total = w.sum(axis=1, keepdims=True)
+    mx, my = (w * rx).sum(1, keepdims=True) / total, (w * ry).sum(1, keepdims=True) / total
+    cov = (w * (rx - mx) * (ry - my)).sum(1)
+    return cov / np.sqrt((w * (rx - mx) ** 2).sum(1) * (w * (ry - my) ** 2).sum(1))
+
+
+def weighted_slope(x: np.ndarray, y: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """Least-squares slope of y on x for each row of weights (B, n)."""
+    total = w.sum(axis=1, keepdims=True)
+    mx, my = (w * x).sum(1, keepdims=True) / total, (w * y).sum(1, keepdims=True) / total
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return (w * (x - mx) * (y - my)).sum(1) / (w * (x - mx) ** 2).sum(1)
+
+
+def _groups(frame: pd.DataFrame, models: list[str]) -> list[np.ndarray]:
+    """Row masks of each model, then all rows (pooled)."""
+    m = frame["model"].to_numpy()
+    return [m == g for g in models] + [np.ones(len(frame), bool)]
+
+
+def model_statistic(frame: pd.DataFrame, weights: np.ndarray | None, *, models: list[str]) -> np.ndarray:
+    """Per model + pooled, in blocks of k = len(models) + 1: median steering error, median
+    miscalibration, median orthogonality, steering-error slope per attempt, mean steering error at
+    the first and at the last attempt, median overshoot and share overshooting (rows with
+    ||r|| >= MIN_REQUEST for the last three of the calibration family)."""
+    w = np.ones((1, len(frame))) if weights is None else np.atleast_2d(np.asarray(weights, float))
+    err = frame["steering_error"].to_numpy(float)
+    att = frame["attempt"].to_numpy(float)
+    asked = frame["requested"].to_numpy(float) >= MIN_REQUEST
+    out = []
+    for mask in _groups(frame, models):
+        wg = w * mask
+        wa = wg * asked
+        first = wg * (att == att.min())
+        last = wg * (att == att.max())
+        with np.errstate(invalid="ignore", divide="ignore"):
+            out.append(np.stack([
+                weighted_median(err, wg),
+                weighted_median(frame["miscalibration"].to_numpy(float), wa),
+                weighted_median(frame["orthogonality"].to_numpy(float), wg),
+                weighted_slope(att, err, wg),
+                (first * err).sum(1) / first.sum(1),
+                (last * err).sum(1) / last.sum(1),
+                weighted_median(frame["overshoot"].to_numpy(float), wa),
+                (wa * (frame["overshoot"].to_numpy(float) > 0)).sum(1) / wa.sum(1),
+            ], axis=1))
+    result = np.concatenate(out, axis=1)  # (B, 8 * k), model-major
+    return result[0] if weights is None or np.ndim(weights) == 1 else result
+
+
+MODEL_STATS = ("steering_error_median", "miscalibration_median", "orthogonality_median",
+               "slope_per_attempt", "error_first_attempt", "error_last_attempt",
+               "overshoot_median", "share_overshoot")
+POOLED = "all models"
+
+
+# ------------------------------------------------------------------------------------- analysis
+
+
+def rating_join(rows: pd.DataFrame, ratings: pd.DataFrame) -> pd.DataFrame:
+    """Ratings joined to their steering attempt on (model, steering user, attempt, goal headline).
+
+    The key is unique in ``steering_llms.csv`` ((user, attempt, model) alone is not: some users
+    steered two goals with one model). Every rating must find its attempt, and the rated
+    generated headline must be that attempt's output; otherwise InputError.
+    """
+    file = "llm/sat_ratings.csv"
+    for col in ("model", CLUSTER, "attempt", "target_headline", "generated_headline", "rating"):
+        if col not in ratings.columns:
+            raise InputError("missing column", file=file, column=col)
+    keys = ["model", CLUSTER, "attempt", "goal"]
+    if rows.duplicated(keys).any():
+        raise InputError("(model, steering user, attempt, goal headline) repeats", file="llm/steering_llms.csv")
+    r = pd.DataFrame({
+        "model": ratings["model"].astype(str).to_numpy(),
+        CLUSTER: ratings[CLUSTER].astype(str).to_numpy(),
+        "attempt": ratings["attempt"].astype(int).to_numpy(),
+        "goal": clean_headline(ratings["target_headline"]).to_numpy(),
+        "rated_output": clean_headline(ratings["generated_headline"]).to_numpy(),
+        "rating": ratings["rating"].astype(float).to_numpy(),
+        "rater": ratings["user_id"].astype(str).to_numpy() if "user_id" in ratings.columns else "",
+    })
+    joined = r.merge(rows, on=keys, how="left", validate="many_to_one", indicator=True)
+    lost = np.flatnonzero(joined["_merge"].to_numpy() != "both")
+    if len(lost):
+        raise InputError("rating has no steering attempt with this (model, steering_user_id, attempt, "
+                         "target headline)", file=file, row=int(lost[0]) + 1, column="target_headline")
+    differ = np.flatnonzero(joined["rated_output"].to_numpy() != joined["output"].to_numpy())
+    if len(differ):
+        raise InputError("rated headline differs from the attempt's generated headline", file=file,
+                         row=int(differ[0]) + 1, column="generated_headline")
+    return joined.drop(columns="_merge")
+
+
+def llm_goalspace_analysis(
+    study: Study, *, seed: int = 0, n_boot: int = 2000, n_boot_within: int = 200, progress: bool = False
+) -> LLMGoalspaceResult:
+    """Goal-space steerability of the LLM headline study (module docstring): per-row metrics,
+    per model x attempt medians (IQR), per model trend / overshoot with cluster-bootstrap CIs over
+    steering users, the headline stability table, and Spearman(steering error, rating)."""
+    from steerstats.goalspace import (
+        DIMENSIONS,
+        Normalizer,
+        map_texts,
+        steerability_metrics,
+        summarize,
+    )
+    from steerstats.uncertainty import cluster_bootstrap
+
+    if study.truth is not None:
+        raise DataNotFoundError("a simulated study has placeholder headlines, no text to map to goal space")
+    steering = study.require("llm_steering")
+    ratings = study.require("llm_sat_ratings")
+    probes = headline_probes(steering)
+
+    unique = list(dict.fromkeys([*probes["source"], *probes["goal"], *probes["output"]]))
+    raw = pd.DataFrame(map_texts(unique, DIMENSIONS, progress=progress), index=unique, columns=list(DIMENSIONS))
+    headline_norm = Normalizer.from_reference(raw.to_numpy(), DIMENSIONS, source="LLM-study headlines")
+    z = pd.DataFrame(headline_norm.transform(raw.to_numpy()), index=unique, columns=list(DIMENSIONS))
+    requested_all = pd.DataFrame(z.loc[probes["goal"]].to_numpy() - z.loc[probes["source"]].to_numpy(),
+                                 columns=list(DIMENSIONS))
+    within = within_headline_sd(unique, seed=seed, n_boot=n_boot_within)
+    stability = stability_table(raw, within, requested_all, headline_norm, Normalizer.from_defaults())
+    dims = tuple(d for d in CANDIDATE_DIMS if bool(stability.set_index("dimension").loc[d, "used"]))
+
+    def score(dim_set: tuple[str, ...]) -> pd.DataFrame:
+        cols = list(dim_set)
+        z0, zg, zh = (z.loc[probes[c], cols].to_numpy() for c in ("source", "goal", "output"))
+        out = probes.copy()
+        for k, d in enumerate(cols):
+            out[f"z0_{d}"], out[f"zgoal_{d}"], out[f"zout_{d}"] = z0[:, k], zg[:, k], zh[:, k]
+        metrics = steerability_metrics(z0, zg, zh).frame()
+        # A direction too small to steer along makes <e,r>/||r||^2 explode: no calibration there.
+        small = metrics["requested"].to_numpy() < MIN_REQUEST
+        metrics.loc[small, ["miscalibration", "overshoot"]] = np.nan
+        return pd.concat([out, metrics], axis=1)
+
+    rows = score(dims)
+    by_model_attempt = summarize(rows, by=["model", "attempt"])
+    models = sorted(rows["model"].unique())
+    boot = cluster_bootstrap(lambda f, w: model_statistic(f, w, models=models), rows, CLUSTER,
+                             n_boot=n_boot, seed=seed)
+    labels = [*models, POOLED]
+    shape = (len(labels), len(MODEL_STATS))
+    by_model = pd.DataFrame({"model": labels})
+    by_model["n"] = [int(m.sum()) for m in _groups(rows, models)]
+    asked = rows["requested"].to_numpy() >= MIN_REQUEST
+    by_model["n_requested"] = [int((m & asked).sum()) for m in _groups(rows, models)]
+    for j, name in enumerate(MODEL_STATS):
+        for part, values in (("", boot.estimate), ("_lo", boot.ci_low), ("_hi", boot.ci_high), ("_se", boot.se)):
+            by_model[name + part] = np.asarray(values).reshape(shape)[:, j]
+
+    def rating_row(scored: pd.DataFrame, label: str, dim_set: tuple[str, ...]) -> dict:
+        joined = rating_join(scored, ratings)
+        err, rating = joined["steering_error"].to_numpy(), joined["rating"].to_numpy()
+        rho = cluster_bootstrap(
+            lambda f, w: weighted_spearman(f["steering_error"].to_numpy(), f["rating"].to_numpy(), w),
+            joined, CLUSTER, n_boot=n_boot, seed=seed)
+        med = cluster_bootstrap(lambda f, w: weighted_median(f["steering_error"].to_numpy(),
+                                                             np.ones((1, len(f))) if w is None else np.atleast_2d(w)),
+                                scored, CLUSTER, n_boot=n_boot, seed=seed)
+        return {
+            "analysis": label,
+            "dimensions": ", ".join(dim_set),
+            "steering_error_median": float(med.estimate[0]),
+            "steering_error_median_lo": float(med.ci_low[0]),
+            "steering_error_median_hi": float(med.ci_high[0]),
+            "n_ratings": len(joined),
+            "n_attempts_rated": int(joined[["model", CLUSTER, "attempt", "goal"]].drop_duplicates().shape[0]),
+            "n_steering_users": int(joined[CLUSTER].nunique()),
+            "spearman": float(rho.estimate[0]),
+            "spearman_lo": float(rho.ci_low[0]),
+            "spearman_hi": float(rho.ci_high[0]),
+            "spearman_se": float(rho.se[0]),
+            "mean_rating_low_error": float(rating[err <= np.median(err)].mean()),
+            "mean_rating_high_error": float(rating[err > np.median(err)].mean()),
+        }
+
+    rated = rating_join(rows, ratings)
+    rating_rows = [rating_row(rows, "primary", dims)]
+    if set(CANDIDATE_DIMS) != set(dims):
+        rating_rows.append(rating_row(score(CANDIDATE_DIMS), "sensitivity: all candidates", CANDIDATE_DIMS))
+    info = {"n_rows": len(rows), "n_headlines": len(unique), "n_boot": n_boot, "seed": seed,
+            "normalizer": headline_norm.as_dict(), "min_request": MIN_REQUEST,
+            "reliability_min": RELIABILITY_MIN}
+    result = LLMGoalspaceResult(rows, by_model_attempt, by_model, stability, pd.DataFrame(rating_rows),
+                                headline_norm, dims, "", rated, info)
+    return LLMGoalspaceResult(**{**result.__dict__, "findings": findings_paragraph(result)})
+
+
+def _ci(row: pd.Series, name: str, fmt: str = ".3f") -> str:
+    return f"{row[name]:{fmt}} (95% CI {row[name + '_lo']:{fmt}} to {row[name + '_hi']:{fmt}})"
+
+
+def _dim_list(dims) -> str:
+    names = [d.replace("_", " ") for d in dims]
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def findings_paragraph(result: LLMGoalspaceResult) -> str:
+    """One paragraph of findings, every number read from ``result``."""
+    st = result.stability.set_index("dimension")
+    bm = result.by_model.set_index("model")
+    pooled = bm.loc[POOLED]
+    models = bm.drop(index=POOLED)
+    primary = result.rating.iloc[0]
+    best = models["steering_error_median"].idxmin()
+    worst = models["steering_error_median"].idxmax()
+    dropped = [d for d in CANDIDATE_DIMS if d not in result.dims]
+    falling = models[models["slope_per_attempt_hi"] < 0].index.tolist()
+    rising = models[models["slope_per_attempt_lo"] > 0].index.tolist()
+    if pooled["slope_per_attempt_hi"] < 0:
+        trend = "falls"
+    elif pooled["slope_per_attempt_lo"] > 0:
+        trend = "rises"
+    else:
+        trend = "does not clearly fall"
+    if pooled["overshoot_median_lo"] > 0:
+        over = "overshoot"
+    elif pooled["overshoot_median_hi"] < 0:
+        over = "undershoot (fall short of the goal)"
+    else:
+        over = "neither clearly overshoot nor undershoot"
+    parts = [
+        "(95% CIs: cluster bootstrap over steering users.) "
+        f"Goal space for headlines: {_dim_list(result.dims)}, normalised by the 2.5/97.5 percentiles of the "
+        f"study's {result.info['n_headlines']} distinct headlines (median {st.loc['text_length', 'median_words']:.0f} "
+        f"words), because the published long-text ranges clip {st.loc['text_length', 'share_clipped_defaults']:.0%} "
+        f"of headlines on length. Textual diversity is left out (MTLD equals the word count for "
+        f"{st.loc['textual_diversity', 'mtld_degenerate']:.0%} of headlines, Spearman "
+        f"{st.loc['textual_diversity', 'spearman_with_length']:.2f} with length)",
+    ]
+    for d in dropped:
+        parts.append(
+            f"; {d.replace('_', ' ')} is left out of the primary analysis because its within-headline bootstrap "
+            f"reliability is only {st.loc[d, 'reliability']:.2f} (measurement SD {st.loc[d, 'noise_sd_norm']:.2f} "
+            f"normalised units vs a median requested move of {st.loc[d, 'median_abs_request']:.2f})")
+    kept_noisy = [d for d in result.dims if d != "text_length"]
+    for d in kept_noisy:
+        parts.append(f"; {d.replace('_', ' ')} has reliability {st.loc[d, 'reliability']:.2f}")
+    parts.append(
+        f". The {result.info['n_rows']} attempts have median steering error "
+        f"{_ci(pooled, 'steering_error_median')}, from "
+        f"{models.loc[best, 'steering_error_median']:.3f} for {best} to "
+        f"{models.loc[worst, 'steering_error_median']:.3f} for {worst}. Over attempts the error {trend}: slope "
+        f"{_ci(pooled, 'slope_per_attempt')} per attempt, mean {pooled['error_first_attempt']:.3f} at the first vs "
+        f"{pooled['error_last_attempt']:.3f} at the last attempt")
+    if falling:
+        parts.append(f"; the CI is below 0 only for {', '.join(falling)}")
+    if rising:
+        parts.append(f"; above 0 for {', '.join(rising)}")
+    parts.append(
+        f". Of the {int(pooled['n_requested'])} attempts whose goal headline differs from the source by at least "
+        f"{result.info['min_request']}, the models {over}: median signed overshoot "
+        f"{_ci(pooled, 'overshoot_median')} (-1 = no move, 0 = on target), only {pooled['share_overshoot']:.0%} "
+        f"go past the goal; median miscalibration {pooled['miscalibration_median']:.2f} and orthogonality "
+        f"{pooled['orthogonality_median']:.2f} (sine of the angle between the realised and the requested move: "
+        f"0 = no side effects). Across {int(primary['n_ratings'])} satisfaction ratings of {int(primary['n_attempts_rated'])} "
+        f"attempts, Spearman(steering error, rating) = {primary['spearman']:.3f} "
+        f"({primary['spearman_lo']:.3f} to {primary['spearman_hi']:.3f}; mean rating "
+        f"{primary['mean_rating_low_error']:.2f} at below-median vs {primary['mean_rating_high_error']:.2f} at "
+        f"above-median error)")
+    if len(result.rating) > 1:
+        sens = result.rating.iloc[1]
+        parts.append(
+            f"; with all three candidate dimensions it is {sens['spearman']:.3f} ({sens['spearman_lo']:.3f} to "
+            f"{sens['spearman_hi']:.3f})")
+    strength = "a weak but clearly negative" if primary["spearman_hi"] < 0 else "no clear"
+    parts.append(
+        f". So goal-space distance on these surface measures has {strength} association with what raters judge, "
+        "which is mostly content and tone that these measures do not see.")
+    return "".join(parts)
+
+
+# ------------------------------------------------------------------------------ figure + section
+
+
+def llm_goalspace_figure(result: LLMGoalspaceResult):
+    """(a) median steering error by attempt per model, (b) flow field of requested vs realised
+    moves on the first two primary dimensions, (c) steering error by satisfaction rating."""
+    import matplotlib.pyplot as plt
+
+    from steerstats.goalspace.figures import flow_field
+
+    fig, axes = plt.subplots(1, 3, figsize=(14, 4.4))
+    ax = axes[0]
+    for model, sub in result.by_model_attempt.groupby("model"):
+        ax.plot(sub["attempt"], sub["steering_error_median"], marker="o", label=model.split("/")[-1])
+    pooled = result.rows.groupby("attempt")["steering_error"].median()
+    ax.plot(pooled.index, pooled.to_numpy(), color="k", lw=2.5, label=POOLED)
+    ax.set_xlabel("attempt")
+    ax.set_ylabel("median steering error")
+    ax.set_xticks(sorted(result.rows["attempt"].unique()))
+    ax.legend(fontsize=6, frameon=False)
+    ax.set_title("(a) steering error over attempts", fontsize=9)
+    dims = list(result.dims)
+    if len(dims) >= 2:
+        pair = (dims[1], dims[0]) if "text_length" in dims[:2] else (dims[0], dims[1])
+        cols = lambda p: [f"{p}_{d}" for d in dims]  # noqa: E731
+        flow_field(result.rows[cols("z0")].to_numpy(), result.rows[cols("zgoal")].to_numpy(),
+                   result.rows[cols("zout")].to_numpy(), dims, pair, ax=axes[1],
+                   title=f"(b) requested vs realised moves, n={len(result.rows)}")
+    else:
+        axes[1].axis("off")
+    ax = axes[2]
+    levels = sorted(result.rated["rating"].unique())
+    ax.boxplot([result.rated.loc[result.rated["rating"] == r, "steering_error"] for r in levels],
+               tick_labels=[str(int(r)) for r in levels], showfliers=False)
+    rt = result.rating.iloc[0]
+    ax.set_xlabel("satisfaction rating (1-4)")
+    ax.set_ylabel("steering error")
+    ax.set_title(f"(c) Spearman {rt['spearman']:.2f} [{rt['spearman_lo']:.2f}, {rt['spearman_hi']:.2f}]",
+                 fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def by_model_table(result: LLMGoalspaceResult) -> pd.DataFrame:
+    cols = ["model", "n", "n_requested"]
+    for name in ("steering_error_median", "slope_per_attempt", "overshoot_median", "share_overshoot",
+                 "miscalibration_median", "orthogonality_median"):
+        cols += [name, f"{name}_se", f"{name}_lo", f"{name}_hi"]
+    return result.by_model[cols]
+
+
+def by_attempt_table(result: LLMGoalspaceResult) -> pd.DataFrame:
+    from steerstats.goalspace.table import median_iqr_table
+
+    return median_iqr_table(result.by_model_attempt, by=["model", "attempt"])
+
+
+def section(study: Study, context) -> list:
+    """Report section: the LLM study in goal space (tables + figure + findings)."""
+    from steerstats.report.artifacts import Figure, Table
+
+    result = llm_goalspace_analysis(study, seed=context.seed, n_boot=context.n_boot)
+    se_note = (f"`_se` and the 95% `_lo`/`_hi` bounds come from a cluster bootstrap over steering users "
+               f"({context.n_boot} replicates, seed {context.seed}).")
+    dims = ", ".join(result.dims)
+    return [
+        Table("goalspace_llm_by_model", by_model_table(result),
+              f"LLM headline steering in goal space ({dims})", result.findings, se_note,
+              notes=("overshoot_median, share_overshoot and miscalibration_median use attempts whose goal "
+                     f"moves at least {MIN_REQUEST} from the source (n_requested).",
+                     "slope_per_attempt: least-squares slope of steering error on attempt number.")),
+        Table("goalspace_llm_by_attempt", by_attempt_table(result),
+              "Goal-space metrics per model and attempt: median (IQR)",
+              "Median (25th-75th percentile) over attempts of each model at each attempt number.",
+              "none (descriptive medians and IQRs)."),
+        Table("goalspace_llm_stability", result.stability,
+              "Goal dimensions on headlines: which are usable and why",
+              "Headlines are far shorter than the texts the measures and the published ranges were made for; "
+              "reliability = 1 - within-headline bootstrap variance / variance across headlines.",
+              "none (descriptive)."),
+        Table("goalspace_llm_rating", result.rating,
+              "Steering error vs human satisfaction rating",
+              "Spearman correlation of goal-space steering error with the 1-4 rating of the same attempt; "
+              "negative = closer to the goal, more satisfied.", se_note),
+        Figure("goalspace_llm", llm_goalspace_figure(result), "LLM steering in goal space",
+               "(a) median steering error per attempt; (b) mean requested (grey) and realised (red) moves from "
+               "the source, binned by source position; (c) steering error by satisfaction rating."),
+    ]

@@ -1,0 +1,102 @@
+"""The LLM headline study in goal space, on the released data; and its weighted statistics."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy.stats import spearmanr
+
+from steerstats.data import load_study
+from steerstats.errors import DataNotFoundError
+from steerstats.report.section_goalspace import (
+    CANDIDATE_DIMS,
+    POOLED,
+    llm_goalspace_analysis,
+    llm_goalspace_figure,
+    weighted_median,
+    weighted_slope,
+    weighted_spearman,
+)
+
+
+def test_weighted_spearman_matches_scipy_and_frequency_weights():
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=40), rng.integers(1, 5, size=40).astype(float)
+    assert weighted_spearman(x, y)[0] == pytest.approx(spearmanr(x, y).statistic)
+    w = rng.integers(0, 3, size=40).astype(float)
+    rep = np.repeat(np.arange(40), w.astype(int))
+    assert weighted_spearman(x, y, w[None])[0] == pytest.approx(spearmanr(x[rep], y[rep]).statistic)
+
+
+def test_weighted_median_and_slope_match_repeated_samples():
+    x = np.array([3.0, 1.0, 2.0, 5.0, np.nan])
+    w = np.array([[1, 1, 1, 1, 1], [0, 2, 1, 1, 1], [0, 0, 0, 0, 0]], dtype=float)
+    out = weighted_median(x, w)
+    assert out[0] == 2.0 and out[1] == 1.0 and np.isnan(out[2])  # lower median; empty -> NaN
+    a, b = np.arange(6.0), np.array([1.0, 3, 2, 5, 4, 6])
+    assert weighted_slope(a, b, np.ones((1, 6)))[0] == pytest.approx(np.polyfit(a, b, 1)[0])
+
+
+def test_simulated_study_is_skipped_not_scored():
+    with pytest.raises(DataNotFoundError):
+        llm_goalspace_analysis(load_study("synthetic"), n_boot=10)
+
+
+@pytest.fixture(scope="module")
+def result(vafa2025_dir):
+    study = load_study("vafa2025", vafa2025_dir)
+    return llm_goalspace_analysis(study, n_boot=200, n_boot_within=50, seed=1)
+
+
+def test_llm_analysis_rows_and_finite_values(result):
+    rows = result.rows
+    assert len(rows) == 550 and rows["steering_error"].notna().all()
+    assert np.isfinite(rows["orthogonality"]).all() and rows["orthogonality"].between(0, 1).all()
+    assert set(result.dims) <= set(CANDIDATE_DIMS) and "text_length" in result.dims
+    bm = result.by_model.set_index("model")
+    assert len(bm) == 6 and bm.loc[POOLED, "n"] == 550 and bm.drop(index=POOLED)["n"].sum() == 550
+    est = bm[["steering_error_median", "slope_per_attempt", "overshoot_median", "share_overshoot"]]
+    assert np.isfinite(est.to_numpy()).all()
+    assert (bm["steering_error_median_lo"] <= bm["steering_error_median"]).all()
+    assert (bm["steering_error_median"] <= bm["steering_error_median_hi"]).all()
+    assert len(result.by_model_attempt) == 25  # 5 models x 5 attempts
+
+
+def test_llm_analysis_rating_join_and_correlation(result):
+    primary = result.rating.iloc[0]
+    assert primary["n_ratings"] == 980 and primary["n_attempts_rated"] == 463
+    assert primary["n_steering_users"] == result.rated["steering_user_id"].nunique()
+    assert primary["spearman_lo"] <= primary["spearman"] <= primary["spearman_hi"]
+    assert primary["spearman"] == pytest.approx(
+        spearmanr(result.rated["steering_error"], result.rated["rating"]).statistic)
+
+
+def test_llm_stability_explains_the_choice_of_dimensions(result):
+    st = result.stability.set_index("dimension")
+    assert not st.loc["textual_diversity", "used"]
+    assert st.loc["text_length", "share_clipped_defaults"] == 1.0  # headlines < 78 words
+    assert st.loc["text_length", "reliability"] == 1.0
+    used = set(st.index[st["used"].astype(bool)])
+    assert used == set(result.dims)
+    assert (st.loc[list(used - {"text_length"}), "reliability"] >= 0.5).all()
+    for number in (f"{st.loc['textual_diversity', 'mtld_degenerate']:.0%}", f"{primary_rho(result):.3f}"):
+        assert number in result.findings
+
+
+def primary_rho(result) -> float:
+    return float(result.rating.iloc[0]["spearman"])
+
+
+def test_llm_figure(result):
+    fig = llm_goalspace_figure(result)
+    assert len(fig.axes) >= 3
+    import matplotlib.pyplot as plt
+
+    plt.close(fig)
+
+
+def test_headline_quirks_are_stripped(result):
+    for col in ("source", "goal", "output"):
+        values = pd.Series(result.rows[col])
+        assert not values.str.startswith('"').any() and (values == values.str.strip()).all()
