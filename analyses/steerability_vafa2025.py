@@ -20,27 +20,32 @@ import pandas as pd
 from steerstats.data import load_study
 from steerstats.report import ReportContext, build_report
 
-#: release summary_metrics.csv, row "Overall": (column in steerstats table, value, SEM)
-PAPER = {
-    "dreamsim_mean": ("similarity_by_model", 0.6522720654088238, 0.0028972004395885044),
-    "clip_mean": ("similarity_by_model", 0.8152664566298254, 0.002177990826258575),
-    "dreamsim_first_mean": ("similarity_by_model", 0.6211255956642895, 0.006788880598483365),
-    "dreamsim_last_mean": ("similarity_by_model", 0.6716323712242209, 0.006277218438409332),
-    "improvement_rate": ("judgement_rates", 0.6208206686930091, 0.013379581686146025),
-    "pom1": ("judgement_rates", 0.5385964912280702, 0.020898546079417466),
-    "pom5": ("judgement_rates", 0.6111888111888112, 0.018243491923752297),
-}
+#: the release's summary_metrics.csv (image_generation/data and LLMs/data), row "Overall":
+#: (label, steerstats table, estimate column, SE stem, paper value, paper SEM)
+PAPER = (
+    ("dreamsim", "similarity_by_model", "dreamsim_mean", "dreamsim", 0.6522720654088238, 0.0028972004395885044),
+    ("clip", "similarity_by_model", "clip_mean", "clip", 0.8152664566298254, 0.002177990826258575),
+    ("dreamsim first", "similarity_by_model", "dreamsim_first_mean", "dreamsim_first", 0.6211255956642895, 0.006788880598483365),
+    ("dreamsim last", "similarity_by_model", "dreamsim_last_mean", "dreamsim_last", 0.6716323712242209, 0.006277218438409332),
+    ("improvement", "judgement_rates", "improvement_rate", "improvement_rate", 0.6208206686930091, 0.013379581686146025),
+    ("pom1", "judgement_rates", "pom1", "pom1", 0.5385964912280702, 0.020898546079417466),
+    ("pom5", "judgement_rates", "pom5", "pom5", 0.6111888111888112, 0.018243491923752297),
+    ("llm rating", "llm_steerability", "rating_mean", "rating", 2.5448979591836736, 0.030882466224339558),
+    # the release's Overall very-satisfied SEM (0.382) omits the /n, so the binomial SEM is shown
+    ("llm very satisfied", "llm_steerability", "very_satisfied", "very_satisfied", 0.17755102040816326, None),
+    ("llm improvement", "llm_steerability", "improvement_rate", "improvement", 0.47229551451187335, 0.025677716724830307),
+)
 
 
 def comparison(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
     """Pooled estimate, its SEs and the paper's value per headline quantity."""
     rows = []
-    for column, (table, paper, paper_se) in PAPER.items():
+    for label, table, column, stem, paper, paper_se in PAPER:
         pooled = tables[table].iloc[-1]
-        stem = column.removesuffix("_mean") if table == "similarity_by_model" else column
+        paper_se = pooled[f"{stem}_se"] if paper_se is None else paper_se
         rows.append(
             {
-                "quantity": column,
+                "quantity": label,
                 "steerstats": pooled[column],
                 "row_se": pooled[f"{stem}_se"],
                 "goal_cluster_se": pooled[f"{stem}_se_cluster"],

@@ -141,6 +141,25 @@ def test_numbers_equal_the_metric_functions(real_report, real_study):
     llm = read(real_report, "llm_steerability")
     assert llm["n"].iloc[-1] == len(real_study.llm_sat_ratings)
     assert llm["rating_mean"].iloc[-1] == pytest.approx(real_study.llm_sat_ratings["rating"].mean())
+    # release LLMs/data/summary_metrics.csv: claude rating 2.5442 (SEM 0.0624), very satisfied 0.1535
+    # (binomial SEM 0.0246); Overall improvement 0.4723 (one unseeded draw, SEM 0.0257)
+    claude = llm[llm["model"] == "claude-3-5-sonnet-20241022"].iloc[0]
+    assert claude["rating_mean"] == pytest.approx(2.5441860465116277)
+    assert claude["rating_se"] == pytest.approx(0.062431050001633355)
+    assert claude["very_satisfied"] == pytest.approx(0.15348837209302327)
+    assert claude["very_satisfied_se"] == pytest.approx(0.024583005258904663)
+    assert abs(llm["improvement_rate"].iloc[-1] - 0.47229551451187335) < 2 * 0.0257
+
+
+def test_same_seed_same_tables(tmp_path):
+    study = load_study("synthetic", seed=0)
+    sections = [s for s in SECTIONS if s.name in ("similarity", "judgements")]
+    for name in ("a", "b"):
+        build_report(study, tmp_path / name, context=ReportContext(seed=5, n_boot=30), sections=sections,
+                     progress=False)
+    for table in ("similarity_by_model", "judgement_rates"):
+        a = (tmp_path / "a" / "tables" / f"{table}.csv").read_bytes()
+        assert a == (tmp_path / "b" / "tables" / f"{table}.csv").read_bytes()
 
 
 def test_synthetic_report_shows_truth(tmp_path):
