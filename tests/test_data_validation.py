@@ -250,3 +250,18 @@ def test_cli_validate_ok_lists_warnings(vafa2025_dir, capsys):
     assert rc == 0
     assert "6 warning(s)" in out and "steering_2_seeds.csv" in out
     assert out.count("warning: ") == len(load_study("vafa2025", vafa2025_dir).warnings)
+
+
+def test_cross_file_checks(vafa2025_dir):
+    from steerstats.data.crosscheck import cross_check
+
+    study = load_study("vafa2025", vafa2025_dir)
+    frames = {"steering": study.steering, "blind_steering": study.blind_steering}
+    assert cross_check({**frames, "improvement": study.improvement}) == []
+    bad = study.improvement.copy()
+    bad.loc[3, "first_attempt"] = bad.loc[3, "last_attempt"]
+    bad.loc[5, "steering_user_id"] = "nobody"
+    warns = cross_check({**frames, "improvement": bad})
+    assert [w.rows for w in warns] == [(6,), (4,)]
+    assert "no (steering_user_id, goal_image) sequence" in warns[0].message
+    assert "not attempt 1" in warns[1].message

@@ -16,6 +16,7 @@ import pandas as pd
 
 from steerstats._io import sha256_file
 from steerstats.data.card import DatasetCard, load_card
+from steerstats.data.crosscheck import cross_check
 from steerstats.data.image_steering import CONDITIONS, tidy_image_steering
 from steerstats.data.location import resolve_data_dir
 from steerstats.data.study import DataWarning, InputFile, Study
@@ -148,6 +149,17 @@ def load_vafa2025(data_dir: str | Path | None = None, *, card: str = "vafa2025")
     image_steering = pd.concat(
         [tables[f"image_steering_{c}"].frame for c in CONDITIONS.values()], ignore_index=True
     )
+    blind = {k: tables[f"blind_steering_{k}"].frame for k in BLIND_STEERING_K}
+    cross = cross_check(
+        {
+            "steering": tables["steering"].frame,
+            "sat_ratings": tables["sat_ratings"].frame,
+            "improvement": tables["improvement"].frame,
+            "pom1": tables["pom1"].frame,
+            "pom5": tables["pom5"].frame,
+            "blind_steering": blind,
+        }
+    )
     return Study(
         name=dcard.name,
         steering=tables["steering"].frame,
@@ -155,7 +167,7 @@ def load_vafa2025(data_dir: str | Path | None = None, *, card: str = "vafa2025")
         improvement=tables["improvement"].frame,
         pom1=tables["pom1"].frame,
         pom5=tables["pom5"].frame,
-        blind_steering={k: tables[f"blind_steering_{k}"].frame for k in BLIND_STEERING_K},
+        blind_steering=blind,
         choosing_seed=tables["choosing_seed"].frame,
         seed_constraint={n: tables[f"seed_constraint_{n}"].frame for n in SEED_CONSTRAINT_N},
         bookshelf=tables["bookshelf"].frame,
@@ -163,7 +175,7 @@ def load_vafa2025(data_dir: str | Path | None = None, *, card: str = "vafa2025")
         llm_steering=tables["llm_steering"].frame,
         llm_sat_ratings=tables["llm_sat_ratings"].frame,
         llm_improvement=tables["llm_improvement"].frame,
-        warnings=tuple(w for t in tables.values() for w in t.warnings),
+        warnings=tuple(w for t in tables.values() for w in t.warnings) + tuple(cross),
         files=tuple(t.file for t in tables.values()),
         source=str(root),
     )

@@ -535,6 +535,7 @@ def simulate_study(
     independent children of ``SeedSequence(seed)``.
     """
     from steerstats.data.card import load_card
+    from steerstats.data.crosscheck import cross_check
     from steerstats.data.simulate_truth import simulation_truth
     from steerstats.data.table import check_sequences
 
@@ -551,14 +552,18 @@ def simulate_study(
         seq = card.file(key).sequence
         if seq is not None:
             warnings.extend(check_sequences(frame, seq, label))
+    judged = {
+        "steering": steering,
+        "sat_ratings": _sat_ratings(p, streams[0], steering, lat),
+        "improvement": _improvement(p, streams[1], steering, lat, per_goal=p.improvement_per_goal, n_judges=p.n_judges),
+        "pom1": _pom(p, streams[2], steering, lat, 1),
+        "pom5": _pom(p, streams[2], steering, lat, 5),
+        "blind_steering": _blind_steering(p, streams[3], steering, lat),
+    }
+    warnings.extend(cross_check(judged))
     return Study(
         name="synthetic",
-        steering=steering,
-        sat_ratings=_sat_ratings(p, streams[0], steering, lat),
-        improvement=_improvement(p, streams[1], steering, lat, per_goal=p.improvement_per_goal, n_judges=p.n_judges),
-        pom1=_pom(p, streams[2], steering, lat, 1),
-        pom5=_pom(p, streams[2], steering, lat, 5),
-        blind_steering=_blind_steering(p, streams[3], steering, lat),
+        **judged,
         choosing_seed=_choosing_seed(p, streams[4]),
         seed_constraint=_seed_constraint(p, streams[5]),
         image_steering=_image_steering(p, streams[7]),
