@@ -29,7 +29,8 @@ skip each middle attempt (2..4) with probability ``llm_missing_attempt_prob``, l
 
 :func:`simulate_study` returns a :class:`~steerstats.data.study.Study` whose ``truth`` holds the
 true values of the population quantities the metrics estimate (see
-:mod:`steerstats.data.simulate_truth`).
+:mod:`steerstats.data.simulate_truth`) plus the realised latent effects of this draw:
+``goal_difficulty_by_goal`` (d_g, indexed by goal_image) and ``user_effect_by_user`` (b_u).
 """
 
 from __future__ import annotations
@@ -172,6 +173,8 @@ class _Latent:
     eta: np.ndarray  # linear predictor per row
     base: np.ndarray  # alpha_m - d_g + b_u per row (eta without trend and attempt noise)
     seq: np.ndarray  # sequence index per row (one per user x goal)
+    goal_difficulty: np.ndarray | None = None  # d_g per sequence
+    user_effect: np.ndarray | None = None  # b_u per user
 
 
 def _steering(
@@ -223,7 +226,7 @@ def _steering(
         frame["clip_similarity"] = expit(
             p.clip_intercept + p.clip_slope * eta + p.clip_noise * rng.standard_normal(seq.size)
         )
-    return frame, _Latent(eta=eta, base=base_seq[seq], seq=seq)
+    return frame, _Latent(eta=eta, base=base_seq[seq], seq=seq, goal_difficulty=d_g, user_effect=b_u)
 
 
 def _main_steering(p: SimulationParams, rng: np.random.Generator) -> tuple[pd.DataFrame, _Latent]:
@@ -561,6 +564,15 @@ def simulate_study(
         "blind_steering": _blind_steering(p, streams[3], steering, lat),
     }
     warnings.extend(cross_check(judged))
+    truth = simulation_truth(p)
+    first = steering["attempt"].to_numpy() == 1
+    truth["goal_difficulty_by_goal"] = pd.Series(
+        lat.goal_difficulty, index=pd.Index(steering["goal_image"].to_numpy()[first], name="goal_image")
+    )
+    truth["user_effect_by_user"] = pd.Series(
+        lat.user_effect,
+        index=pd.Index(steering["steering_user_id"].to_numpy()[first][:: p.goals_per_user], name="steering_user_id"),
+    )
     return Study(
         name="synthetic",
         **judged,
@@ -571,6 +583,6 @@ def simulate_study(
         llm_sat_ratings=llm_sat,
         llm_improvement=llm_imp,
         warnings=tuple(warnings),
-        truth=simulation_truth(p),
+        truth=truth,
         source=f"simulate_study(seed={seed})",
     )
