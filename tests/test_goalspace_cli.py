@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -76,3 +77,19 @@ def test_bad_input_exits_2_with_one_line(tmp_path, capsys, edit, expected):
     assert rc == 2
     assert len(err.splitlines()) == 1 and expected in err and str(table) in err
     assert not out.exists()  # no partial output
+
+
+def test_score_with_reference_corpus_normalisation(tmp_path):
+    table = _vector_table(tmp_path / "probes.csv")
+    corpus = tmp_path / "corpus.csv"
+    pd.DataFrame({"text": ["One two three.", "One two three four five six seven eight nine ten.",
+                           "I see it.", "The report of the committee on the state of the union."]}).to_csv(corpus, index=False)
+    out = tmp_path / "out"
+    rc = main(["goalspace", "score", "--in", str(table), "--out", str(out), "--dims", "text_length",
+               "formality", "--norm", str(corpus), "--pair", "formality", "text_length", "--quiet"])
+    assert rc == 0
+    settings = json.loads((out / "settings.json").read_text())
+    lo, hi = settings["normalisation"]["ranges"]["text_length"]
+    # 2.5/97.5 percentiles of the corpus lengths 3, 10, 3, 11 words (linear interpolation)
+    assert (lo, hi) == pytest.approx(tuple(np.percentile([3, 10, 3, 11], [2.5, 97.5])))
+    assert settings["flow_pair"] == ["formality", "text_length"]

@@ -135,6 +135,7 @@ def run_llm_study(args: argparse.Namespace) -> int:
                           "descriptive", "none"), out)
         write_table(Table("stability", result.stability, "Goal dimensions on headlines", "descriptive", "none"), out)
         write_table(Table("rating", result.rating, "Steering error vs satisfaction rating", "Spearman", se_note), out)
+        result.by_model.to_csv(out / "by_model_numeric.csv", index=False)
         result.rows.to_csv(out / "attempts.csv", index=False)
         write_figure(Figure("goalspace_llm", llm_goalspace_figure(result), "LLM steering in goal space", ""), out)
         atomic_write_text(out / "findings.md", result.findings + "\n")

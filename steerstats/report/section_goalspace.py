@@ -365,6 +365,9 @@ def llm_goalspace_analysis(
         rho = cluster_bootstrap(
             lambda f, w: weighted_spearman(f["steering_error"].to_numpy(), f["rating"].to_numpy(), w),
             joined, CLUSTER, n_boot=n_boot, seed=seed)
+        rho2 = cluster_bootstrap(
+            lambda f, w: weighted_spearman(f["steering_error"].to_numpy(), f["rating"].to_numpy(), w),
+            joined, [CLUSTER, "rater"], n_boot=n_boot, seed=seed)
         med = cluster_bootstrap(lambda f, w: weighted_median(f["steering_error"].to_numpy(),
                                                              np.ones((1, len(f))) if w is None else np.atleast_2d(w)),
                                 scored, CLUSTER, n_boot=n_boot, seed=seed)
@@ -381,6 +384,8 @@ def llm_goalspace_analysis(
             "spearman_lo": float(rho.ci_low[0]),
             "spearman_hi": float(rho.ci_high[0]),
             "spearman_se": float(rho.se[0]),
+            "spearman_lo_two_way": float(rho2.ci_low[0]),
+            "spearman_hi_two_way": float(rho2.ci_high[0]),
             "mean_rating_low_error": float(rating[err <= np.median(err)].mean()),
             "mean_rating_high_error": float(rating[err > np.median(err)].mean()),
         }
@@ -466,7 +471,8 @@ def findings_paragraph(result: LLMGoalspaceResult) -> str:
         f"{pooled['orthogonality_median']:.2f} (sine of the angle between the realised and the requested move: "
         f"0 = no side effects). Across {int(primary['n_ratings'])} satisfaction ratings of {int(primary['n_attempts_rated'])} "
         f"attempts, Spearman(steering error, rating) = {primary['spearman']:.3f} "
-        f"({primary['spearman_lo']:.3f} to {primary['spearman_hi']:.3f}; mean rating "
+        f"({primary['spearman_lo']:.3f} to {primary['spearman_hi']:.3f}; {primary['spearman_lo_two_way']:.3f} to "
+        f"{primary['spearman_hi_two_way']:.3f} when raters are a second crossed cluster; mean rating "
         f"{primary['mean_rating_low_error']:.2f} at below-median vs {primary['mean_rating_high_error']:.2f} at "
         f"above-median error)")
     if len(result.rating) > 1:
@@ -525,11 +531,16 @@ def llm_goalspace_figure(result: LLMGoalspaceResult):
 
 
 def by_model_table(result: LLMGoalspaceResult) -> pd.DataFrame:
-    cols = ["model", "n", "n_requested"]
+    """Per model + pooled: each estimate, its bootstrap SE (``_se``) and its 95% CI as text
+    (``_ci``); the numeric bounds are in ``result.by_model``."""
+    out = result.by_model[["model", "n", "n_requested"]].copy()
     for name in ("steering_error_median", "slope_per_attempt", "overshoot_median", "share_overshoot",
                  "miscalibration_median", "orthogonality_median"):
-        cols += [name, f"{name}_se", f"{name}_lo", f"{name}_hi"]
-    return result.by_model[cols]
+        out[name] = result.by_model[name]
+        out[f"{name}_se"] = result.by_model[f"{name}_se"]
+        out[f"{name}_ci"] = [f"[{a:.3f}, {b:.3f}]" for a, b in
+                             zip(result.by_model[f"{name}_lo"], result.by_model[f"{name}_hi"], strict=True)]
+    return out
 
 
 def by_attempt_table(result: LLMGoalspaceResult) -> pd.DataFrame:
