@@ -128,6 +128,7 @@ def test_numbers_equal_the_metric_functions(real_report, real_study):
 
     blind = read(real_report, "blind_steering")
     assert blind["k"].tolist() == [4, 7, 10, 20] and (blind["n_goals"] == 100).all()
+    assert (blind["n_user_score_matches"] == 100).all()  # every blind goal joins its steering sequence
     goals = M.blind_steering_goals(s, real_study.blind_steering[20])
     np.testing.assert_allclose(blind["ratio"].iloc[-1], M.blind_steering_ratio(goals)[2])
     assert blind["ratio"].is_monotonic_increasing  # more rewrites, a better best rewrite
@@ -153,18 +154,22 @@ def test_numbers_equal_the_metric_functions(real_report, real_study):
 
 def test_same_seed_same_tables(tmp_path):
     study = load_study("synthetic", seed=0)
-    sections = [s for s in SECTIONS if s.name in ("similarity", "judgements")]
+    sections = [s for s in SECTIONS if s.name in ("judgements", "seeds")]
     for name in ("a", "b"):
         build_report(study, tmp_path / name, context=ReportContext(seed=5, n_boot=30), sections=sections,
                      progress=False)
-    for table in ("similarity_by_model", "judgement_rates"):
+    for table in ("judgement_rates", "seed_constraint", "seed_choice"):
         a = (tmp_path / "a" / "tables" / f"{table}.csv").read_bytes()
         assert a == (tmp_path / "b" / "tables" / f"{table}.csv").read_bytes()
 
 
+STEERABILITY = [s for s in SECTIONS if s.target.startswith("steerstats.report.steerability:")]
+
+
 def test_synthetic_report_shows_truth(tmp_path):
     out = tmp_path / "syn"
-    assert main(["report", "--dataset", "synthetic", "--out", str(out), "--n-boot", "50", "--quiet"]) == 0
+    build_report(load_study("synthetic", seed=0), out, context=ReportContext(n_boot=50), sections=STEERABILITY,
+                 progress=False)
     sim = read(out, "similarity_by_model")
     assert "dreamsim_mean_true" in sim.columns and sim["dreamsim_mean_true"].notna().all()
     # the estimates are near the truth (a few cluster SEs)

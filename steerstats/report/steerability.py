@@ -313,11 +313,14 @@ def blind_steering_table(study: Study, context: ReportContext) -> pd.DataFrame:
     rows = []
     for k, blind in sorted(study.require("blind_steering").items()):
         goals = M.blind_steering_goals(steering, blind)
+        # the blind file's user_score should be the user's first-attempt similarity in steering.csv
+        matches = int(np.isclose(goals["user_score"], goals["first"], rtol=0, atol=1e-6).sum())
         est = M.blind_steering_ratio(goals)
         row = {
             "k": k,
             "n_goals": len(goals),
             "n_goals_blind": blind.groupby(["goal_url", "steering_user_id"]).ngroups,
+            "n_user_score_matches": matches,
             "human_improvement": est[0],
             "human_improvement_se": goals["human_improvement"].std(ddof=1) / np.sqrt(len(goals)),
             "llm_improvement": est[1],
@@ -358,7 +361,9 @@ def blind_steering_section(study: Study, context: ReportContext) -> list:
     )
     notes = ("human improvement = best - first attempt DreamSim; LLM improvement = max(0, best of k "
              "rewrites' DreamSim - the user's first-attempt DreamSim); ratio = mean LLM / mean human; "
-             "goals in both steering.csv and blind_steering_k.csv (joined on goal image and steering user).",)
+             "goals in both steering.csv and blind_steering_k.csv (joined on goal image and steering user); "
+             "`n_user_score_matches` counts goals whose `user_score` equals the first-attempt DreamSim in "
+             "steering.csv (to 1e-6).",)
     return [
         Table("blind_steering", table, "Blind steering: LLM rewrites vs human steering", line, note,
               notes=notes, se_stems={"ratio": "ratio", "human_improvement": "human_improvement",
