@@ -1,0 +1,71 @@
+"""``steerstats validate NAME``: simulation studies that check a method against known truth.
+
+Add a validation by adding one entry to :data:`VALIDATIONS`: name -> (summary, add_arguments, run),
+with ``run(args) -> int`` importing its heavy dependencies inside.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+
+
+def _coverage_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--reps", type=int, default=1000, help="replications for SEM and bootstrap (default 1000)")
+    parser.add_argument("--reps-bayes", type=int, default=100, help="replications with a NUTS fit (default 100)")
+    parser.add_argument("--n-boot", type=int, default=2000, help="bootstrap replicates per study")
+    parser.add_argument("--nuts-warmup", type=int, default=500)
+    parser.add_argument("--nuts-samples", type=int, default=500)
+    parser.add_argument("--nuts-chains", type=int, default=4)
+    parser.add_argument("--cluster", default="steering_user_id", help="bootstrap cluster column")
+    parser.add_argument("--data-dir", default=None, help="vafa2025 data (to fit the simulation parameters)")
+    parser.add_argument("--out", default="out/coverage", help="output directory (resumable)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def _coverage_run(args: argparse.Namespace) -> int:
+    from steerstats.uncertainty.bayes.devices import request_host_devices
+
+    request_host_devices(args.nuts_chains)  # before anything starts JAX
+    from pathlib import Path
+
+    from steerstats.errors import ConfigError
+    from steerstats.uncertainty.coverage import (
+        CoverageConfig,
+        default_params,
+        run_coverage,
+        write_outputs,
+    )
+
+    if args.reps < 0 or args.reps_bayes < 0 or args.n_boot < 2:
+        raise ConfigError("--reps and --reps-bayes must be >= 0 and --n-boot >= 2")
+    config = CoverageConfig(
+        reps=args.reps, reps_bayes=args.reps_bayes, n_boot=args.n_boot, seed=args.seed,
+        cluster=args.cluster, nuts_warmup=args.nuts_warmup, nuts_samples=args.nuts_samples,
+        nuts_chains=args.nuts_chains,
+    )
+    params, components = default_params(args.data_dir)
+    results = run_coverage(args.out, params, config, progress=not args.quiet)
+    table = write_outputs(args.out, results, config, components.as_dict())
+    print(Path(args.out, "coverage.md").read_text())
+    print(f"wrote coverage.csv, coverage.md, coverage.png, calibration.json, replications.csv to {args.out}")
+    return 0 if len(table) else 1
+
+
+VALIDATIONS: dict[str, tuple[str, Callable, Callable]] = {
+    "coverage": (
+        "coverage of SEM, cluster-bootstrap and Bayesian intervals on simulated studies",
+        _coverage_arguments,
+        _coverage_run,
+    ),
+}
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("validate", help="simulation checks against known truth")
+    names = parser.add_subparsers(dest="validation", required=True, metavar="NAME")
+    for name, (summary, add_arguments, run) in VALIDATIONS.items():
+        sub = names.add_parser(name, help=summary, description=summary)
+        add_arguments(sub)
+        sub.set_defaults(func=run)
