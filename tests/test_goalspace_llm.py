@@ -100,3 +100,25 @@ def test_headline_quirks_are_stripped(result):
     for col in ("source", "goal", "output"):
         values = pd.Series(result.rows[col])
         assert not values.str.startswith('"').any() and (values == values.str.strip()).all()
+
+
+def test_trend_is_within_sequence():
+    """Every sequence improves by 0.1 per attempt, but the sequence that misses its early attempts
+    starts lower: a pooled slope is biased, the within-sequence slope is exactly -0.1."""
+    from steerstats.report.section_goalspace import MODEL_STATS, model_statistic
+
+    rows = []
+    for user, attempts, level in (("u1", [1, 2, 3, 4, 5], 1.0), ("u2", [4, 5], 0.2)):
+        for a in attempts:
+            rows.append({"model": "m", "steering_user_id": user, "goal": "g", "attempt": a,
+                         "steering_error": level - 0.1 * (a - attempts[0]), "miscalibration": 0.5,
+                         "orthogonality": 0.5, "overshoot": -0.5, "requested": 0.3})
+    frame = pd.DataFrame(rows)
+    est = model_statistic(frame, None, models=["m"]).reshape(2, len(MODEL_STATS))
+    slope = est[:, MODEL_STATS.index("slope_per_attempt")]
+    assert slope == pytest.approx([-0.1, -0.1])
+    pooled = np.polyfit(frame["attempt"], frame["steering_error"], 1)[0]
+    assert pooled < -0.15  # what the pooled regression would have said
+    w = np.array([[2.0] * 5 + [0.0] * 2, [0.0] * 5 + [3.0] * 2])
+    reps = model_statistic(frame, w, models=["m"]).reshape(2, 2, len(MODEL_STATS))
+    assert reps[:, 0, MODEL_STATS.index("slope_per_attempt")] == pytest.approx([-0.1, -0.1])

@@ -228,13 +228,22 @@ def _groups(frame: pd.DataFrame, models: list[str]) -> list[np.ndarray]:
 
 
 def model_statistic(frame: pd.DataFrame, weights: np.ndarray | None, *, models: list[str]) -> np.ndarray:
-    """Per model + pooled, in blocks of k = len(models) + 1: median steering error, median
-    miscalibration, median orthogonality, steering-error slope per attempt, mean steering error at
-    the first and at the last attempt, median overshoot and share overshooting (rows with
-    ||r|| >= MIN_REQUEST for the last three of the calibration family)."""
+    """Weighted statistic (see :mod:`steerstats.metrics.weighted`): for each model and then all
+    models pooled, the :data:`MODEL_STATS` in order: median steering error; median miscalibration
+    (rows with ||r|| >= MIN_REQUEST); median orthogonality; within-sequence slope of steering error
+    per attempt; mean steering error at the first and at the last attempt; median signed overshoot
+    and share overshooting (rows with ||r|| >= MIN_REQUEST). Shape (8 * (models + 1),) or (B, ...).
+    """
     w = np.ones((1, len(frame))) if weights is None else np.atleast_2d(np.asarray(weights, float))
     err = frame["steering_error"].to_numpy(float)
     att = frame["attempt"].to_numpy(float)
+    # Within-sequence (user x goal) trend: centring on each sequence's own means removes
+    # differences between sequences, including those that miss some attempts. A sequence lies
+    # inside one steering user, so cluster weights are constant within it and the centring holds
+    # for every replicate.
+    seq = frame.groupby([CLUSTER, "goal"], sort=False).ngroup().to_numpy()
+    att_c = att - pd.Series(att).groupby(seq).transform("mean").to_numpy()
+    err_c = err - pd.Series(err).groupby(seq).transform("mean").to_numpy()
     asked = frame["requested"].to_numpy(float) >= MIN_REQUEST
     out = []
     for mask in _groups(frame, models):
@@ -247,7 +256,7 @@ def model_statistic(frame: pd.DataFrame, weights: np.ndarray | None, *, models: 
                 weighted_median(err, wg),
                 weighted_median(frame["miscalibration"].to_numpy(float), wa),
                 weighted_median(frame["orthogonality"].to_numpy(float), wg),
-                weighted_slope(att, err, wg),
+                weighted_slope(att_c, err_c, wg),
                 (first * err).sum(1) / first.sum(1),
                 (last * err).sum(1) / last.sum(1),
                 weighted_median(frame["overshoot"].to_numpy(float), wa),
@@ -456,11 +465,12 @@ def findings_paragraph(result: LLMGoalspaceResult) -> str:
         f". The {result.info['n_rows']} attempts have median steering error "
         f"{_ci(pooled, 'steering_error_median')}, from "
         f"{models.loc[best, 'steering_error_median']:.3f} for {best} to "
-        f"{models.loc[worst, 'steering_error_median']:.3f} for {worst}. Over attempts the error {trend}: slope "
+        f"{models.loc[worst, 'steering_error_median']:.3f} for {worst}. Over attempts the error {trend}: within-sequence slope "
         f"{_ci(pooled, 'slope_per_attempt')} per attempt, mean {pooled['error_first_attempt']:.3f} at the first vs "
         f"{pooled['error_last_attempt']:.3f} at the last attempt")
     if falling:
-        parts.append(f"; the CI is below 0 only for {', '.join(falling)}")
+        parts.append(f"; per model the CI is below 0 only for {', '.join(falling)} (not adjusted for the "
+                     f"{len(models)} comparisons)")
     if rising:
         parts.append(f"; above 0 for {', '.join(rising)}")
     parts.append(
@@ -482,8 +492,8 @@ def findings_paragraph(result: LLMGoalspaceResult) -> str:
             f"{sens['spearman_hi']:.3f})")
     strength = "a weak but clearly negative" if primary["spearman_hi"] < 0 else "no clear"
     parts.append(
-        f". So goal-space distance on these surface measures has {strength} association with what raters judge, "
-        "which is mostly content and tone that these measures do not see.")
+        f". So goal-space distance on these surface measures has {strength} association with satisfaction, "
+        "consistent with raters judging mostly content and tone, which these measures do not capture.")
     return "".join(parts)
 
 
@@ -562,7 +572,8 @@ def section(study: Study, context) -> list:
               f"LLM headline steering in goal space ({dims})", result.findings, se_note,
               notes=("overshoot_median, share_overshoot and miscalibration_median use attempts whose goal "
                      f"moves at least {MIN_REQUEST} from the source (n_requested).",
-                     "slope_per_attempt: least-squares slope of steering error on attempt number.")),
+                     "slope_per_attempt: least-squares slope of steering error on attempt number within "
+                     "(steering user, goal) sequences (each sequence centred on its own means).")),
         Table("goalspace_llm_by_attempt", by_attempt_table(result),
               "Goal-space metrics per model and attempt: median (IQR)",
               "Median (25th-75th percentile) over attempts of each model at each attempt number.",
