@@ -134,6 +134,34 @@ def test_unreadable_images_are_reported_not_dropped(embedder, image_dir):
         embedder.embed_images(items)
 
 
+def test_http_urls(embedder, image_dir):
+    """Images over http(s): a local server stands in for the internet."""
+    import functools
+    import http.server
+    import threading
+
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args) -> None:
+            pass
+
+    handler = functools.partial(Quiet, directory=str(image_dir))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        base = f"http://127.0.0.1:{server.server_address[1]}"
+        got = embedder.embed("image", [f"{base}/im0.png", f"{base}/absent.png", f"{base}/im1.png"])
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+    assert got.ok.tolist() == [True, False, True]
+    assert "404" in got.errors[1]
+    np.testing.assert_allclose(
+        got.vectors[[0, 2]], embedder.embed_images(_paths(image_dir)[:2]), atol=1e-6
+    )
+
+
 # -- the cache -----------------------------------------------------------------------------
 def test_cache_hits_on_rerun(embedder, image_dir, tmp_path):
     paths = _paths(image_dir)
@@ -367,6 +395,9 @@ def test_checkpoint_file_weights(embedder, image_dir, tmp_path):
     np.testing.assert_allclose(
         loaded.embed_images(_paths(image_dir)), embedder.embed_images(_paths(image_dir)), atol=1e-6
     )
+    torch.save({"not": torch.zeros(1)}, tmp_path / "wrong.pt")
+    with pytest.raises(ConfigError, match="cannot build"):
+        ClipEmbedder(TINY_MODEL, tmp_path / "wrong.pt", device="cpu")
     with pytest.raises(ConfigError, match="neither a file nor a pretrained tag"):
         ClipEmbedder(TINY_MODEL, tmp_path / "absent.pt", device="cpu")
     with pytest.raises(ConfigError, match="unknown open_clip model"):

@@ -28,6 +28,8 @@ from typing import Any
 
 import numpy as np
 
+from steerstats._io import atomic_write_json
+
 CACHE_FORMAT = 1
 
 
@@ -58,7 +60,7 @@ class EmbeddingCache:
         self._open_or_reset()
         describe = self.root / f"{self.namespace}.json"
         if not describe.exists():  # human-readable record of the namespace; not read back
-            describe.write_text(json.dumps(identity, indent=2, sort_keys=True, default=str) + "\n")
+            atomic_write_json(describe, identity)
 
     def _connect(self) -> sqlite3.Connection:
         conn = sqlite3.connect(self.path, timeout=60, check_same_thread=False)

@@ -195,13 +195,15 @@ def load_model(
         if weights is not None:
             raise ConfigError(f"'{model}' brings its own weights; drop --weights")
         repo_id = model[len(HUB_PREFIX) :]
-        names = ["open_clip_config.json"]
         from huggingface_hub import constants
 
         host = urlparse(constants.ENDPOINT).hostname or "huggingface.co"
-        context = _ensure_downloadable(
-            f"config and weights of {model}", _hub_cached(repo_id, names, cache_dir), host
+        cached = _hub_cached(repo_id, ["open_clip_config.json"], cache_dir) and _hub_cached(
+            repo_id, ["open_clip_model.safetensors", "open_clip_pytorch_model.bin"], cache_dir
         )
+        context = _ensure_downloadable(f"config and weights of {model}", cached, host)
+        # open_clip only logs a failed hub weights download and goes on with a random init.
+        kwargs["require_pretrained"] = True
         identity = model
     else:
         if open_clip.get_model_config(model) is None:
@@ -212,10 +214,10 @@ def load_model(
         if weights is None:
             identity = "random-init"
         elif os.path.isfile(weights):
-            kwargs["pretrained"] = str(weights)
+            kwargs.update(pretrained=str(weights), require_pretrained=True)
             identity = f"sha256:{sha256_file(weights)}"
         elif open_clip.get_pretrained_cfg(model, str(weights)):
-            kwargs["pretrained"] = str(weights)
+            kwargs.update(pretrained=str(weights), require_pretrained=True)
             context = _tag_download_context(open_clip, model, str(weights), cache_dir)
             identity = f"open_clip:{model}/{weights}"
         else:
