@@ -1,1 +1,52 @@
-"""steerstats.budget"""
+"""steerstats.budget: which feedback to buy under an annotation budget (SPEC section 2).
+
+    from steerstats.budget import run_experiment
+    result = run_experiment("analyses/budget_experiment2.toml", "out/budget/experiment2")
+
+Sweeps coarse and concept-bottleneck reward models over training sizes, attribute sets and seeds
+(:func:`run_budget`, resumable), reports held-out ROC-AUC with cluster-bootstrap CIs against N and
+annotation cost (:func:`write_report`), and picks attributes greedily by AUC gain per unit cost
+(:func:`greedy_attribute_selection`).
+"""
+
+from steerstats.budget.auc import auc_with_ci, weighted_auc
+from steerstats.budget.config import Arm, BudgetConfig, attribute_set, load_config, parse_config
+from steerstats.budget.costs import per_example_cost, run_cost
+from steerstats.budget.experiment import run_experiment, run_selection
+from steerstats.budget.outputs import contrast_table, summary_table, weights_table, write_report
+from steerstats.budget.runner import (
+    finished_runs,
+    load_data,
+    make_split,
+    planned_runs,
+    read_results,
+    run_budget,
+    training_rows,
+)
+from steerstats.budget.selection import greedy_attribute_selection
+
+__all__ = [
+    "Arm",
+    "BudgetConfig",
+    "attribute_set",
+    "auc_with_ci",
+    "contrast_table",
+    "finished_runs",
+    "greedy_attribute_selection",
+    "load_config",
+    "load_data",
+    "make_split",
+    "parse_config",
+    "per_example_cost",
+    "planned_runs",
+    "read_results",
+    "run_budget",
+    "run_cost",
+    "run_experiment",
+    "run_selection",
+    "summary_table",
+    "training_rows",
+    "weighted_auc",
+    "weights_table",
+    "write_report",
+]

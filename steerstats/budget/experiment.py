@@ -1,0 +1,92 @@
+"""One call for a whole budget experiment: sweep (resumable), attribute selection, report."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from steerstats._io import atomic_write_text
+from steerstats.budget.config import BudgetConfig, attribute_set, load_config
+from steerstats.budget.outputs import write_report
+from steerstats.budget.runner import load_data, make_split, planned_runs, run_budget
+from steerstats.budget.selection import greedy_attribute_selection
+from steerstats.data.simulate_feedback import annotation_costs
+from steerstats.errors import ConfigError
+
+SELECTION = "selection.json"
+
+
+def run_selection(config: BudgetConfig, out: Path) -> pd.DataFrame | None:
+    """Greedy attribute selection from ``[selection]`` on a pilot subset of the training split.
+
+    Cached in ``out/selection.json`` keyed by a hash of the config's data, model and selection.
+    """
+    sel = config.selection
+    if not sel:
+        return None
+    key = hashlib.sha256(
+        json.dumps([config.data, config.model, sel, config.cost, config.costs],
+                   sort_keys=True, default=str).encode()
+    ).hexdigest()[:16]
+    cache = out / SELECTION
+    if cache.is_file():
+        stored = json.loads(cache.read_text())
+        if stored.get("key") == key:
+            return pd.DataFrame(stored["steps"])
+    data = make_split(load_data(config), config).train
+    candidates = attribute_set(sel.get("candidates", "all"), data.attribute_names)
+    if config.cost == "count":
+        costs = dict.fromkeys(candidates, 1.0)
+    else:
+        seconds = annotation_costs(candidates, config.costs)
+        costs = {a: seconds[a] for a in candidates}
+    pilot_n = int(sel.get("pilot_n", 1000))
+    if pilot_n > len(data):
+        raise ConfigError(f"[selection] pilot_n {pilot_n} exceeds {len(data)} training rows")
+    seed = int(sel.get("seed", 0))
+    rows = np.sort(np.random.default_rng(seed).permutation(len(data))[:pilot_n])
+    steps = greedy_attribute_selection(
+        data.take(rows),
+        candidates,
+        costs,
+        float(sel["budget"]),
+        model_params={**config.model, **dict(sel.get("params", {}))},
+        validation_fraction=float(sel.get("validation_fraction", 0.5)),
+        seed=seed,
+    )
+    atomic_write_text(cache, json.dumps({"key": key, "steps": steps.to_dict("records")}) + "\n")
+    return steps
+
+
+def run_experiment(
+    config: BudgetConfig | str | Path,
+    out: str | Path | None = None,
+    *,
+    max_runs: int | None = None,
+    progress: bool = True,
+) -> dict:
+    """Run (or resume) the sweep; when every run is done, run the selection and write the report.
+
+    Returns ``{"finished": k, "planned": m, "report": path or None, "selection": frame or None}``.
+    """
+    if not isinstance(config, BudgetConfig):
+        config = load_config(config)
+    out = Path(out) if out is not None else Path("out") / "budget" / config.name
+    t0 = time.perf_counter()
+    records = run_budget(config, out, max_runs=max_runs, progress=progress)
+    planned = len(planned_runs(config))
+    result = {"finished": len(records), "planned": planned, "report": None, "selection": None,
+              "out": out}
+    if len(records) < planned:
+        return result
+    selection = run_selection(config, out)
+    result["selection"] = selection
+    result["report"] = write_report(
+        config, records, out, selection=selection, elapsed_s=round(time.perf_counter() - t0, 1)
+    )
+    return result

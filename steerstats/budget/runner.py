@@ -1,0 +1,216 @@
+"""The budget sweep: reward models x training sizes x seeds, resumable run by run.
+
+Split (fixed for the whole sweep): a share ``test_fraction`` of the *groups* is held out
+(``GroupShuffleSplit(random_state=data.seed)``). For seed s the training groups are shuffled with
+``default_rng(s)`` and the first N rows taken, so sizes are nested within a seed and every arm of a
+(N, s) cell sees the same examples (paired comparisons). Each run reports the held-out ROC-AUC with
+a cluster-bootstrap interval over test groups; the bootstrap draws are the same for every run (seed
+``data.seed``), so replicates of different runs are paired too.
+
+Every finished run is appended at once to ``results.jsonl`` (one JSON line, written with a single
+``write`` + ``fsync``). Re-running the same config skips runs whose key and fingerprint are already
+there; a line torn by a kill is dropped on the next start.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from sklearn.model_selection import GroupShuffleSplit
+
+from steerstats._io import atomic_write_text
+from steerstats.budget.auc import auc_with_ci
+from steerstats.budget.config import Arm, BudgetConfig, attribute_set
+from steerstats.budget.costs import run_cost
+from steerstats.data.feedback_io import FeedbackData, feedback_from_sample, load_feedback
+from steerstats.data.simulate_feedback import FeedbackWorld, FeedbackWorldConfig
+from steerstats.errors import ConfigError
+from steerstats.models.persistence import KINDS, make_model
+
+RESULTS = "results.jsonl"
+
+
+@dataclass(frozen=True)
+class Split:
+    train: FeedbackData
+    test: FeedbackData
+
+
+def load_data(config: BudgetConfig) -> FeedbackData:
+    """The sweep's data: a synthetic world's sample or a user's feedback table."""
+    d = config.data
+    if d["source"] == "synthetic":
+        world_args = dict(d.get("world", {}))
+        if "attributes" in world_args:
+            world_args["attributes"] = tuple(world_args["attributes"])
+        try:
+            world = FeedbackWorld(FeedbackWorldConfig(**world_args))
+        except TypeError as err:
+            raise ConfigError(f"[data.world]: {err}") from err
+        return feedback_from_sample(world.sample(int(d.get("n", 10000)), int(d.get("seed", 0))))
+    return load_feedback(d["source"], embeddings=d.get("embeddings"))
+
+
+def make_split(data: FeedbackData, config: BudgetConfig) -> Split:
+    """Fixed grouped train/test split of the data (see the module docstring)."""
+    frac = float(config.data.get("test_fraction", 0.25))
+    splitter = GroupShuffleSplit(n_splits=1, test_size=frac, random_state=int(config.data.get("seed", 0)))
+    tr, te = next(splitter.split(np.zeros(len(data)), groups=data.group))
+    return Split(data.take(np.sort(tr)), data.take(np.sort(te)))
+
+
+def training_rows(train: FeedbackData, n: int, seed: int) -> np.ndarray:
+    """The first ``n`` rows after shuffling whole groups with ``default_rng(seed)``."""
+    if n > len(train):
+        raise ConfigError(f"training size {n} exceeds the {len(train)} training rows")
+    groups, codes = np.unique(train.group, return_inverse=True)
+    rank = np.random.default_rng(seed).permutation(len(groups))[codes]
+    order = np.lexsort((np.arange(len(train)), rank))
+    return order[:n]
+
+
+def run_key(arm: Arm, n: int, seed: int) -> str:
+    return f"{arm.name}|n={n}|seed={seed}"
+
+
+def planned_runs(config: BudgetConfig) -> list[tuple[Arm, int, int]]:
+    """All (arm, N, seed) runs, small N first so early results cover the whole curve."""
+    return [(arm, n, s) for n in sorted(config.sizes) for s in config.seeds for arm in config.arms]
+
+
+def read_results(path: Path) -> list[dict[str, Any]]:
+    """Finished runs in ``results.jsonl``; a torn last line (killed mid-write) is removed."""
+    if not path.is_file():
+        return []
+    text = path.read_text()
+    lines = text.split("\n")
+    records, good = [], []
+    for line in lines:
+        if not line.strip():
+            continue
+        try:
+            records.append(json.loads(line))
+            good.append(line)
+        except json.JSONDecodeError:
+            continue
+    if text and (not text.endswith("\n") or len(good) != sum(1 for x in lines if x.strip())):
+        atomic_write_text(path, "".join(g + "\n" for g in good))
+    return records
+
+
+def append_result(path: Path, record: dict[str, Any]) -> None:
+    """Append one JSON line in a single write, flushed to disk."""
+    line = (json.dumps(record, sort_keys=True, default=float) + "\n").encode()
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    try:
+        os.write(fd, line)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def fit_one(
+    config: BudgetConfig, split: Split, arm: Arm, n: int, seed: int
+) -> dict[str, Any]:
+    """Train one arm on N examples (seed) and score it on the held-out split."""
+    attrs = attribute_set(arm.attributes, split.train.attribute_names) if arm.kind == "cbm" else ()
+    rows = training_rows(split.train, n, seed)
+    train = split.train.take(rows)
+    accepted = KINDS[arm.kind]().get_params()
+    shared = {k: v for k, v in config.model.items() if k in accepted}
+    params = {**shared, **arm.params, "random_state": int(seed)}
+    if arm.kind == "cbm":
+        params.setdefault("attribute_names", attrs)
+    model = make_model(arm.kind, **params)
+    t0 = time.perf_counter()
+    model.fit(
+        train.embeddings,
+        train.aggregate,
+        train.columns(attrs) if attrs else None,
+        groups=train.group,
+    )
+    fit_seconds = time.perf_counter() - t0
+    test = split.test
+    score = model.decision_function(test.embeddings)
+    boot = auc_with_ci(
+        score,
+        test.aggregate,
+        test.group,
+        n_boot=config.n_boot,
+        seed=int(config.data.get("seed", 0)),
+        level=config.level,
+    )
+    record = {
+        "key": run_key(arm, n, seed),
+        "fingerprint": config.fingerprint(arm),
+        "arm": arm.name,
+        "kind": arm.kind,
+        "attributes": list(attrs),
+        "n_attributes": len(attrs),
+        "n": int(n),
+        "seed": int(seed),
+        "cost": run_cost(n, attrs, config.cost, config.costs),
+        "auc": float(boot.estimate[0]),
+        "ci_low": float(boot.ci_low[0]),
+        "ci_high": float(boot.ci_high[0]),
+        "replicates": [round(float(r), 6) for r in boot.replicates[:, 0]],
+        "best_epoch": int(model.best_epoch_),
+        "fit_seconds": round(fit_seconds, 3),
+    }
+    if arm.kind == "cbm":
+        record["aggregator_weights"] = dict(
+            zip(attrs, (float(w) for w in model.aggregator_weights_), strict=True)
+        )
+    return record
+
+
+def iter_pending(config: BudgetConfig, done: set[str]) -> Iterator[tuple[Arm, int, int]]:
+    for arm, n, s in planned_runs(config):
+        if f"{run_key(arm, n, s)}#{config.fingerprint(arm)}" not in done:
+            yield arm, n, s
+
+
+def run_budget(
+    config: BudgetConfig,
+    out: str | Path,
+    *,
+    max_runs: int | None = None,
+    progress: bool = True,
+) -> list[dict[str, Any]]:
+    """Run every pending (arm, N, seed) of ``config``; returns the finished runs of this config.
+
+    ``max_runs`` stops after that many new runs (what a kill does, but clean) — re-running picks up
+    from there.
+    """
+    from tqdm.auto import tqdm
+
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / RESULTS
+    done = {f"{r['key']}#{r['fingerprint']}" for r in read_results(path)}
+    pending = list(iter_pending(config, done))
+    if max_runs is not None:
+        pending = pending[: max(0, int(max_runs))]
+    if pending:
+        split = make_split(load_data(config), config)
+        bar = tqdm(pending, desc=f"budget {config.name}", unit="run", disable=not progress)
+        for arm, n, s in bar:
+            bar.set_postfix_str(f"{arm.name} N={n} seed={s}")
+            append_result(path, fit_one(config, split, arm, n, s))
+        bar.close()
+    return finished_runs(config, out)
+
+
+def finished_runs(config: BudgetConfig, out: str | Path) -> list[dict[str, Any]]:
+    """The runs in ``out/results.jsonl`` that belong to ``config`` (key and fingerprint match)."""
+    wanted = {f"{run_key(a, n, s)}#{config.fingerprint(a)}" for a, n, s in planned_runs(config)}
+    return [
+        r for r in read_results(Path(out) / RESULTS) if f"{r['key']}#{r['fingerprint']}" in wanted
+    ]

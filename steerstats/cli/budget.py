@@ -1,0 +1,55 @@
+"""``steerstats budget --config analyses/budget_*.toml [--out DIR]``: cost-budget feedback sweep."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "budget",
+        help="coarse vs fine-grained reward models under an annotation budget (resumable sweep)",
+        description=(
+            "Train coarse and concept-bottleneck reward models over training sizes, attribute "
+            "sets and seeds; report held-out ROC-AUC with bootstrap CIs against N and cost. "
+            "Re-running the same config resumes: finished runs are skipped."
+        ),
+    )
+    parser.add_argument("--config", required=True, help="experiment TOML (analyses/budget_*.toml)")
+    parser.add_argument("--out", default=None, help="output directory (default: out/budget/NAME)")
+    parser.add_argument(
+        "--max-runs", type=int, default=None, help="stop after this many new runs (resume later)"
+    )
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    import jax
+
+    from steerstats.budget import load_config, run_experiment
+
+    config = load_config(args.config)
+    out = Path(args.out) if args.out else Path("out") / "budget" / config.name
+    if not jax.config.jax_compilation_cache_dir:
+        # Compiled training programs persist next to the results, so a resumed sweep skips them.
+        jax.config.update("jax_compilation_cache_dir", str(out / ".jax_cache"))
+
+    result = run_experiment(config, out, max_runs=args.max_runs, progress=not args.no_progress)
+    print(f"{result['finished']}/{result['planned']} runs finished in {result['out']}")
+    if result["report"] is None:
+        print("re-run the same command to continue; the report is written when all runs are done")
+        return 0
+    from steerstats.budget.outputs import to_markdown
+
+    report = result["report"]
+    import pandas as pd
+
+    for name in ("summary", "contrasts", "selection"):
+        path = report / f"{name}.csv"
+        if path.is_file():
+            print(f"\n{name}:\n" + to_markdown(pd.read_csv(path)))
+    print(f"report: {report}")
+    return 0

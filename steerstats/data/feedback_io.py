@@ -1,0 +1,205 @@
+"""Reward-model data: the table format for a user's own fine-grained feedback, and its validation.
+
+One row per rated example (image, image-prompt pair, response), as parquet or CSV:
+
+==================  =========================================================================
+column              meaning
+==================  =========================================================================
+``example_id``      unique id of the example (string or integer)
+``group_id``        group for splits, e.g. the prompt: train/test splits keep groups whole
+``aggregate``       the coarse label, 0 or 1 (e.g. thumbs up/down; a binarised mean rating)
+attribute columns   one per fine-grained attribute, in [0, 1]: 0/1 judgements or soft labels
+                    (the share of annotators who said yes); empty = not elicited (masked)
+``embedding``       (parquet only) a list column of floats, every row the same length
+==================  =========================================================================
+
+Embeddings may instead come from a side ``.npy`` file of shape (n_rows, dim), row i belonging to
+data record i. Attribute columns are every column that is not one of the named ones (or the
+``attributes`` argument). Any problem raises :class:`~steerstats.errors.InputError` naming the
+file, the 1-based data record and the column; nothing is dropped silently.
+
+:class:`FeedbackData` is the validated in-memory form used by the models and ``steerstats.budget``;
+:func:`feedback_from_sample` turns a :class:`~steerstats.data.simulate_feedback.FeedbackSample`
+into one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from steerstats.data.simulate_feedback import FeedbackSample
+from steerstats.errors import DataNotFoundError, InputError
+
+ID, GROUP, AGGREGATE, EMBEDDING = "example_id", "group_id", "aggregate", "embedding"
+
+
+@dataclass(frozen=True)
+class FeedbackData:
+    """Validated reward-model data; arrays share the first axis."""
+
+    embeddings: np.ndarray  # (n, dim) float32
+    aggregate: np.ndarray  # (n,) int 0/1
+    attributes: np.ndarray  # (n, M) float in [0, 1], NaN = missing
+    attribute_names: tuple[str, ...]
+    group: np.ndarray  # (n,) group labels
+    example_id: np.ndarray  # (n,)
+    source: str = "memory"
+
+    def __len__(self) -> int:
+        return int(self.aggregate.shape[0])
+
+    def columns(self, names: tuple[str, ...] | list[str]) -> np.ndarray:
+        """Attribute columns by name, (n, len(names))."""
+        missing = [a for a in names if a not in self.attribute_names]
+        if missing:
+            raise InputError(f"attributes {missing} are not in the data", file=self.source)
+        return self.attributes[:, [self.attribute_names.index(a) for a in names]]
+
+    def take(self, rows: np.ndarray) -> FeedbackData:
+        return FeedbackData(
+            self.embeddings[rows],
+            self.aggregate[rows],
+            self.attributes[rows],
+            self.attribute_names,
+            self.group[rows],
+            self.example_id[rows],
+            self.source,
+        )
+
+
+def feedback_from_sample(sample: FeedbackSample, *, source: str = "synthetic") -> FeedbackData:
+    """The AI-labelled attributes and aggregate of a synthetic sample as :class:`FeedbackData`."""
+    return FeedbackData(
+        sample.embeddings,
+        sample.aggregate.astype(int),
+        sample.ai_attributes.astype(float),
+        tuple(sample.attribute_names),
+        sample.group,
+        sample.example_id,
+        source,
+    )
+
+
+def _read_table(path: Path) -> pd.DataFrame:
+    if not path.is_file():
+        raise DataNotFoundError(f"feedback table not found: {path}")
+    try:
+        if path.suffix == ".parquet":
+            return pd.read_parquet(path)
+        if path.suffix in (".csv", ".gz"):
+            return pd.read_csv(path)
+    except (ValueError, OSError) as err:
+        raise InputError(f"cannot read table: {err}", file=path) from err
+    raise InputError("feedback table must be .parquet or .csv", file=path)
+
+
+def _embeddings_from_column(frame: pd.DataFrame, path: Path) -> np.ndarray:
+    dim = None
+    rows = []
+    for i, value in enumerate(frame[EMBEDDING], start=1):
+        try:
+            vec = np.asarray(value, dtype=np.float32).reshape(-1)
+        except (TypeError, ValueError) as err:
+            raise InputError(
+                f"not a list of numbers ({err})", file=path, row=i, column=EMBEDDING
+            ) from err
+        if vec.size == 0 or (dim is not None and vec.size != dim):
+            raise InputError(
+                f"embedding has length {vec.size}, expected {dim or '> 0'}",
+                file=path,
+                row=i,
+                column=EMBEDDING,
+            )
+        dim = vec.size
+        rows.append(vec)
+    return np.stack(rows) if rows else np.zeros((0, 0), np.float32)
+
+
+def load_feedback(
+    path: str | Path,
+    *,
+    embeddings: str | Path | None = None,
+    attributes: list[str] | tuple[str, ...] | None = None,
+) -> FeedbackData:
+    """Read and validate a feedback table (see the module docstring for the format)."""
+    path = Path(path)
+    frame = _read_table(path)
+    for col in (ID, GROUP, AGGREGATE):
+        if col not in frame.columns:
+            raise InputError("required column missing", file=path, column=col)
+    if len(frame) == 0:
+        raise InputError("the table has no rows", file=path)
+    dup = frame[ID].duplicated()
+    if dup.any():
+        row = int(np.argmax(dup.to_numpy())) + 1
+        raise InputError(f"duplicate example id {frame[ID].iloc[row - 1]!r}", file=path, row=row, column=ID)
+    missing_group = frame[GROUP].isna().to_numpy()
+    if missing_group.any():
+        raise InputError("missing group id", file=path, row=int(np.argmax(missing_group)) + 1, column=GROUP)
+    agg = pd.to_numeric(frame[AGGREGATE], errors="coerce").to_numpy(dtype=float)
+    bad = ~np.isin(agg, (0.0, 1.0))
+    if bad.any():
+        row = int(np.argmax(bad)) + 1
+        raise InputError(
+            f"aggregate must be 0 or 1, got {frame[AGGREGATE].iloc[row - 1]!r}",
+            file=path,
+            row=row,
+            column=AGGREGATE,
+        )
+    named = {ID, GROUP, AGGREGATE, EMBEDDING}
+    if attributes is None:
+        attributes = [c for c in frame.columns if c not in named]
+    for name in attributes:
+        if name not in frame.columns:
+            raise InputError("attribute column missing", file=path, column=name)
+    table = np.empty((len(frame), len(attributes)))
+    for j, name in enumerate(attributes):
+        raw = frame[name]
+        values = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=float)
+        bad = (np.isnan(values) & raw.notna().to_numpy()) | (values < 0) | (values > 1)
+        if bad.any():
+            row = int(np.argmax(bad)) + 1
+            raise InputError(
+                f"attribute label must be a number in [0, 1] or empty, got {raw.iloc[row - 1]!r}",
+                file=path,
+                row=row,
+                column=name,
+            )
+        table[:, j] = values
+    if embeddings is not None:
+        npy = Path(embeddings)
+        if not npy.is_file():
+            raise DataNotFoundError(f"embeddings file not found: {npy}")
+        x = np.load(npy).astype(np.float32)
+        if x.ndim != 2 or x.shape[0] != len(frame):
+            raise InputError(
+                f"embeddings have shape {x.shape}; expected ({len(frame)}, dim), one row per record",
+                file=npy,
+            )
+        emb_file = npy
+    elif EMBEDDING in frame.columns:
+        x = _embeddings_from_column(frame, path)
+        emb_file = path
+    else:
+        raise InputError(
+            "no embeddings: add a list column 'embedding' (parquet) or pass a side .npy file",
+            file=path,
+            column=EMBEDDING,
+        )
+    finite = np.isfinite(x).all(axis=1)
+    if not finite.all():
+        row = int(np.argmin(finite)) + 1
+        raise InputError("embedding has NaN or infinite values", file=emb_file, row=row, column=EMBEDDING)
+    return FeedbackData(
+        x,
+        agg.astype(int),
+        table,
+        tuple(attributes),
+        frame[GROUP].to_numpy(),
+        frame[ID].to_numpy(),
+        str(path),
+    )
