@@ -71,6 +71,7 @@ __all__ = [
 ]
 
 # Fine-grained feedback for reward models (issue 4).
+from steerstats.data.feedback_io import FeedbackData, feedback_from_sample, load_feedback
 from steerstats.data.simulate_feedback import (
     ALIGNMENT_ATTRIBUTES,
     ANNOTATION_SECONDS,
@@ -88,9 +89,12 @@ __all__ += [
     "ANNOTATION_SECONDS",
     "QUALITY_ATTRIBUTES",
     "TREE_ATTRIBUTES",
+    "FeedbackData",
     "FeedbackSample",
     "FeedbackWorld",
     "FeedbackWorldConfig",
     "annotation_costs",
+    "feedback_from_sample",
+    "load_feedback",
     "simulate_feedback",
 ]
