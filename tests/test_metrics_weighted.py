@@ -84,3 +84,12 @@ def test_cells_group_crossed_concat():
     assert summary.columns.tolist() == ["model", "n", "mean", "mean_sem"]
     # levels given explicitly: a level absent from the data is an empty (NaN) cell
     assert np.isnan(group_cells(frame, "model", ["a", "z"]).mean(X)[1])
+
+
+def test_metrics_import_pulls_no_jax_or_torch():
+    import subprocess
+    import sys
+
+    code = "import sys, steerstats.metrics; print(any(m in sys.modules for m in ('jax', 'torch')))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"

@@ -5,6 +5,11 @@
     study = load_study("vafa2025", "path/to/vafa2025")
     build_report(study, "out/report", context=ReportContext(seed=0, n_boot=2000))
 
+Each table is also a function of a study (estimates with n, row SEM and cluster-bootstrap SEs):
+
+    from steerstats.report import similarity_tables
+    by_model, by_attempt = similarity_tables(study, ReportContext(seed=0, n_boot=2000))
+
 Sections are registered in :mod:`steerstats.report.sections` (see its docstring to add one).
 """
 
@@ -19,6 +24,15 @@ from steerstats.report.artifacts import (
 from steerstats.report.build import ReportResult, build_report, manifest, package_versions
 from steerstats.report.estimates import add_cluster_se, bootstrap_se
 from steerstats.report.sections import SECTIONS, ReportContext, Section
+from steerstats.report.steerability import (
+    blind_steering_table,
+    judgement_table,
+    llm_table,
+    satisfaction_table,
+    seed_choice_table,
+    seed_constraint_table,
+    similarity_tables,
+)
 
 __all__ = [
     "SECTIONS",
@@ -28,10 +42,17 @@ __all__ = [
     "Section",
     "Table",
     "add_cluster_se",
+    "blind_steering_table",
     "bootstrap_se",
     "build_report",
+    "judgement_table",
+    "llm_table",
     "manifest",
     "package_versions",
+    "satisfaction_table",
+    "seed_choice_table",
+    "seed_constraint_table",
+    "similarity_tables",
     "to_latex",
     "to_markdown",
     "write_figure",
