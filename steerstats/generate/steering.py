@@ -141,7 +141,7 @@ def train_thompson(
     """Train ``policy`` in place on ``n_episodes`` fresh tasks, updating after every ``batch``."""
     rng = np.random.default_rng(seed)
     done = 0
-    with tqdm(total=n_episodes, desc="thompson", unit="ep", disable=not progress) as bar:
+    with tqdm(total=n_episodes, desc="thompson", unit="ep", disable=not progress, mininterval=0.5) as bar:
         while done < n_episodes:
             m = min(batch, n_episodes - done)
             tasks = world.sample_tasks(m, rng)

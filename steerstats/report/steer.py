@@ -1,0 +1,261 @@
+"""``steerstats steer``: simulated image steering with learned proposals, and the released traces.
+
+Vafa et al. (2025, Sec. 5, App. C.2): a user steers by picking among latent variations; a learned
+policy (Thompson sampling over mixture-scale buckets per round and previous choice) proposes the
+scale. This module trains that policy on the synthetic steering world, evaluates it against random
+proposals and text-style steering (prompt re-draws) on the same tasks (their Table 1), and, given
+the released study, summarises the scale schedules and keep/switch choices in the traces.
+
+    OUT/tables/steer_evaluation.*   mean change first->last similarity, % improved (row SEs),
+                                    paired difference against random proposals
+    OUT/tables/learned_policy.*     posterior per (round, previous, scale bucket)
+    OUT/tables/learned_schedule.*   the greedy scale per state (simulated, and released if given)
+    OUT/tables/trace_schedules.*, trace_choices.*   (with --data-dir)
+    OUT/figures/learned_policy.*, trace_choices.*
+    OUT/learned_policy.csv          reload with ThompsonScale.from_table
+    OUT/manifest.json
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from steerstats._io import atomic_directory, atomic_write_json, atomic_write_text
+from steerstats.errors import ConfigError
+from steerstats.generate import (
+    PREVIOUS_NAMES,
+    FixedScale,
+    RandomScale,
+    Steerer,
+    SteeringWorld,
+    ThompsonScale,
+    evaluate_methods,
+    summarize_methods,
+    train_thompson,
+)
+from steerstats.generate.traces import constant_scale_share, scale_schedules, with_previous
+from steerstats.report.artifacts import Figure, Table, write_figure, write_table
+from steerstats.report.rejection import load_config as _load_config
+from steerstats.uncertainty import grouped_mean_bootstrap
+
+#: the built-in configuration; analyses/steer_synthetic.toml spells out the same values
+DEFAULTS: dict[str, Any] = {
+    "seed": 0,
+    "n_boot": 2000,
+    "rounds": 4,
+    "suggestions": 2,
+    "world": {"latent_dim": 8, "prompt_dim": 8, "embed_dim": 32, "hidden": 64, "gain": 3.0, "prompt_noise": 0.3, "seed": 0},
+    "steerer": {"noise_sd": 0.0},
+    "train": {"episodes": 20000, "batch": 1, "sigma2": 1.0, "buckets": [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0]},
+    "evaluate": {"episodes": 4000, "learned_mode": "greedy", "fixed_scales": []},
+    "random": {"low": 0.0, "high": 1.0, "per": "episode"},
+}
+
+
+def load_config(path: str | Path | None) -> dict[str, Any]:
+    return _load_config(path, DEFAULTS)
+
+
+def build_world(cfg: Mapping[str, Any]) -> SteeringWorld:
+    try:
+        return SteeringWorld(**cfg["world"])
+    except TypeError as err:
+        raise ConfigError(f"bad [world] table: {err}") from err
+
+
+def train_policy(cfg: Mapping[str, Any], world: SteeringWorld, *, progress: bool = True) -> ThompsonScale:
+    t = cfg["train"]
+    policy = ThompsonScale(n_rounds=int(cfg["rounds"]), buckets=tuple(float(b) for b in t["buckets"]), sigma2=float(t["sigma2"]))
+    return train_thompson(
+        world, policy, int(t["episodes"]), int(cfg["seed"]), batch=int(t["batch"]),
+        k=int(cfg["suggestions"]), steerer=Steerer(float(cfg["steerer"]["noise_sd"])), progress=progress,
+    )
+
+
+def evaluation_table(cfg: Mapping[str, Any], world: SteeringWorld, policy: ThompsonScale) -> pd.DataFrame:
+    e = cfg["evaluate"]
+    learned = policy.greedy() if e["learned_mode"] == "greedy" else policy
+    if e["learned_mode"] not in ("greedy", "thompson"):
+        raise ConfigError("[evaluate] learned_mode must be 'greedy' or 'thompson'")
+    r = cfg["random"]
+    methods: dict[str, Any] = {
+        "text (prompt re-draws)": None,
+        "random proposals": RandomScale(float(r["low"]), float(r["high"]), str(r["per"])),
+        "learned proposals": learned,
+    }
+    for s in e["fixed_scales"]:
+        methods[f"fixed scale {float(s):.2f}"] = FixedScale(float(s))
+    episodes = evaluate_methods(
+        world, methods, int(e["episodes"]), int(cfg["seed"]) + 1,
+        n_rounds=int(cfg["rounds"]), k=int(cfg["suggestions"]), steerer=Steerer(float(cfg["steerer"]["noise_sd"])),
+    )
+    out = summarize_methods(episodes, baseline="random proposals")
+    return out.rename(columns={"diff_vs_random proposals": "diff_vs_random", "se_diff_vs_random proposals": "diff_vs_random_se",
+                               "se_change": "mean_change_se", "se_pct_improved": "pct_improved_se"})
+
+
+def greedy_schedule(policy: ThompsonScale) -> pd.DataFrame:
+    table = policy.table()
+    best = table.loc[table.groupby(["round", "previous"], sort=False)["posterior_mean"].idxmax()]
+    return best[["round", "previous", "scale", "posterior_mean", "posterior_sd", "n"]].reset_index(drop=True)
+
+
+def learned_policy_figure(policy: ThompsonScale):
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    table = policy.table()
+    states = table[["round", "previous"]].drop_duplicates().to_numpy().tolist()
+    grid = np.array([table[(table["round"] == r) & (table["previous"] == p)]["posterior_mean"].to_numpy() for r, p in states])
+    fig, ax = plt.subplots(figsize=(7, 0.45 * len(states) + 1.5))
+    im = ax.imshow(grid, aspect="auto", cmap="viridis")
+    ax.scatter(grid.argmax(axis=1), np.arange(len(states)), marker="*", color="white", s=80, label="greedy choice")
+    ax.set_xticks(range(len(policy.buckets)), [f"{b:.1f}" for b in policy.buckets])
+    ax.set_yticks(range(len(states)), [f"round {r}, {p}" for r, p in states])
+    ax.set_xlabel("mixture scale bucket")
+    fig.colorbar(im, ax=ax, label="posterior mean reward (final - initial similarity)")
+    ax.legend(frameon=False, loc="upper center", bbox_to_anchor=(0.5, 1.12))
+    return fig
+
+
+def trace_tables(traces: pd.DataFrame, *, n_boot: int, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(scale schedules, keep/switch shares per condition x round with cluster-bootstrap SEs over users)."""
+    schedules = scale_schedules(traces).merge(constant_scale_share(traces), on="condition")
+    t = with_previous(traces)
+    t = t.assign(key=t["condition"] + "|" + t["round"].astype(str), cluster=t["condition"] + "|" + t["steering_user_id"])
+    res, levels = grouped_mean_bootstrap(t, "kept", "key", "cluster", n_boot=n_boot, seed=seed)
+    n = t.groupby("key").size()
+    parts = pd.Series(levels).str.split("|", expand=True)
+    choices = pd.DataFrame(
+        {
+            "condition": parts[0],
+            "round": parts[1].astype(int),
+            "n": n.loc[levels].to_numpy(),
+            "pct_kept": 100 * res.estimate,
+            "pct_kept_se": 100 * res.se,
+            "pct_switched": 100 * (1 - res.estimate),
+        }
+    )
+    return schedules, choices
+
+
+def trace_choices_figure(choices: pd.DataFrame):
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(5.5, 3.8))
+    for cond, g in choices.groupby("condition", sort=True):
+        ax.errorbar(g["round"], g["pct_kept"], yerr=1.96 * g["pct_kept_se"], marker="o", capsize=3, label=cond)
+    ax.set_xlabel("round")
+    ax.set_ylabel("% kept the current image")
+    ax.set_xticks(sorted(choices["round"].unique()))
+    ax.legend(frameon=False)
+    return fig
+
+
+def run_steer(
+    cfg: Mapping[str, Any],
+    out: str | Path,
+    *,
+    traces: pd.DataFrame | None = None,
+    policy: ThompsonScale | None = None,
+    progress: bool = True,
+) -> dict[str, Any]:
+    """Train (unless ``policy`` is given), evaluate, analyse ``traces`` if given; write ``out``."""
+    t0 = time.perf_counter()
+    seed, n_boot = int(cfg["seed"]), int(cfg["n_boot"])
+    world = build_world(cfg)
+    trained = policy is None
+    if policy is None:
+        policy = train_policy(cfg, world, progress=progress)
+    elif policy.n_rounds != int(cfg["rounds"]):
+        raise ConfigError(f"the loaded policy has {policy.n_rounds} rounds, the config {cfg['rounds']}")
+    tables: dict[str, Table] = {}
+    figures: dict[str, Figure] = {}
+    evaluation = evaluation_table(cfg, world, policy)
+    k, rounds = cfg["suggestions"], cfg["rounds"]
+    tables["steer_evaluation"] = Table(
+        "steer_evaluation", evaluation,
+        f"Simulated steering: {rounds} rounds, {k} suggestions per round (Vafa et al. Table 1 style)",
+        _evaluation_line(evaluation),
+        "row SEs over episodes (sd/sqrt(n)); diff_vs_random is the paired difference on the same tasks",
+    )
+    schedule = greedy_schedule(policy).rename(columns={"scale": "simulated_scale"})
+    if traces is not None:
+        schedules, choices = trace_tables(traces, n_boot=n_boot, seed=seed)
+        learned = schedules[schedules["condition"] == "learned"][["round", "previous", "modal_scale", "modal_share", "n"]]
+        schedule = schedule.merge(
+            learned.rename(columns={"modal_scale": "released_learned_scale", "modal_share": "released_share", "n": "released_n"}),
+            on=["round", "previous"], how="left",
+        )
+        tables["trace_schedules"] = Table(
+            "trace_schedules", schedules, "Mixture scales used in the released image-steering traces",
+            "Per condition, round and previous choice (start / kept / switched): the scales the deployed policies proposed; "
+            "the random condition draws one scale per session, the learned ones follow a table over (round, previous).",
+            "descriptive (no SEs)",
+        )
+        tables["trace_choices"] = Table(
+            "trace_choices", choices, "Kept vs switched per round in the released traces",
+            "Share of rounds in which the user kept the current image (selected index 0).",
+            f"cluster bootstrap over users ({n_boot} replicates)",
+        )
+        figures["trace_choices"] = Figure("trace_choices", trace_choices_figure(choices), tables["trace_choices"].title, tables["trace_choices"].interpretation)
+    tables["learned_schedule"] = Table(
+        "learned_schedule", schedule, "Greedy mixture scale per state of the learned policy",
+        "The bucket with the highest posterior mean per (round, previous choice)"
+        + (", next to the scale the released learned condition used most often." if traces is not None else "."),
+        "posterior sd = sqrt(sigma^2/(n+1))",
+    )
+    tables["learned_policy"] = Table(
+        "learned_policy", policy.table(), "Thompson-sampling posterior per (round, previous, scale bucket)",
+        "Posterior N(sum/(n+1), sigma^2/(n+1)) of the episode reward (final minus initial similarity).",
+        "posterior sd (column posterior_sd)", se_stems={"posterior_mean": "posterior"},
+    )
+    figures["learned_policy"] = Figure("learned_policy", learned_policy_figure(policy), "Learned proposal policy", tables["learned_policy"].interpretation)
+    with atomic_directory(out) as tmp:
+        (tmp / "tables").mkdir()
+        (tmp / "figures").mkdir()
+        for t in tables.values():
+            write_table(t, tmp / "tables")
+        for f in figures.values():
+            write_figure(f, tmp / "figures")
+        atomic_write_text(tmp / "learned_policy.csv", policy.table().to_csv(index=False))
+        atomic_write_json(tmp / "manifest.json", _manifest(cfg, tables, figures, trained, traces is not None, time.perf_counter() - t0))
+    return {name: t.frame for name, t in tables.items()}
+
+
+def _evaluation_line(table: pd.DataFrame) -> str:
+    parts = [f"{r.method}: change {r.mean_change:.3f} ({r.mean_change_se:.3f}), {r.pct_improved:.1f}% improved" for r in table.itertuples()]
+    learned = table[table["method"] == "learned proposals"]
+    extra = ""
+    if not learned.empty:
+        r = learned.iloc[0]
+        extra = f" Learned minus random: {r['diff_vs_random']:.3f} (SE {r['diff_vs_random_se']:.3f})."
+    return "; ".join(parts) + "." + extra
+
+
+def _manifest(cfg, tables, figures, trained, traces, seconds) -> dict[str, Any]:
+    from steerstats.report.build import package_versions
+
+    return {
+        "command": "steer",
+        "config": cfg,
+        "seed": cfg["seed"],
+        "policy": "trained" if trained else "loaded",
+        "traces": traces,
+        "tables": sorted(tables),
+        "figures": sorted(figures),
+        "packages": package_versions(("steerstats", "numpy", "pandas", "matplotlib")),
+        "seconds": round(seconds, 3),
+        "previous_states": list(PREVIOUS_NAMES),
+    }
