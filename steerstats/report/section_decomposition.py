@@ -86,6 +86,7 @@ def predictor_results(
     n_boot: int = 1000,
     seed: int = 0,
     cache_dir: str | None = None,
+    embedder_options: dict | None = None,
     progress: bool = True,
 ) -> PredictorResults:
     """Held-out R^2 and MSE of the four predictors with cluster-bootstrap CIs over test goals.
@@ -101,7 +102,7 @@ def predictor_results(
     cache = EmbeddingCache(cache_dir) if cache_dir else None
     pred = held_out_predictions(
         frame,
-        embedder=lambda: make_embedder(embedder, seed=seed),
+        embedder=lambda: make_embedder(embedder, seed=seed, **(embedder_options or {})),
         predictors=tuple(PREDICTORS),
         heads=heads,
         split=split,
@@ -309,6 +310,7 @@ def decomposition_results(
     seed: int = 0,
     n_jobs: int = 2,
     cache_dir: str | None = None,
+    embedder_options: dict | None = None,
     progress: bool = True,
 ) -> tuple[Table, Figure, dict]:
     """Decomposition table and figure (bootstrap with refits; optionally the Bayesian model).
@@ -323,7 +325,7 @@ def decomposition_results(
     data = prepare_decomposition(
         frame,
         reference=reference,
-        embedder=make_embedder(embedder, seed=seed),
+        embedder=make_embedder(embedder, seed=seed, **(embedder_options or {})),
         goal_embeddings=goal_table,
         cache=EmbeddingCache(cache_dir) if cache_dir else None,
         seed=seed,
