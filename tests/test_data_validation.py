@@ -265,3 +265,26 @@ def test_cross_file_checks(vafa2025_dir):
     assert [w.rows for w in warns] == [(6,), (4,)]
     assert "no (steering_user_id, goal_image) sequence" in warns[0].message
     assert "not attempt 1" in warns[1].message
+
+
+def test_validate_study_in_memory(vafa2025_dir):
+    import dataclasses
+
+    from steerstats.data import simulate_study, validate_study
+
+    released = load_study("vafa2025", vafa2025_dir)
+    warns = validate_study(released)
+    assert any("duplicate" in w.message for w in warns)  # steering_2_seeds, as at load
+    sim = simulate_study(seed=0)
+    bad = sim.steering.copy()
+    bad.loc[10, "dreamsim"] = 1.5
+    with pytest.raises(InputError) as err:
+        validate_study(dataclasses.replace(sim, steering=bad))
+    assert (err.value.file, err.value.row, err.value.column) == ("synthetic/steering", 11, "dreamsim")
+    assert "value 1.5 outside the allowed range [-1, 1]" in str(err.value)
+
+
+def test_cli_validate_synthetic(capsys):
+    assert main(["data", "validate", "--dataset", "synthetic", "--seed", "1"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("synthetic: valid") and "steering               2770 rows" in out

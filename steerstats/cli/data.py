@@ -58,6 +58,11 @@ def _validate(args: argparse.Namespace) -> int:
     from steerstats.data import load_study
 
     study = load_study(args.dataset, args.data_dir, seed=args.seed)
+    extra = []
+    if study.truth is not None:  # a simulated study: check it against the release's schema too
+        from steerstats.data import validate_study
+
+        extra = validate_study(study)
     frames = [
         (name, getattr(study, name))
         for name in (
@@ -71,8 +76,9 @@ def _validate(args: argparse.Namespace) -> int:
     for name, frame in frames:
         if frame is not None:
             print(f"  {name:<20} {len(frame):>6} rows")
-    print(f"{len(study.warnings)} warning(s)")
-    for w in study.warnings:
+    warnings = list(dict.fromkeys([*study.warnings, *extra]))  # the same check may run twice
+    print(f"{len(warnings)} warning(s)")
+    for w in warnings:
         print(f"  warning: {w}")
     sys.stdout.flush()
     return 0

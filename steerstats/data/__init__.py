@@ -26,6 +26,7 @@ from steerstats.data.loaders import (
     load_steering,
     load_study,
     load_vafa2025,
+    validate_study,
 )
 from steerstats.data.location import default_cache_dir, resolve_data_dir
 from steerstats.data.simulate import SimulationParams, simulate_steering, simulate_study
@@ -68,6 +69,7 @@ __all__ = [
     "simulate_study",
     "simulation_truth",
     "tidy_image_steering",
+    "validate_study",
 ]
 
 # Fine-grained feedback for reward models (issue 4).

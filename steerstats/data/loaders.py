@@ -20,7 +20,7 @@ from steerstats.data.crosscheck import cross_check
 from steerstats.data.image_steering import CONDITIONS, tidy_image_steering
 from steerstats.data.location import resolve_data_dir
 from steerstats.data.study import DataWarning, InputFile, Study
-from steerstats.data.table import read_table
+from steerstats.data.table import parse_table, read_table
 from steerstats.errors import DataNotFoundError
 
 BLIND_STEERING_K = (4, 7, 10, 20)
@@ -179,6 +179,45 @@ def load_vafa2025(data_dir: str | Path | None = None, *, card: str = "vafa2025")
         files=tuple(t.file for t in tables.values()),
         source=str(root),
     )
+
+
+# Study attribute -> card key of the file it is validated against (image_steering is tidy: skipped)
+_STUDY_FILES: dict[str, str] = {
+    "steering": "steering",
+    "sat_ratings": "sat_ratings",
+    "improvement": "improvement",
+    "pom1": "pom1",
+    "pom5": "pom5",
+    "choosing_seed": "choosing_seed",
+    "bookshelf": "bookshelf",
+    "llm_steering": "llm_steering",
+    "llm_sat_ratings": "llm_sat_ratings",
+    "llm_improvement": "llm_improvement",
+}
+
+
+def validate_study(study: Study, card: DatasetCard | str = "vafa2025") -> list[DataWarning]:
+    """Validate every frame of an in-memory study (e.g. a simulated one) against the card's schema.
+
+    Each frame is serialised to CSV and parsed exactly as a file would be, so the same
+    :class:`~steerstats.errors.InputError` s apply (``file`` is ``<study name>/<attribute>``).
+    Returns the warnings found.
+    """
+    card = load_card(card) if isinstance(card, str) else card
+    frames: list[tuple[str, str, pd.DataFrame]] = [
+        (attr, key, getattr(study, attr)) for attr, key in _STUDY_FILES.items() if getattr(study, attr) is not None
+    ]
+    frames += [(f"blind_steering[{k}]", f"blind_steering_{k}", v) for k, v in study.blind_steering.items()]
+    frames += [(f"seed_constraint[{k}]", f"seed_constraint_{k}", v) for k, v in study.seed_constraint.items()]
+    warnings: list[DataWarning] = []
+    for attr, key, frame in frames:
+        spec = card.file(key)
+        if any(c.drop for c in spec.columns) and frame.columns[0] != "":
+            frame = frame.reset_index(drop=True).rename_axis("").reset_index()  # the unnamed index
+        raw = frame.to_csv(index=False).encode("utf-8")
+        _, warns = parse_table(raw, spec, card.models, label=f"{study.name}/{attr}")
+        warnings.extend(w for w in warns if "dropped at load" not in w.message)
+    return warnings
 
 
 def load_study(name: str = "synthetic", data_dir: str | Path | None = None, seed: int = 0) -> Study:

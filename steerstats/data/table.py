@@ -39,8 +39,19 @@ def read_table(
 
     ``label`` names the file in messages (default: the path as given).
     """
-    name = label or str(path)
-    text = _decode(Path(path).read_bytes(), name)
+    return parse_table(Path(path).read_bytes(), spec, models, label=label or str(path))
+
+
+def parse_table(
+    raw: bytes,
+    spec: FileSpec,
+    models: dict[str, tuple[str, ...]] | None = None,
+    *,
+    label: str,
+) -> tuple[pd.DataFrame, list[DataWarning]]:
+    """:func:`read_table` on the bytes of a CSV file; ``label`` names it in messages."""
+    name = label
+    text = _decode(raw, name)
     records = _records(text, name)
     header, rows = records[0], records[1:]
     if not rows:
@@ -237,7 +248,7 @@ def _check_range(series: pd.Series, spec: ColumnSpec, name: str) -> None:
     if out.any():
         idx = int(np.argmax(out))
         raise InputError(
-            f"value {series.iloc[idx]!r} outside the allowed range [{lo}, {hi}]",
+            f"value {arr[idx]:g} outside the allowed range [{lo:g}, {hi:g}]",
             file=name,
             row=idx + 1,
             column=spec.name,
