@@ -61,6 +61,10 @@ def test_llm_analysis_rows_and_finite_values(result):
     assert (bm["steering_error_median_lo"] <= bm["steering_error_median"]).all()
     assert (bm["steering_error_median"] <= bm["steering_error_median_hi"]).all()
     assert len(result.by_model_attempt) == 25  # 5 models x 5 attempts
+    bd = result.by_dimension.set_index("dimension")
+    assert list(bd.index) == list(CANDIDATE_DIMS)
+    assert np.isfinite(bd[["overshoot_median", "share_overshoot"]].to_numpy()).all()
+    assert "{" not in result.findings and "nan" not in result.findings
 
 
 def test_llm_analysis_rating_join_and_correlation(result):

@@ -133,6 +133,8 @@ def run_llm_study(args: argparse.Namespace) -> int:
                           result.findings, se_note), out)
         write_table(Table("by_attempt", by_attempt_table(result), "Median (IQR) per model and attempt",
                           "descriptive", "none"), out)
+        write_table(Table("by_dimension", result.by_dimension, "Overshoot per goal dimension", "descriptive",
+                          se_note), out)
         write_table(Table("stability", result.stability, "Goal dimensions on headlines", "descriptive", "none"), out)
         write_table(Table("rating", result.rating, "Steering error vs satisfaction rating", "Spearman", se_note), out)
         result.by_model.to_csv(out / "by_model_numeric.csv", index=False)

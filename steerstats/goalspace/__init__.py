@@ -9,6 +9,7 @@ flow field.
 
 from steerstats.goalspace.best_of_n import best_of_n, candidate_errors
 from steerstats.goalspace.dimensions import DEFAULT_RANGES, DIMENSIONS, Normalizer, check_dims
+from steerstats.goalspace.figures import flow_field
 from steerstats.goalspace.mappers import (
     MAPPERS,
     flesch_kincaid,
@@ -32,6 +33,7 @@ from steerstats.goalspace.metrics import (
     summarize,
 )
 from steerstats.goalspace.probes import Probes, coverage_weights, sample_probes
+from steerstats.goalspace.table import ScoredTable, median_iqr_table, read_table, score_frame
 
 __all__ = [
     "CUT_POINTS",
@@ -40,6 +42,7 @@ __all__ = [
     "MAPPERS",
     "Normalizer",
     "Probes",
+    "ScoredTable",
     "SteerabilityMetrics",
     "best_of_n",
     "bin_change",
@@ -48,14 +51,18 @@ __all__ = [
     "coverage_weights",
     "fill_goal",
     "flesch_kincaid",
+    "flow_field",
     "formality",
     "formality_from_tags",
     "formality_signs",
     "map_texts",
     "median_iqr",
+    "median_iqr_table",
     "pos_tags",
+    "read_table",
     "reading_difficulty",
     "sample_probes",
+    "score_frame",
     "steerability_metrics",
     "summarize",
     "syllable_profile",

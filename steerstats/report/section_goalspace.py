@@ -73,6 +73,7 @@ class LLMGoalspaceResult:
     dims: tuple[str, ...]
     findings: str
     rated: pd.DataFrame = field(default_factory=pd.DataFrame)  # ratings joined to primary-space rows
+    by_dimension: pd.DataFrame = field(default_factory=pd.DataFrame)  # per-dimension overshoot
     info: dict[str, Any] = field(default_factory=dict)
 
 
@@ -272,6 +273,25 @@ MODEL_STATS = ("steering_error_median", "miscalibration_median", "orthogonality_
 POOLED = "all models"
 
 
+def dimension_overshoot(frame: pd.DataFrame, weights: np.ndarray | None, *, dims: list[str]) -> np.ndarray:
+    """Per dimension j, over rows asking to move it by at least MIN_REQUEST: median of the
+    one-dimensional overshoot m_j / r_j - 1 and the share above 0. On an exactly measured dimension
+    (text length) this is free of the attenuation that measurement noise in r causes in the
+    projection <e,r>/||r||^2 (noise inflates ||r|| and pulls the ratio towards -1)."""
+    w = np.ones((1, len(frame))) if weights is None else np.atleast_2d(np.asarray(weights, float))
+    out = []
+    for d in dims:
+        r = frame[f"zgoal_{d}"].to_numpy(float) - frame[f"z0_{d}"].to_numpy(float)
+        m = frame[f"zout_{d}"].to_numpy(float) - frame[f"z0_{d}"].to_numpy(float)
+        asked = np.abs(r) >= MIN_REQUEST
+        with np.errstate(invalid="ignore", divide="ignore"):
+            ratio = np.where(asked, m / np.where(asked, r, 1.0) - 1.0, np.nan)
+            wa = w * asked
+            out.append(np.stack([weighted_median(ratio, wa), (wa * (ratio > 0)).sum(1) / wa.sum(1)], axis=1))
+    result = np.concatenate(out, axis=1)
+    return result[0] if weights is None or np.ndim(weights) == 1 else result
+
+
 # ------------------------------------------------------------------------------------- analysis
 
 
@@ -399,20 +419,45 @@ def llm_goalspace_analysis(
             "mean_rating_high_error": float(rating[err > np.median(err)].mean()),
         }
 
+    all_rows = score(CANDIDATE_DIMS)
+    dim_boot = cluster_bootstrap(lambda f, w: dimension_overshoot(f, w, dims=list(CANDIDATE_DIMS)), all_rows,
+                                 CLUSTER, n_boot=n_boot, seed=seed)
+    by_dimension = pd.DataFrame({"dimension": list(CANDIDATE_DIMS)})
+    by_dimension["in_primary"] = [d in dims for d in CANDIDATE_DIMS]
+    by_dimension["reliability"] = stability.set_index("dimension").loc[list(CANDIDATE_DIMS), "reliability"].to_numpy()
+    by_dimension["n_requested"] = [
+        int((np.abs(all_rows[f"zgoal_{d}"] - all_rows[f"z0_{d}"]) >= MIN_REQUEST).sum()) for d in CANDIDATE_DIMS]
+    for j, name in enumerate(("overshoot_median", "share_overshoot")):
+        for part, values in (("", dim_boot.estimate), ("_lo", dim_boot.ci_low), ("_hi", dim_boot.ci_high),
+                             ("_se", dim_boot.se)):
+            by_dimension[name + part] = np.asarray(values).reshape(len(CANDIDATE_DIMS), 2)[:, j]
+
     rated = rating_join(rows, ratings)
     rating_rows = [rating_row(rows, "primary", dims)]
     if set(CANDIDATE_DIMS) != set(dims):
-        rating_rows.append(rating_row(score(CANDIDATE_DIMS), "sensitivity: all candidates", CANDIDATE_DIMS))
+        rating_rows.append(rating_row(all_rows, "sensitivity: all candidates", CANDIDATE_DIMS))
     info = {"n_rows": len(rows), "n_headlines": len(unique), "n_boot": n_boot, "seed": seed,
             "normalizer": headline_norm.as_dict(), "min_request": MIN_REQUEST,
             "reliability_min": RELIABILITY_MIN}
     result = LLMGoalspaceResult(rows, by_model_attempt, by_model, stability, pd.DataFrame(rating_rows),
-                                headline_norm, dims, "", rated, info)
+                                headline_norm, dims, "", rated, by_dimension, info)
     return LLMGoalspaceResult(**{**result.__dict__, "findings": findings_paragraph(result)})
 
 
 def _ci(row: pd.Series, name: str, fmt: str = ".3f") -> str:
     return f"{row[name]:{fmt}} (95% CI {row[name + '_lo']:{fmt}} to {row[name + '_hi']:{fmt}})"
+
+
+def _length_overshoot_sentence(result: LLMGoalspaceResult) -> str:
+    """The undershoot check on text length alone (exact measure, no attenuation)."""
+    if result.by_dimension.empty or "text_length" not in set(result.by_dimension["dimension"]):
+        return ""
+    row = result.by_dimension.set_index("dimension").loc["text_length"]
+    return (
+        "Measurement noise in the requested move would by itself pull this towards -1, but text length is an "
+        f"exact count: on length alone, over {int(row['n_requested'])} attempts asked to change it by at least "
+        f"{result.info['min_request']}, the median overshoot m/r - 1 is {_ci(row, 'overshoot_median')} and "
+        f"{row['share_overshoot']:.0%} overshoot. ")
 
 
 def _dim_list(dims) -> str:
@@ -479,7 +524,9 @@ def findings_paragraph(result: LLMGoalspaceResult) -> str:
         f"{_ci(pooled, 'overshoot_median')} (-1 = no move, 0 = on target), only {pooled['share_overshoot']:.0%} "
         f"go past the goal; median miscalibration {pooled['miscalibration_median']:.2f} and orthogonality "
         f"{pooled['orthogonality_median']:.2f} (sine of the angle between the realised and the requested move: "
-        f"0 = no side effects). Across {int(primary['n_ratings'])} satisfaction ratings of {int(primary['n_attempts_rated'])} "
+        f"0 = no side effects). "
+        + _length_overshoot_sentence(result)
+        + f"Across {int(primary['n_ratings'])} satisfaction ratings of {int(primary['n_attempts_rated'])} "
         f"attempts, Spearman(steering error, rating) = {primary['spearman']:.3f} "
         f"({primary['spearman_lo']:.3f} to {primary['spearman_hi']:.3f}; {primary['spearman_lo_two_way']:.3f} to "
         f"{primary['spearman_hi_two_way']:.3f} when raters are a second crossed cluster; mean rating "
@@ -578,6 +625,11 @@ def section(study: Study, context) -> list:
               "Goal-space metrics per model and attempt: median (IQR)",
               "Median (25th-75th percentile) over attempts of each model at each attempt number.",
               "none (descriptive medians and IQRs)."),
+        Table("goalspace_llm_by_dimension", result.by_dimension,
+              "Overshoot per goal dimension (all models)",
+              "Median one-dimensional overshoot m_j / r_j - 1 over attempts asked to move dimension j by at least "
+              f"{MIN_REQUEST} (-1 = no move, 0 = on target, > 0 = past the goal); text length is measured exactly.",
+              se_note),
         Table("goalspace_llm_stability", result.stability,
               "Goal dimensions on headlines: which are usable and why",
               "Headlines are far shorter than the texts the measures and the published ranges were made for; "
