@@ -237,3 +237,12 @@ def test_decomposition_truth_has_the_right_sign():
     assert steering_term + producible_term == pytest.approx(
         t["dreamsim_mean_by_model"][m2] - t["dreamsim_mean_by_model"][m1], abs=1e-12
     )
+
+
+def test_subset_of_models():
+    """A design without seed-capable models or sd3.5-large-turbo drops those experiments cleanly."""
+    p = SimulationParams(models=("dall-e-2",), model_effect=(0.3,), goal_difficulty=(0.0,), n_users=40)
+    s = simulate_study(p, seed=1)
+    assert s.choosing_seed is None and s.seed_constraint == {}
+    assert s.truth["choosing_seed"] is None and s.truth["seed_constraint"] == {}
+    assert set(s.steering["model"]) == {"dall-e-2"} and len(s.steering) == 40 * 2 * 5

@@ -391,8 +391,10 @@ def _seeded(frame: pd.DataFrame, rng: np.random.Generator, n_seeds: int | None) 
     return out
 
 
-def _choosing_seed(p, rng) -> pd.DataFrame:
+def _choosing_seed(p, rng) -> pd.DataFrame | None:
     models = tuple(m for m in p.models if m not in NO_SEED_MODELS)
+    if not models or p.choosing_seed_users < 1:
+        return None
     idx = np.array([p.models.index(m) for m in models])[model_of_user(p.choosing_seed_users, len(models))]
     frame, _ = _steering(
         p, rng, n_users=p.choosing_seed_users, models=p.models, model_idx=idx,

@@ -101,8 +101,9 @@ def simulation_truth(p: SimulationParams) -> dict[str, Any]:
       share_unsatisfied_by_model (rating <= 2), share_very_satisfied_by_model (rating == 4),
       improvement_prob_by_model, pom1_prob_by_model, pom5_prob_by_model (per-judgement
       probabilities), blind_steering ({k: human_improvement, llm_improvement, ratio}),
-      seed_constraint ({1, 2, 3, "default"}: mean dreamsim), choosing_seed (DataFrame attempt ->
-      chosen_mean, not_chosen_mean, same models), image_steering (DataFrame condition x round:
+      seed_constraint ({1, 2, 3, "default"}: mean dreamsim; empty without sd3.5-large-turbo),
+      choosing_seed (DataFrame attempt -> chosen_mean, not_chosen_mean over the same models; None
+      when no model takes a seed), image_steering (DataFrame condition x round:
       keep_current_prob, mixture_scale_mean), llm_rating_mean_by_model,
       llm_very_satisfied_by_model, llm_improvement_prob_by_model.
     """
@@ -131,15 +132,17 @@ def simulation_truth(p: SimulationParams) -> dict[str, Any]:
             seed_constraint[n] = float(expected_sigmoid(mu[m_seed] + eff, var).mean())
         seed_constraint["default"] = float(ds[SEED_MODEL])
     seed_models = [i for i, m in enumerate(models) if m not in NO_SEED_MODELS]
-    cs_share = _shares(p.choosing_seed_users, len(seed_models))
-    main_share = shares[seed_models] / shares[seed_models].sum()
-    choosing = pd.DataFrame(
-        {
-            "chosen_mean": cs_share @ expected_sigmoid(mu[seed_models] + p.choosing_seed_effect, var),
-            "not_chosen_mean": main_share @ expected_sigmoid(mu[seed_models], var),
-        },
-        index=pd.Index(range(1, ATTEMPTS + 1), name="attempt"),
-    )
+    choosing = None
+    if seed_models and p.choosing_seed_users >= 1:
+        cs_share = _shares(p.choosing_seed_users, len(seed_models))
+        main_share = shares[seed_models] / shares[seed_models].sum()
+        choosing = pd.DataFrame(
+            {
+                "chosen_mean": cs_share @ expected_sigmoid(mu[seed_models] + p.choosing_seed_effect, var),
+                "not_chosen_mean": main_share @ expected_sigmoid(mu[seed_models], var),
+            },
+            index=pd.Index(range(1, ATTEMPTS + 1), name="attempt"),
+        )
 
     rounds = range(1, len(p.keep_current_prob) + 1)
     image = pd.DataFrame(
