@@ -50,7 +50,10 @@ class Study:
       seed_constraint     {n: image_generation/steering_{n}_seed(s).csv} for n in 1, 2, 3
       bookshelf           image_generation/bookshelf_steering.csv
       image_steering      tidy rounds of img_steering*.csv (one row per user x task x round),
-                          column ``condition`` in {"random", "learned", "learned_tiles"}
+                          column ``condition`` in {"random", "learned", "learned_tiles"}; columns
+                          in steerstats.data.image_steering.TIDY_COLUMNS (task 0-based, round
+                          1..4, mixture_scale, selected_index with 0 = kept the current image,
+                          kept_current, n_offered, images_offered as a JSON list, source_row)
       llm_steering        llm/steering_llms.csv
       llm_sat_ratings     llm/sat_ratings.csv
       llm_improvement     llm/improvement.csv
@@ -72,7 +75,7 @@ class Study:
     llm_improvement: pd.DataFrame | None = None
     warnings: tuple[DataWarning, ...] = ()
     files: tuple[InputFile, ...] = ()
-    truth: dict[str, Any] | None = None  # known parameter values of a simulated study
+    truth: dict[str, Any] | None = None  # known values of a simulated study (simulate_truth.py)
     source: str = ""  # where it came from: a directory, or "simulate(seed=...)"
 
     def require(self, attr: str) -> Any:
