@@ -55,6 +55,7 @@ class EmbeddingCache:
         self.n_corrupt = 0
         self._local = threading.local()
         self._connections: list[sqlite3.Connection] = []
+        self._readers: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
         self.root.mkdir(parents=True, exist_ok=True)
         self._open_or_reset()
@@ -100,7 +101,19 @@ class EmbeddingCache:
         conn = getattr(self._local, "conn", None)
         if conn is None:
             conn = self._local.conn = self._connect()
+            with self._lock:
+                self._readers.append(conn)
         return conn
+
+    def close_readers(self) -> None:
+        """Close the per-thread read connections (call when a loader pool has finished)."""
+        with self._lock:
+            readers, self._readers = self._readers, []
+            self._connections = [c for c in self._connections if all(c is not r for r in readers)]
+        for conn in readers:
+            with contextlib.suppress(sqlite3.Error):
+                conn.close()
+        self._local = threading.local()
 
     def _decode(self, key: str, blob: bytes, checksum: bytes) -> np.ndarray | None:
         if len(blob) != 4 * self.dim or _checksum(key, blob) != checksum:
@@ -155,7 +168,7 @@ class EmbeddingCache:
 
     def close(self) -> None:
         with self._lock:
-            connections, self._connections = self._connections, []
+            connections, self._connections, self._readers = self._connections, [], []
         for conn in connections:
             with contextlib.suppress(sqlite3.Error):
                 conn.close()

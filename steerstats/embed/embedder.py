@@ -272,6 +272,8 @@ class ClipEmbedder:
                                 fut.cancel()
         finally:
             bar.close()
+            if cache is not None:
+                cache.close_readers()  # opened by loader threads that are gone now
         if normalize:
             vectors = l2_normalize(vectors)
         return EmbedResult(
