@@ -38,7 +38,7 @@ CANDIDATE_DIMS: tuple[str, ...] = ("reading_difficulty", "text_length", "formali
 #: Least within-headline bootstrap reliability for a dimension of the primary goal space.
 RELIABILITY_MIN = 0.5
 EXCLUDED_DIMS: dict[str, str] = {
-    "textual_diversity": "MTLD equals the word count for headlines without a repeated word (see "
+    "textual_diversity": "MTLD equals the token count for headlines in which no word repeats (share: "
     "mtld_degenerate): on headlines it measures length, not diversity",
 }
 #: Minimum sample length the measure was designed for (words); None = any length.
@@ -131,6 +131,15 @@ def within_headline_sd(texts: list[str], *, seed: int = 0, n_boot: int = 200) ->
     return pd.DataFrame(rows, index=texts)
 
 
+def _mtld_degenerate(texts, mtld: np.ndarray) -> float:
+    """Share of texts whose MTLD equals their own (lexicalrichness) token count: no factor completes
+    (no word repeats often enough), so MTLD is a word count, not a diversity."""
+    from lexicalrichness import LexicalRichness
+
+    tokens = np.array([LexicalRichness(t).words for t in texts], dtype=float)
+    return float(np.mean(np.isclose(mtld, tokens)))
+
+
 def stability_table(raw: pd.DataFrame, within_sd: pd.DataFrame, requested: pd.DataFrame,
                     headline_norm, default_norm) -> pd.DataFrame:
     """Per dimension: headline length vs the measure's design minimum, clipping under the published
@@ -152,7 +161,7 @@ def stability_table(raw: pd.DataFrame, within_sd: pd.DataFrame, requested: pd.Da
             "min_words": MIN_WORDS[d],
             "share_below_min": float(np.mean(n_words < MIN_WORDS[d])) if MIN_WORDS[d] else 0.0,
             "share_clipped_defaults": float(np.mean((z_default[d] <= 0) | (z_default[d] >= 1))),
-            "mtld_degenerate": float(np.mean(np.isclose(x, n_words))) if d == "textual_diversity" else np.nan,
+            "mtld_degenerate": _mtld_degenerate(raw.index, x) if d == "textual_diversity" else np.nan,
             "spearman_with_length": float(spearmanr(x, n_words, nan_policy="omit").statistic),
             "reliability": np.nan,
             "noise_sd_norm": np.nan,
@@ -494,7 +503,7 @@ def findings_paragraph(result: LLMGoalspaceResult) -> str:
         f"Goal space for headlines: {_dim_list(result.dims)}, normalised by the 2.5/97.5 percentiles of the "
         f"study's {result.info['n_headlines']} distinct headlines (median {st.loc['text_length', 'median_words']:.0f} "
         f"words), because the published long-text ranges clip {st.loc['text_length', 'share_clipped_defaults']:.0%} "
-        f"of headlines on length. Textual diversity is left out (MTLD equals the word count for "
+        f"of headlines on length. Textual diversity is left out (MTLD equals the token count for "
         f"{st.loc['textual_diversity', 'mtld_degenerate']:.0%} of headlines, Spearman "
         f"{st.loc['textual_diversity', 'spearman_with_length']:.2f} with length)",
     ]
