@@ -43,6 +43,7 @@ import pandas as pd
 from scipy.special import expit
 from scipy.stats import norm
 
+from steerstats.data.image_steering import TIDY_COLUMNS
 from steerstats.data.study import DataWarning, Study
 from steerstats.errors import ConfigError
 
@@ -266,7 +267,7 @@ def _ratings(
     return rows, rater, rating.astype("int64")
 
 
-def _sat_ratings(p, rng, steering, lat) -> pd.DataFrame:
+def _sat_ratings(p: SimulationParams, rng: np.random.Generator, steering: pd.DataFrame, lat: _Latent) -> pd.DataFrame:
     rows, rater, rating = _ratings(p, rng, steering, lat.eta, p.n_ratings, p.n_raters)
     cols = ["goal_image", "reference_prompt", "model", "attempt", "generated_image", "prompt", "duplicate", "steering_user_id"]
     out = steering.iloc[rows][cols].reset_index(drop=True)
@@ -282,7 +283,16 @@ def _first_last(frame: pd.DataFrame, seq: np.ndarray) -> tuple[np.ndarray, np.nd
     return g.first().to_numpy(), g.last().to_numpy()
 
 
-def _improvement(p, rng, steering, lat, *, per_goal, n_judges, goal_col="goal_image", out_col="generated_image") -> pd.DataFrame:
+def _improvement(
+    p: SimulationParams, rng: np.random.Generator,
+    steering: pd.DataFrame,
+    lat: _Latent,
+    *,
+    per_goal: int,
+    n_judges: int,
+    goal_col: str = "goal_image",
+    out_col: str = "generated_image",
+) -> pd.DataFrame:
     first, last = _first_last(steering, lat.seq)
     n_seq = first.size
     s = np.repeat(np.arange(n_seq), per_goal)
@@ -312,7 +322,7 @@ def pom_threshold(prob: float, sigma_goal: float) -> float:
     return float(norm.ppf(prob) * np.sqrt(1.0 + sigma_goal**2))
 
 
-def _pom(p, rng, steering, lat, attempt: int) -> pd.DataFrame:
+def _pom(p: SimulationParams, rng: np.random.Generator, steering: pd.DataFrame, lat: _Latent, attempt: int) -> pd.DataFrame:
     first, last = _first_last(steering, lat.seq)
     n_seq = first.size
     s = np.repeat(np.arange(n_seq), p.pom_per_goal)
@@ -342,7 +352,9 @@ def _pom(p, rng, steering, lat, attempt: int) -> pd.DataFrame:
 # --------------------------------------------------------------------------- blind steering
 
 
-def _blind_steering(p, rng, steering, lat) -> dict[int, pd.DataFrame]:
+def _blind_steering(
+    p: SimulationParams, rng: np.random.Generator, steering: pd.DataFrame, lat: _Latent
+) -> dict[int, pd.DataFrame]:
     first, _ = _first_last(steering, lat.seq)
     n_seq = first.size
     chosen = np.sort(rng.choice(n_seq, size=min(p.blind_goals, n_seq), replace=False))
@@ -391,7 +403,7 @@ def _seeded(frame: pd.DataFrame, rng: np.random.Generator, n_seeds: int | None) 
     return out
 
 
-def _choosing_seed(p, rng) -> pd.DataFrame | None:
+def _choosing_seed(p: SimulationParams, rng: np.random.Generator) -> pd.DataFrame | None:
     models = tuple(m for m in p.models if m not in NO_SEED_MODELS)
     if not models or p.choosing_seed_users < 1:
         return None
@@ -403,7 +415,7 @@ def _choosing_seed(p, rng) -> pd.DataFrame | None:
     return _seeded(frame, rng, None)
 
 
-def _seed_constraint(p, rng) -> dict[int, pd.DataFrame]:
+def _seed_constraint(p: SimulationParams, rng: np.random.Generator) -> dict[int, pd.DataFrame]:
     if SEED_MODEL not in p.models:
         return {}
     m = p.models.index(SEED_MODEL)
@@ -421,7 +433,7 @@ def _seed_constraint(p, rng) -> dict[int, pd.DataFrame]:
 # --------------------------------------------------------------------------- image steering
 
 
-def _image_steering(p, rng) -> pd.DataFrame:
+def _image_steering(p: SimulationParams, rng: np.random.Generator) -> pd.DataFrame:
     rows = []
     n_rounds = len(p.keep_current_prob)
     for condition, n_users in zip(("random", "learned", "learned_tiles"), p.image_steering_users, strict=True):
@@ -450,8 +462,6 @@ def _image_steering(p, rng) -> pd.DataFrame:
                         }
                     )
                     current = offered[sel]
-    from steerstats.data.image_steering import TIDY_COLUMNS
-
     frame = pd.DataFrame(rows, columns=list(TIDY_COLUMNS))
     return frame.astype(
         {"condition": "str", "steering_user_id": "str", "goal_url": "str", "goal_prompt": "str",
@@ -464,7 +474,7 @@ def _image_steering(p, rng) -> pd.DataFrame:
 # --------------------------------------------------------------------------- LLM study
 
 
-def _llm(p, rng) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+def _llm(p: SimulationParams, rng: np.random.Generator) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     q = SimulationParams(
         models=p.llm_models,
         model_effect=p.llm_model_effect,
