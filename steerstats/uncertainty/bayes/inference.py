@@ -71,6 +71,12 @@ class BayesFit:
     def status(self) -> str:
         return self.posterior.diagnostics.status
 
+    def require_ok(self) -> BayesFit:
+        """This fit, or :class:`~steerstats.errors.FitFailedError` if its diagnostics failed."""
+        if not self.ok:
+            raise FitFailedError(f"{self.kind} model of '{self.outcome}': {self.status}")
+        return self
+
 
 def run_nuts(model_fn, kwargs: dict, settings: NutsSettings, seed: int) -> Posterior:
     """NUTS on ``model_fn(**kwargs)``; samples grouped by chain plus arviz diagnostics."""
@@ -166,9 +172,7 @@ def summarise(draws: np.ndarray, models: list[str], diagnostics: Diagnostics) ->
 
 def _finish(kind: str, outcome: str, enc: Encoded, post: Posterior, draws: np.ndarray, strict: bool) -> BayesFit:
     fit = BayesFit(kind, outcome, summarise(draws, enc.models, post.diagnostics), draws, post)
-    if strict and not fit.ok:
-        raise FitFailedError(f"{kind} model of '{outcome}': {fit.status}")
-    return fit
+    return fit.require_ok() if strict else fit
 
 
 def fit_similarity(
