@@ -288,3 +288,29 @@ def test_cli_validate_synthetic(capsys):
     assert main(["data", "validate", "--dataset", "synthetic", "--seed", "1"]) == 0
     out = capsys.readouterr().out
     assert out.startswith("synthetic: valid") and "steering               2770 rows" in out
+
+
+def test_edited_file_warns_about_its_hash_and_extra_columns(vafa2025_dir, tmp_path):
+    header, recs = _sample(vafa2025_dir, "steering")
+    path = tmp_path / "steering.csv"
+    path.write_bytes(b"\xef\xbb\xbf" + _csv([*header, "notes"], [[*r, "x"] for r in recs]).encode())
+    table = load_file(path, "steering", CARD)
+    assert len(table.frame) == N and table.frame.columns[-1] == "notes"  # BOM stripped, kept
+    messages = [w.message for w in table.warnings]
+    assert any("'notes' is not in the card" in m for m in messages)
+    assert any("differs from the released file" in m for m in messages)
+
+
+def test_duplicate_header_column(vafa2025_dir, tmp_path):
+    header, recs = _sample(vafa2025_dir, "pom1")
+    path = tmp_path / "pom1.csv"
+    path.write_text(_csv([*header, "model"], [[*r, r[1]] for r in recs]), encoding="utf-8")
+    _expect(path, "pom1", None, "model", "appears twice")
+
+
+def test_integer_column_rejects_fractions(vafa2025_dir, tmp_path):
+    header, recs = _sample(vafa2025_dir, "steering")
+    recs[0][header.index("attempt")] = "2.5"
+    path = tmp_path / "steering.csv"
+    path.write_text(_csv(header, recs), encoding="utf-8")
+    _expect(path, "steering", 1, "attempt", "expected an integer, found '2.5'")
