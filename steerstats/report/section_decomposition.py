@@ -196,7 +196,8 @@ def predictors_figure(table: pd.DataFrame) -> Figure:
     fig, ax = plt.subplots(figsize=(7, 4))
     labels = [f"{PREDICTOR_LABELS.get(p, p)}" + ("" if h == "none" else f"\n[{h}]") for p, h in zip(table["predictor"], table["head"], strict=True)]
     x = np.arange(len(table))
-    err = np.vstack([table["r2"] - table["r2_ci_low"], table["r2_ci_high"] - table["r2"]])
+    # a percentile interval need not contain the point estimate: clip the bar ends at it
+    err = np.clip(np.vstack([table["r2"] - table["r2_ci_low"], table["r2_ci_high"] - table["r2"]]), 0, None)
     colors = ["0.6" if h == "none" else ("C0" if h == "ridge" else "C1") for h in table["head"]]
     ax.bar(x, table["r2"], yerr=err, color=colors, capsize=4)
     ax.axhline(0, color="black", lw=0.8)
@@ -278,7 +279,11 @@ def decomposition_figure(frame: pd.DataFrame) -> Figure:
         # stack the producible term on the steering term when both have the same sign
         bottom = np.where(np.sign(prod) == np.sign(steer), steer, 0.0)
         ax.bar(x, prod, bottom=bottom, color="C2", label="producible set")
-        err = np.vstack([part["observed_diff"] - part["observed_diff_ci_low"], part["observed_diff_ci_high"] - part["observed_diff"]])
+        err = np.clip(
+            np.vstack([part["observed_diff"] - part["observed_diff_ci_low"], part["observed_diff_ci_high"] - part["observed_diff"]]),
+            0,
+            None,
+        )
         ax.errorbar(x, part["observed_diff"], yerr=err, fmt="o", color="black", capsize=3, label="observed difference")
         if "truth_observed_diff" in part:
             ax.scatter(x, part["truth_steering_term"], marker="_", s=300, color="navy", label="true steering term", zorder=5)

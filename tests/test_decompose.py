@@ -1,0 +1,201 @@
+"""The producibility/steering decomposition: identity with an oracle, cross-fitting, refit
+bootstrap determinism, Bayesian draws, seed trade-off, CLI and (slow) validation."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from steerstats.data.simulate_decomposition import (
+    DecompositionSimParams,
+    oracle_mu,
+    simulate_decomposition_study,
+    true_decomposition,
+)
+from steerstats.decompose import (
+    bayesian_bootstrap_weights,
+    bootstrap_terms,
+    crossfit_mu,
+    decomposition_terms,
+    estimate_terms,
+    posterior_terms,
+    prepare_decomposition,
+    replicate_weights,
+    seed_tradeoff,
+    terms_frame,
+)
+from steerstats.errors import InputError
+
+SMALL = DecompositionSimParams(users_per_model=10)
+
+
+def _data(study, **kw):
+    return prepare_decomposition(
+        study.steering, blocks=("model", "goal"), goal_embeddings=study.truth["goal_embeddings"], **kw
+    )
+
+
+@pytest.fixture(scope="module")
+def study():
+    return simulate_decomposition_study(SMALL, seed=4)
+
+
+def test_oracle_terms_add_up_exactly_without_noise():
+    params = DecompositionSimParams(users_per_model=6, user_sd=0.0, goal_sd=0.0, noise_sd=0.0)
+    s = simulate_decomposition_study(params, seed=0)
+    data = _data(s)
+    mu = oracle_mu(params, s.steering, s.truth["goal_embeddings"])
+    np.testing.assert_allclose(mu, s.truth["mu_oracle"])
+    terms = terms_frame(data, decomposition_terms(data.y, data.codes, mu, data.reference))
+    np.testing.assert_allclose(terms["residual"], 0.0, atol=1e-12)
+    np.testing.assert_allclose(terms["steering_term"] + terms["producible_term"], terms["observed_diff"], atol=1e-12)
+    # the steering term of an additive truth is c_i - c_1 exactly, whatever goals were drawn
+    truth = true_decomposition(params).set_index("model")
+    np.testing.assert_allclose(terms.set_index("model")["steering_term"], truth["steering_term"], atol=1e-12)
+
+
+def test_terms_follow_their_definitions_and_weights_duplicate_rows(study):
+    data = _data(study)
+    rng = np.random.default_rng(0)
+    mu = rng.random((len(data.y), len(data.models)))
+    t = decomposition_terms(data.y, data.codes, mu, data.reference)
+    k, r = 1, data.reference
+    own, ref = data.codes == k, data.codes == r
+    assert t[0, k] == pytest.approx(data.y[own].mean() - data.y[ref].mean())
+    assert t[1, k] == pytest.approx((mu[own, k] - mu[own, r]).mean())
+    assert t[2, k] == pytest.approx(mu[own, r].mean() - mu[ref, r].mean())
+    np.testing.assert_allclose(t[:, r], 0.0, atol=1e-12)
+    w = rng.integers(0, 3, len(data.y)).astype(float)
+    rep = np.repeat(np.arange(len(data.y)), w.astype(int))
+    np.testing.assert_allclose(
+        decomposition_terms(data.y, data.codes, mu, r, w),
+        decomposition_terms(data.y[rep], data.codes[rep], mu[rep], r),
+    )
+    stacked = decomposition_terms(data.y, data.codes, np.stack([mu, mu]), r, np.vstack([w, np.ones_like(w)]))
+    np.testing.assert_allclose(stacked[1], t)
+
+
+def test_crossfit_prediction_ignores_own_fold_outcomes(study):
+    data = _data(study)
+    mu, alphas = crossfit_mu(data)
+    assert mu.shape == (len(data.y), len(data.models)) and len(alphas) == data.n_folds
+    changed = data.y.copy()
+    rows = data.fold == 0
+    changed[rows] += 10.0
+    mu2, _ = crossfit_mu(type(data)(**{**data.__dict__, "y": changed}))
+    np.testing.assert_allclose(mu2[rows], mu[rows])
+    assert not np.allclose(mu2[~rows], mu[~rows])
+
+
+def test_estimates_near_truth_on_one_large_study():
+    s = simulate_decomposition_study(DecompositionSimParams(users_per_model=200), seed=11)
+    est = terms_frame(_data(s), estimate_terms(_data(s))).set_index("model")
+    truth = s.truth["decomposition"].set_index("model")
+    # with 2000 goals per model the sampling SD of each term is below ~0.006
+    for col in ("steering_term", "producible_term"):
+        np.testing.assert_allclose(est[col], truth[col], atol=0.02)
+
+
+def test_replicate_weights_resample_users_within_models(study):
+    data = _data(study)
+    w = replicate_weights(data, seed=3, b=0)
+    per_model = pd.Series(w).groupby(data.codes).sum()
+    rows_per_model = pd.Series(np.ones_like(w)).groupby(data.codes).sum()
+    np.testing.assert_allclose(per_model, rows_per_model)  # each model keeps its number of users
+    per_user = pd.DataFrame({"w": w, "c": data.cluster}).groupby("c")["w"].nunique()
+    assert (per_user == 1).all()  # whole users are drawn
+
+
+def test_bootstrap_refit_is_deterministic_across_workers(study):
+    data = _data(study)
+    a = bootstrap_terms(data, n_boot=6, seed=5, n_jobs=1, progress=False)
+    b = bootstrap_terms(data, n_boot=6, seed=5, n_jobs=1, chunk=4, progress=False)
+    c = bootstrap_terms(data, n_boot=6, seed=5, n_jobs=2, chunk=2, progress=False)
+    np.testing.assert_array_equal(a.draws, b.draws)
+    np.testing.assert_array_equal(a.draws, c.draws)
+    d = bootstrap_terms(data, n_boot=6, seed=6, n_jobs=1, progress=False)
+    assert not np.array_equal(a.draws, d.draws)
+    assert (a.ci_low <= a.ci_high).all() and a.draws.shape == (6, 4, len(data.models))
+
+
+def test_posterior_terms_with_fixed_parameters(study):
+    data = _data(study)
+    k = len(data.models)
+    rng = np.random.default_rng(0)
+    alpha = rng.standard_normal(k)
+    beta = rng.standard_normal(data.features.shape[1])
+    samples = {"alpha": np.broadcast_to(alpha, (2, 3, k)), "beta": np.broadcast_to(beta, (2, 3, len(beta)))}
+    draws = posterior_terms(samples, data, center=0.6, scale=0.1, seed=1)
+    mu = 0.6 + 0.1 * ((data.features @ beta)[:, None] + alpha[None, :])
+    w = bayesian_bootstrap_weights(data, 6, np.random.default_rng(1))
+    np.testing.assert_allclose(draws, decomposition_terms(data.y, data.codes, np.stack([mu] * 6), data.reference, w))
+    # additive mu: the steering term is alpha_k - alpha_ref in every draw, whatever the weights
+    np.testing.assert_allclose(draws[:, 1, :], np.broadcast_to(0.1 * (alpha - alpha[data.reference]), (6, k)), atol=1e-12)
+
+
+@pytest.mark.slow
+def test_bayesian_model_recovers_steering_terms():
+    from steerstats.decompose import linear_decomposition_model, model_inputs
+    from steerstats.uncertainty.bayes import NutsSettings, run_nuts
+
+    s = simulate_decomposition_study(DecompositionSimParams(users_per_model=15), seed=8)
+    data = _data(s)
+    kwargs, center, scale = model_inputs(data)
+    post = run_nuts(linear_decomposition_model, kwargs, NutsSettings(300, 300, 2, progress=False), seed=0)
+    draws = posterior_terms(post.samples, data, center, scale, seed=0)
+    est = terms_frame(data, draws.mean(axis=0)).set_index("model")
+    sd = terms_frame(data, draws.std(axis=0)).set_index("model")
+    truth = s.truth["decomposition"].set_index("model")
+    z = (est["steering_term"] - truth["steering_term"]).abs() / sd["steering_term"]
+    assert (z < 3).all()
+
+
+def test_seed_tradeoff_on_the_release(vafa2025_dir):
+    from steerstats.data import load_study
+
+    study = load_study("vafa2025", vafa2025_dir)
+    table = seed_tradeoff(study.steering, study.seed_constraint)
+    assert list(table["condition"]) == ["1 seed", "2 seeds", "3 seeds", "unconstrained"]
+    free = study.steering[study.steering["model"] == "sd3.5-large-turbo"]["dreamsim"]
+    assert table["mean"].iloc[-1] == pytest.approx(free.mean())
+    assert table["mean"].iloc[0] == pytest.approx(study.seed_constraint[1]["dreamsim"].mean())
+    assert (table["cluster_se"] > table["sem"]).all()  # attempts within a user are correlated
+    bad = {1: study.seed_constraint[1].assign(model="dall-e-2")}
+    with pytest.raises(InputError, match="row 1"):
+        seed_tradeoff(study.steering, bad)
+
+
+def test_reference_must_exist(study):
+    with pytest.raises(InputError, match="reference model"):
+        prepare_decomposition(study.steering, reference="not-a-model", blocks=("model",))
+
+
+def test_decompose_cli_synthetic_with_truth(tmp_path):
+    from steerstats.cli import main
+
+    out = tmp_path / "dec"
+    code = main(["decompose", "--dataset", "synthetic", "--n-boot", "4", "--jobs", "1", "--quiet", "--out", str(out)])
+    assert code == 0
+    table = pd.read_csv(out / "tables" / "decomposition.csv")
+    for col in ("observed_diff", "steering_term", "producible_term", "residual", "method", "truth_steering_term"):
+        assert col in table.columns
+    for term in ("observed_diff", "steering_term", "producible_term", "residual"):
+        assert {f"{term}_ci_low", f"{term}_ci_high"} <= set(table.columns)
+    np.testing.assert_allclose(
+        table["observed_diff"] - table["steering_term"] - table["producible_term"], table["residual"], atol=1e-12
+    )
+    assert (out / "figures" / "decomposition.png").is_file()
+    assert main(["decompose", "--dataset", "synthetic", "--reference", "nope", "--out", str(tmp_path / "x")]) == 2
+    assert not (tmp_path / "x").exists()
+
+
+@pytest.mark.slow
+def test_validation_bias_and_coverage():
+    from steerstats.decompose import validate_decomposition
+
+    _, summary = validate_decomposition(n_sims=20, n_boot=50, seed=1, n_jobs=1, progress=False)
+    terms = summary[summary["term"].isin(["steering_term", "producible_term"])]
+    assert (terms["bias"].abs() <= terms["empirical_sd"]).all()
+    # 95% intervals with R = 20: coverage below 0.75 would be ~4 Monte Carlo SEs off
+    assert terms["coverage"].mean() >= 0.8
