@@ -123,13 +123,19 @@ def steerability_metrics(
 
 
 def median_iqr(values: np.ndarray) -> tuple[float, float, float]:
-    """(median, 25th, 75th percentile) ignoring NaN."""
-    q = np.nanpercentile(np.asarray(values, float), [50, 25, 75]) if np.isfinite(values).any() else [np.nan] * 3
-    return float(q[0]), float(q[1]), float(q[2])
+    """(median, 25th, 75th percentile) ignoring NaN; all NaN when no value is finite."""
+    values = np.asarray(values, dtype=float)
+    if not np.isfinite(values).any():
+        return np.nan, np.nan, np.nan
+    med, q1, q3 = np.nanpercentile(values, [50, 25, 75])
+    return float(med), float(q1), float(q3)
 
 
-def summarize(frame: pd.DataFrame, by: str | list[str] | None = None,
-              metrics: tuple[str, ...] = ("steering_error", "miscalibration", "orthogonality")) -> pd.DataFrame:
+def summarize(
+    frame: pd.DataFrame,
+    by: str | list[str] | None = None,
+    metrics: tuple[str, ...] = ("steering_error", "miscalibration", "orthogonality"),
+) -> pd.DataFrame:
     """Median, IQR bounds and n of each metric per group (SPEC: report median (IQR) over probes)."""
     keys = [] if by is None else ([by] if isinstance(by, str) else list(by))
     groups = frame.groupby(keys, sort=True) if keys else [((), frame)]
