@@ -1,0 +1,84 @@
+"""Coverage runner (resume, determinism, settings guard, summary) and the variance-component fit."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from steerstats.data.simulate import SimulationParams, simulate_steering
+from steerstats.errors import ConfigError
+from steerstats.uncertainty.calibrate import fit_variance_components
+from steerstats.uncertainty.coverage import CoverageConfig, run_coverage, summarise, write_outputs
+
+SMALL = dataclasses.replace(SimulationParams(), n_users=60)
+CONFIG = CoverageConfig(reps=5, reps_bayes=0, n_boot=100, seed=3)
+
+
+def test_resume_skips_finished_reps_and_matches_a_fresh_run(tmp_path, monkeypatch):
+    import steerstats.uncertainty.coverage as cov
+
+    first = run_coverage(tmp_path / "a", SMALL, dataclasses.replace(CONFIG, reps=3), progress=False)
+    assert sorted(first["rep"].unique()) == [0, 1, 2]
+    calls = []
+    real = cov.fast_replication
+    monkeypatch.setattr(cov, "fast_replication", lambda *a: calls.append(a[2]) or real(*a))
+    resumed = run_coverage(tmp_path / "a", SMALL, CONFIG, progress=False)
+    assert calls == [3, 4]  # only the missing replications ran
+    monkeypatch.setattr(cov, "fast_replication", real)
+    fresh = run_coverage(tmp_path / "b", SMALL, CONFIG, progress=False)
+    key = ["rep", "method", "model"]
+    pd.testing.assert_frame_equal(
+        resumed.sort_values(key).reset_index(drop=True), fresh.sort_values(key).reset_index(drop=True)
+    )
+    assert set(fresh["method"]) == {"sem", "bootstrap", "bootstrap_bca"}
+    assert len(fresh) == 5 * 3 * len(SMALL.models)
+
+
+def test_other_settings_refuse_to_resume(tmp_path):
+    run_coverage(tmp_path, SMALL, dataclasses.replace(CONFIG, reps=1), progress=False)
+    with pytest.raises(ConfigError, match="other settings"):
+        run_coverage(tmp_path, SMALL, dataclasses.replace(CONFIG, reps=1, n_boot=200), progress=False)
+
+
+def test_summary_and_outputs(tmp_path):
+    rows = pd.DataFrame(
+        {"rep": [0, 0, 1, 1, 0, 1], "method": ["sem"] * 4 + ["bayes"] * 2, "model": ["a", "b", "a", "b", "a", "a"],
+         "estimate": 0.5, "low": 0.4, "high": 0.6, "truth": 0.5,
+         "covered": [True, False, True, True, True, True], "width": [0.2, 0.2, 0.2, 0.2, 0.1, 0.3],
+         "status": ["ok"] * 5 + ["failed: R-hat 1.05 > 1.01 (alpha[0])"]}
+    )
+    table = summarise(rows)
+    sem = table.set_index("method").loc["sem"]
+    assert sem["coverage"] == 0.75 and sem["mc_se"] == pytest.approx(np.sqrt(0.75 * 0.25 / 4))
+    bayes = table.set_index("method").loc["bayes"]
+    assert bayes["failed_fits"] == 1 and bayes["intervals"] == 1 and bayes["mean_width"] == 0.1
+    write_outputs(tmp_path, rows, CONFIG, {"sigma_user": 0.4})
+    for name in ("coverage.csv", "coverage.md", "coverage.png", "calibration.json"):
+        assert (tmp_path / name).stat().st_size > 0
+    assert "| sem | 2 | 0 | 4 | 0.750 |" in (tmp_path / "coverage.md").read_text()
+
+
+def test_variance_components_recovered_on_a_large_simulated_study():
+    p = dataclasses.replace(
+        SimulationParams(), n_users=6000, sigma_user=0.5, sigma_goal=0.3, sigma_attempt=0.35, attempt_trend=0.07
+    )
+    vc = fit_variance_components(simulate_steering(p, 11))
+    assert vc.sigma_user == pytest.approx(0.5, abs=0.03)
+    assert vc.sigma_goal == pytest.approx(0.3, abs=0.03)
+    assert vc.sigma_attempt == pytest.approx(0.35, abs=0.01)
+    assert vc.attempt_trend == pytest.approx(0.07, abs=0.005)
+    truth = dict(zip(p.models, np.subtract(p.model_effect, p.goal_difficulty), strict=True))
+    for m, v in vc.model_intercept.items():
+        assert v == pytest.approx(truth[m], abs=0.06)
+    back = vc.to_params()
+    assert back.sigma_goal == vc.sigma_goal and back.models == tuple(sorted(p.models))
+
+
+def test_variance_components_on_release(vafa2025_dir):
+    frame = pd.read_csv(vafa2025_dir / "image_generation" / "steering.csv")
+    vc = fit_variance_components(frame)
+    assert (vc.n_rows, vc.n_users, vc.n_goals, vc.goals_per_user) == (2770, 277, 554, 2)
+    assert 0 < vc.sigma_user < 1 and 0 < vc.sigma_goal < 1 and 0 < vc.sigma_attempt < 1
