@@ -308,9 +308,23 @@ def test_duplicate_header_column(vafa2025_dir, tmp_path):
     _expect(path, "pom1", None, "model", "appears twice")
 
 
-def test_integer_column_rejects_fractions(vafa2025_dir, tmp_path):
+@pytest.mark.parametrize(
+    ("value", "match"),
+    [("2.5", "expected an integer, found '2.5'"), ("1e400", "expected an integer"),
+     ("99999999999999999999", "integer|int64")],
+)
+def test_integer_column_rejects_non_integers(vafa2025_dir, tmp_path, value, match):
+    header, recs = _sample(vafa2025_dir, "choosing_seed")
+    recs[0][header.index("seed")] = value
+    path = tmp_path / "choosing_seed.csv"
+    path.write_text(_csv(header, recs), encoding="utf-8")
+    _expect(path, "choosing_seed", 1, "seed", match)
+
+
+def test_integral_floats_are_integers(vafa2025_dir, tmp_path):
     header, recs = _sample(vafa2025_dir, "steering")
-    recs[0][header.index("attempt")] = "2.5"
+    recs[0][header.index("attempt")] = "1.0"
     path = tmp_path / "steering.csv"
     path.write_text(_csv(header, recs), encoding="utf-8")
-    _expect(path, "steering", 1, "attempt", "expected an integer, found '2.5'")
+    frame = load_file(path, "steering", CARD).frame
+    assert frame["attempt"].dtype == "int64" and frame["attempt"].iloc[0] == 1

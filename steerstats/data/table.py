@@ -200,15 +200,16 @@ def _to_number(values: list[str], missing: np.ndarray, dtype: str, name: str, co
         )
     if dtype == "float":
         return num.astype("float64")
-    if missing.any():
-        return num.astype("Int64")
-    if num.dtype.kind == "f":
-        arr = num.to_numpy()
-        frac = arr != np.floor(arr)
-        if frac.any():
-            idx = int(np.argmax(frac))
+    if num.dtype.kind not in "iu":  # floats (or beyond int64): must be integral and in range
+        arr = num.to_numpy(dtype=float, na_value=0.0)
+        bad = ~np.isfinite(arr) | (arr != np.floor(arr)) | (np.abs(arr) >= 2.0**63)
+        if bad.any():
+            idx = int(np.argmax(bad))
             raise InputError(f"expected an integer, found {values[idx]!r}", file=name, row=idx + 1, column=col)
-    return num.astype("int64")
+    elif num.dtype.kind == "u" and (num.to_numpy() >= 2**63).any():
+        idx = int(np.argmax(num.to_numpy() >= 2**63))
+        raise InputError(f"integer {values[idx]} beyond the int64 range", file=name, row=idx + 1, column=col)
+    return num.astype("Int64" if missing.any() else "int64")
 
 
 def _to_bool(values: list[str], missing: np.ndarray, name: str, col: str) -> pd.Series:
