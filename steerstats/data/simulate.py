@@ -40,8 +40,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy.special import expit
-from scipy.stats import norm
+from scipy.special import expit, ndtri
 
 from steerstats.data.image_steering import TIDY_COLUMNS
 from steerstats.data.study import DataWarning, Study
@@ -319,7 +318,7 @@ def _improvement(
 
 def pom_threshold(prob: float, sigma_goal: float) -> float:
     """theta with P(theta + N(0, sigma_goal^2) + N(0, 1) > 0) = prob (probit scale)."""
-    return float(norm.ppf(prob) * np.sqrt(1.0 + sigma_goal**2))
+    return float(ndtri(prob) * np.sqrt(1.0 + sigma_goal**2))
 
 
 def _pom(p: SimulationParams, rng: np.random.Generator, steering: pd.DataFrame, lat: _Latent, attempt: int) -> pd.DataFrame:

@@ -14,8 +14,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy.special import expit
-from scipy.stats import norm
+from scipy.special import expit, ndtr
 
 from steerstats.data.simulate import (
     ATTEMPTS,
@@ -53,7 +52,7 @@ def _with_total(s: pd.Series, weights: np.ndarray, label: str) -> pd.Series:
 def _rating_table(mu: np.ndarray, p: SimulationParams, var: float) -> np.ndarray:
     """P(rating = 1..4) for latent means ``mu`` (shape (..., ATTEMPTS)) -> (..., ATTEMPTS, 4)."""
     scale = np.sqrt(1.0 + p.sigma_rater**2 + p.rating_slope**2 * var)
-    above = norm.cdf((p.rating_slope * mu[..., None] - np.asarray(p.rating_cutpoints)) / scale)
+    above = ndtr((p.rating_slope * mu[..., None] - np.asarray(p.rating_cutpoints)) / scale)
     ge = np.concatenate([np.ones((*mu.shape, 1)), above], axis=-1)  # P(rating >= 1..4)
     return ge - np.concatenate([ge[..., 1:], np.zeros((*mu.shape, 1))], axis=-1)
 
@@ -61,7 +60,7 @@ def _rating_table(mu: np.ndarray, p: SimulationParams, var: float) -> np.ndarray
 def _improvement_prob(p: SimulationParams, trend: float) -> float:
     d = trend * (ATTEMPTS - 1)
     scale = np.sqrt(1.0 + p.sigma_rater**2 + p.judge_slope**2 * 2 * p.sigma_attempt**2)
-    return float(norm.cdf(p.judge_slope * d / scale))
+    return float(ndtr(p.judge_slope * d / scale))
 
 
 def _blind_truth(p: SimulationParams, shares: np.ndarray) -> dict[int, dict[str, float]]:
