@@ -37,13 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name in COMMANDS:
-        try:
-            module = importlib.import_module(f"steerstats.cli.{name}")
-        except ModuleNotFoundError as err:  # a subcommand not written yet
-            if err.name == f"steerstats.cli.{name}":
-                continue
-            raise
-        module.register(sub)
+        importlib.import_module(f"steerstats.cli.{name}").register(sub)
     return parser
 
 
