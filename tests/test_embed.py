@@ -215,6 +215,7 @@ def test_resume_after_interruption(embedder, image_dir, tmp_path):
     np.testing.assert_allclose(resumed.vectors, embedder.embed_images(paths), atol=1e-6)
 
 
+@pytest.mark.slow  # a fresh Python process (imports torch and open_clip)
 def test_resume_after_sigkill(image_dir, tmp_path):
     """A process killed outright after two batches: the committed batches survive."""
     code = textwrap.dedent(

@@ -92,6 +92,7 @@ def test_bad_input_exits_2_with_one_line(workdir, capsys, extra, column, message
     assert not (workdir / out_name).exists()
 
 
+@pytest.mark.slow  # a fresh Python process (imports torch and open_clip)
 def test_offline_hub_tag_exit_code_in_a_fresh_process(workdir, tmp_path):
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_HOME": str(tmp_path / "hf"),
            "XDG_CACHE_HOME": str(tmp_path / "xdg")}

@@ -26,6 +26,7 @@ def _run(code: str) -> dict:
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
+@pytest.mark.slow  # a fresh Python process (imports torch and open_clip)
 def test_shim_used_exactly_when_plain_import_fails():
     out = _run(
         """
@@ -50,6 +51,7 @@ def test_shim_used_exactly_when_plain_import_fails():
     assert out["models"] > 0
 
 
+@pytest.mark.slow  # a fresh Python process (imports torch and open_clip)
 def test_shim_path_with_compiled_ops_blocked():
     """Force the failure (compiled ops refuse to load) so the shim runs with any torchvision."""
     out = _run(

@@ -70,16 +70,18 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError("give --weights PATH_OR_TAG (or --random-init for a random model)")
     if args.weights is not None and args.random_init:
         raise ConfigError("--weights and --random-init exclude each other")
-    embedder = ClipEmbedder(
-        args.model,
-        args.weights,
-        device=args.device,
-        precision=args.precision,
-        batch_size=args.batch_size,
-        num_workers=args.workers,
-        seed=args.seed,
-        model_config=args.model_config,
-    )
+
+    def build() -> ClipEmbedder:  # after the table has been validated
+        return ClipEmbedder(
+            args.model,
+            args.weights,
+            device=args.device,
+            precision=args.precision,
+            batch_size=args.batch_size,
+            num_workers=args.workers,
+            seed=args.seed,
+            model_config=args.model_config,
+        )
     if args.no_cache:
         cache_dir = None
     else:
@@ -89,7 +91,7 @@ def run(args: argparse.Namespace) -> int:
         args.table,
         args.column,
         args.out,
-        embedder=embedder,
+        embedder=build,
         id_column=args.id_column,
         normalize=not args.no_normalize,
         cache_dir=cache_dir,

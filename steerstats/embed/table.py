@@ -134,7 +134,7 @@ def embed_table(
     column: str,
     out: str | Path,
     *,
-    embedder: ClipEmbedder,
+    embedder: ClipEmbedder | Callable[[], ClipEmbedder],
     id_column: str | None = None,
     normalize: bool = True,
     cache_dir: str | Path | None = None,
@@ -145,7 +145,9 @@ def embed_table(
 ) -> EmbedTableResult:
     """Embed ``table[column]`` (image paths/URLs or texts) into the parquet file ``out``.
 
-    ``cache_dir``: root of the embedding cache (None: no cache). ``root``: directory relative
+    ``embedder``: a :class:`ClipEmbedder`, or a function building one, called once the table has
+    been validated (so bad input fails before a model loads). ``cache_dir``: root of the
+    embedding cache (None: no cache). ``root``: directory relative
     image paths are taken from (default: the table's directory). ``aesthetic_head``: weights of a
     LAION-aesthetics MLP; the output is then its first layer's features (Collins et al.).
     """
@@ -155,13 +157,15 @@ def embed_table(
     table, out = Path(table), Path(out)
     if out.suffix.lower() != ".parquet":
         raise ConfigError(f"output must be a .parquet file, got {out}")
-    head = None
-    if aesthetic_head is not None:
-        if kind != "image":
-            raise ConfigError("the aesthetic head applies to image embeddings only")
-        head = AestheticFirstLayer.from_file(aesthetic_head, expected_dim=embedder.dim)
+    if aesthetic_head is not None and kind != "image":
+        raise ConfigError("the aesthetic head applies to image embeddings only")
     frame = read_table(table, column)
     items, ids = _validate(frame, table, kind, column, id_column)
+    if not isinstance(embedder, ClipEmbedder):
+        embedder = embedder()
+    head = None
+    if aesthetic_head is not None:
+        head = AestheticFirstLayer.from_file(aesthetic_head, expected_dim=embedder.dim)
     result = embedder.embed(
         kind,
         items,
