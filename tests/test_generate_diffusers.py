@@ -7,6 +7,8 @@ import warnings
 import numpy as np
 import pytest
 
+pytestmark = pytest.mark.slow  # imports diffusers + builds a pipeline (~30 s)
+
 pytest.importorskip("diffusers")
 pytest.importorskip("transformers")
 
@@ -110,3 +112,13 @@ def test_with_tiny_clip_embedder(tiny_pipeline):
     c = backend.generate(["x"], n_per_prompt=2, seed=0)
     assert c.embedding.shape == (2, embedder.dim)
     np.testing.assert_allclose(np.linalg.norm(c.embedding, axis=1), 1.0, atol=1e-5)
+
+
+def test_simulated_steering_through_diffusers(tiny_pipeline):
+    from steerstats.generate import DiffusersBackend, FixedScale, steer_with_backend
+
+    backend = DiffusersBackend(tiny_pipeline, embedder=PixelEmbedder(), num_inference_steps=1)
+    goal = backend.generate(["a green tree"], 1, seed=5).embedding[0]
+    ep, final = steer_with_backend(backend, "a tree", goal, FixedScale(0.5), seed=0, n_rounds=2, k=2)
+    assert ep.similarity.shape == (1, 2) and np.all(np.diff(np.r_[ep.initial, ep.similarity[0]]) >= -1e-9)
+    assert final.latent.shape == (1, 4, 8, 8) and final.prompt[0] == "a tree"

@@ -218,3 +218,19 @@ def test_steer_bad_policy_file_exits_2(tmp_path, capsys):
     assert main(["steer", "--out", str(tmp_path / "o"), "--quiet", "--policy", str(bad)]) == 2
     assert str(bad) in capsys.readouterr().err
     assert not (tmp_path / "o").exists()
+
+
+def test_steering_through_the_backend_protocol(world):
+    """The protocol-level simulator (used for real backends) on the synthetic world: it starts from
+    the prompt's first image, never loses with a noiseless steerer, and is seeded."""
+    from steerstats.generate import steer_with_backend
+
+    goal = world.generate(["a lighthouse at dusk"], 1, seed=99).embedding[0]
+    for policy in (FixedScale(0.6), None):
+        ep, final = steer_with_backend(world, "a lighthouse", goal, policy, seed=4)
+        start = world.generate(["a lighthouse"], 1, seed=int(np.random.default_rng(4).integers(0, 2**31 - 1)))
+        assert ep.initial[0] == pytest.approx(float(np.dot(start.embedding[0], goal) / np.linalg.norm(start.embedding[0]) / np.linalg.norm(goal)))
+        assert np.all(np.diff(np.r_[ep.initial, ep.similarity[0]]) >= -1e-12)
+        assert final.prompt[0] == "a lighthouse"
+        again, _ = steer_with_backend(world, "a lighthouse", goal, policy, seed=4)
+        np.testing.assert_array_equal(ep.similarity, again.similarity)

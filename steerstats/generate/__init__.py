@@ -50,6 +50,7 @@ from steerstats.generate.steering import (
     cosine_similarity,
     evaluate_methods,
     run_episodes,
+    steer_with_backend,
     summarize_methods,
     train_thompson,
 )
@@ -98,6 +99,7 @@ __all__ = [
     "run_episodes",
     "score_candidates",
     "simulated_judgements",
+    "steer_with_backend",
     "summarize_methods",
     "tie_aware_accuracy",
     "top_picks",

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
+from steerstats.generate.candidates import MAX_SEED, Candidates, LatentBackend
 from steerstats.generate.policies import KEPT, START, SWITCHED, ThompsonScale
 from steerstats.generate.steerworld import SteeringWorld, Tasks
 from steerstats.generate.vary import mix_latent
@@ -125,6 +126,54 @@ def run_episodes(
     return Episodes(
         initial, current, sims, scales, prevs.astype(int), chosen.astype(int)
     )
+
+
+def steer_with_backend(
+    backend: LatentBackend,
+    prompt: str,
+    goal_embedding: np.ndarray,
+    policy: Policy | None,
+    seed: int,
+    *,
+    n_rounds: int = 4,
+    k: int = 2,
+    steerer: Steerer = Steerer(),
+    similarity: Similarity = cosine_similarity,
+) -> tuple[Episodes, Candidates]:
+    """One simulated session through a backend's own ``generate`` and ``vary`` (e.g. diffusers).
+
+    Starts from the prompt's first image; each round offers ``k`` variations of the current image
+    at the policy's mixture scale (``policy=None``: ``k`` re-draws of the same prompt with fresh
+    seeds). Returns the episode (arrays with one row) and the final candidate.
+    """
+    rng = np.random.default_rng(seed)
+    seeds = rng.integers(0, MAX_SEED, size=n_rounds + 1)
+    current = backend.generate([prompt], 1, int(seeds[0]))
+    if current.embedding is None:
+        raise ValueError("the backend returned no embeddings: give it an embedder")
+    goal = np.asarray(goal_embedding, dtype=float).reshape(1, -1)
+    first = float(similarity(current.embedding, goal)[0])
+    cur = first
+    previous = np.array([START])
+    if policy is not None:
+        policy.start(1, rng)
+    sims, scales, prevs, chosen = (np.empty((1, n_rounds)) for _ in range(4))
+    for t in range(n_rounds):
+        if policy is None:
+            scale = np.nan
+            offered = backend.generate([prompt], k, int(seeds[t + 1]))
+        else:
+            scale = float(np.asarray(policy.propose(t + 1, previous, rng))[0])
+            offered = backend.vary(current, scale, k, int(seeds[t + 1]))
+        options = np.concatenate([[cur], similarity(offered.embedding, goal)])
+        pick = int(steerer.choose(options[None], rng)[0])
+        if pick > 0:
+            current = offered.take([pick - 1])
+        cur = float(options[pick])
+        sims[0, t], scales[0, t], prevs[0, t], chosen[0, t] = cur, scale, previous[0], pick
+        previous = np.array([SWITCHED if pick > 0 else KEPT])
+    episode = Episodes(np.array([first]), np.array([cur]), sims, scales, prevs.astype(int), chosen.astype(int))
+    return episode, current
 
 
 def train_thompson(
