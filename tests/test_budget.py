@@ -1,0 +1,265 @@
+"""Budget sweep: weighted AUC, attribute sets, costs, resume after a kill, determinism, report, CLI,
+attribute selection; user feedback tables and their bad-input errors."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.metrics import roc_auc_score
+
+from steerstats.budget import (
+    attribute_set,
+    finished_runs,
+    greedy_attribute_selection,
+    load_config,
+    parse_config,
+    planned_runs,
+    read_results,
+    run_budget,
+    run_cost,
+    run_experiment,
+    weighted_auc,
+)
+from steerstats.budget.runner import RESULTS
+from steerstats.cli import main
+from steerstats.data import QUALITY_ATTRIBUTES, feedback_from_sample, load_feedback
+from steerstats.data.simulate_feedback import simulate_feedback
+from steerstats.errors import ConfigError, InputError
+
+TINY = """
+[budget]
+name = "tiny"
+sizes = [40, 80]
+seeds = [0, 1]
+n_boot = 50
+
+[data]
+source = "synthetic"
+n = 240
+test_fraction = 0.5
+seed = 0
+world = { dim = 8, mixing_width = 16, group_size = 4, attributes = [
+  "blurry", "photorealistic", "chaotic", "visually_compelling", "funny"] }
+
+[model]
+hidden = [8]
+epochs = 4
+learning_rate = 1e-2
+batch_size = 32
+
+[[arm]]
+name = "coarse"
+kind = "coarse"
+
+[[arm]]
+name = "cbm_tree"
+kind = "cbm"
+attributes = "tree"
+
+[[contrast]]
+a = "cbm_tree"
+b = "coarse"
+"""
+
+
+@pytest.fixture
+def tiny(tmp_path):
+    path = tmp_path / "tiny.toml"
+    path.write_text(TINY)
+    return load_config(path)
+
+
+def test_weighted_auc_matches_sklearn_with_ties_and_weights():
+    rng = np.random.default_rng(0)
+    s = np.round(rng.normal(size=200), 1)
+    y = rng.random(200) < 0.4
+    w = rng.integers(0, 3, size=(3, 200)).astype(float)
+    assert weighted_auc(s, y)[0] == pytest.approx(roc_auc_score(y, s))
+    got = weighted_auc(s, y, w)[:, 0]
+    np.testing.assert_allclose(got, [roc_auc_score(y, s, sample_weight=wi) for wi in w])
+
+
+def test_attribute_sets_and_costs():
+    avail = QUALITY_ATTRIBUTES
+    assert attribute_set("tree", avail) == ("photorealistic", "visually_compelling", "chaotic")
+    assert len(attribute_set("tree+others", avail)) == 9
+    assert "photorealistic" not in attribute_set("non_tree", avail)
+    assert attribute_set("alignment", avail) == ()
+    with pytest.raises(ConfigError):
+        attribute_set("objects+", avail)
+    assert run_cost(100, ("a", "b")) == 300
+    assert run_cost(10, ("photorealistic",), "seconds") == pytest.approx(10 * (52.7 + 19.4))
+
+
+def test_resume_after_interruption_repeats_nothing(tiny, tmp_path):
+    out = tmp_path / "out"
+    first = run_budget(tiny, out, max_runs=3, progress=False)
+    assert len(first) == 3
+    lines_before = (out / RESULTS).read_text().splitlines()
+    # a kill in the middle of a write leaves a torn last line
+    with open(out / RESULTS, "a") as f:
+        f.write('{"key": "cbm_tree|n=40|seed=1", "auc": 0.')
+    records = run_budget(tiny, out, progress=False)
+    lines_after = (out / RESULTS).read_text().splitlines()
+    assert lines_after[:3] == lines_before  # finished runs kept as they were
+    keys = [r["key"] for r in records]
+    assert len(keys) == len(set(keys)) == len(planned_runs(tiny)) == 8
+    assert len(read_results(out / RESULTS)) == 8  # the torn line is gone, nothing duplicated
+    assert run_budget(tiny, out, progress=False) == records  # nothing left to do
+
+
+def test_changed_config_does_not_reuse_runs(tiny, tmp_path):
+    out = tmp_path / "out"
+    run_budget(tiny, out, max_runs=2, progress=False)
+    changed = parse_config({**_table(), "model": {**_table()["model"], "epochs": 5}})
+    assert finished_runs(changed, out) == []
+
+
+def _table():
+    import tomllib
+
+    return tomllib.loads(TINY)
+
+
+def test_same_config_same_numbers(tiny, tmp_path):
+    a = run_budget(tiny, tmp_path / "a", max_runs=2, progress=False)
+    b = run_budget(tiny, tmp_path / "b", max_runs=2, progress=False)
+    for ra, rb in zip(a, b, strict=True):
+        assert ra["auc"] == rb["auc"] and ra["replicates"] == rb["replicates"]
+        assert ra["aggregator_weights"] if ra["kind"] == "cbm" else True
+
+
+def test_report_and_cli(tiny, tmp_path):
+    out = tmp_path / "cli"
+    assert main(["budget", "--config", tiny.source_file, "--out", str(out), "--no-progress"]) == 0
+    report = out / "report"
+    for name in ("summary", "contrasts", "runs", "aggregator_weights"):
+        for ext in ("csv", "md", "tex"):
+            assert (report / f"{name}.{ext}").is_file()
+    for fig in ("auc_vs_n.png", "auc_vs_cost.png", "aggregator_weights.png"):
+        assert (report / fig).stat().st_size > 1000
+    summary = pd.read_csv(report / "summary.csv")
+    assert set(summary["arm"]) == {"coarse", "cbm_tree"} and (summary["n_seeds"] == 2).all()
+    assert (summary["ci_low"] <= summary["auc"]).all() and (summary["auc"] <= summary["ci_high"]).all()
+    cbm = summary[summary["arm"] == "cbm_tree"]
+    assert list(cbm["cost"]) == [160.0, 320.0]  # N x (1 aggregate + 3 attributes)
+    contrasts = pd.read_csv(report / "contrasts.csv")
+    runs = pd.read_csv(report / "runs.csv")
+    at40 = runs[runs["n"] == 40].pivot(index="seed", columns="arm", values="auc")
+    diff = (at40["cbm_tree"] - at40["coarse"]).mean()
+    assert contrasts.loc[contrasts["n"] == 40, "diff"].item() == pytest.approx(diff)
+    manifest = json.loads((report / "manifest.json").read_text())
+    assert manifest["n_runs"] == manifest["n_planned"] == 8
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[budget]\nsizes = [10]\n")
+    assert main(["budget", "--config", str(bad), "--out", str(tmp_path / "x")]) == 2
+
+
+def test_greedy_selection_respects_budget(tiny):
+    from steerstats.budget.runner import load_data
+
+    data = load_data(tiny)
+    costs = {"photorealistic": 1.0, "chaotic": 2.0, "visually_compelling": 1.0, "funny": 0.5}
+    steps = greedy_attribute_selection(
+        data, tuple(costs), costs, 2.0, model_params={"hidden": (8,), "epochs": 4}, seed=0
+    )
+    assert steps["attribute"].iloc[0] == "(coarse reference)"
+    picks = steps.iloc[1:]
+    assert picks["cumulative_cost"].max() <= 2.0 if len(picks) else True
+    assert (picks["gain"] > 0).all()
+    np.testing.assert_allclose(picks["gain_per_cost"], picks["gain"] / picks["cost"])
+
+
+def test_run_experiment_partial_then_complete(tiny, tmp_path):
+    out = tmp_path / "exp"
+    part = run_experiment(tiny, out, max_runs=4, progress=False)
+    assert part["report"] is None and part["finished"] == 4
+    done = run_experiment(tiny, out, progress=False)
+    assert done["finished"] == 8 and (done["report"] / "summary.csv").is_file()
+
+
+# --- user feedback tables ---------------------------------------------------------------------
+
+
+def _write_table(tmp_path, frame, name="fb.parquet"):
+    path = tmp_path / name
+    if name.endswith(".parquet"):
+        frame.to_parquet(path)
+    else:
+        frame.to_csv(path, index=False)
+    return path
+
+
+def test_feedback_table_roundtrip(tmp_path):
+    s = simulate_feedback(20, 0, dim=4, attributes=QUALITY_ATTRIBUTES)
+    data = load_feedback(_write_table(tmp_path, s.to_frame()))
+    ref = feedback_from_sample(s)
+    np.testing.assert_array_equal(data.embeddings, ref.embeddings)
+    np.testing.assert_array_equal(data.attributes, ref.attributes)
+    assert data.attribute_names == QUALITY_ATTRIBUTES
+    # CSV + side .npy
+    frame = s.to_frame().drop(columns="embedding")
+    np.save(tmp_path / "x.npy", s.embeddings)
+    data = load_feedback(_write_table(tmp_path, frame, "fb.csv"), embeddings=tmp_path / "x.npy")
+    np.testing.assert_array_equal(data.embeddings, s.embeddings)
+
+
+@pytest.mark.parametrize(
+    ("mutate", "message"),
+    [
+        (lambda f: f.drop(columns="group_id"), "column 'group_id'"),
+        (lambda f: f.assign(aggregate=[0, 1, 3] + [0] * 17), "row 3, column 'aggregate'"),
+        (lambda f: f.assign(funny=[0.5] * 4 + [1.2] + [0] * 15), "row 5, column 'funny'"),
+        (lambda f: f.assign(funny=["yes"] + ["0"] * 19), "row 1, column 'funny'"),
+        (lambda f: f.assign(example_id=["a", "a"] + [f"b{i}" for i in range(18)]), "row 2"),
+        (lambda f: f.assign(embedding=[[1.0, 2.0], *f["embedding"][1:]]), "row 2, column 'embedding'"),
+        (lambda f: f.assign(embedding=[[np.nan] * 4, *f["embedding"][1:]]), "row 1, column 'embedding'"),
+        (lambda f: f.drop(columns="embedding"), "no embeddings"),
+    ],
+)
+def test_bad_feedback_tables(tmp_path, mutate, message):
+    s = simulate_feedback(20, 0, dim=4, attributes=QUALITY_ATTRIBUTES)
+    path = _write_table(tmp_path, mutate(s.to_frame()))
+    with pytest.raises(InputError) as err:
+        load_feedback(path)
+    assert str(path) in str(err.value) and message in str(err.value)
+
+
+def test_bad_side_embeddings(tmp_path):
+    s = simulate_feedback(20, 0, dim=4, attributes=QUALITY_ATTRIBUTES)
+    path = _write_table(tmp_path, s.to_frame().drop(columns="embedding"), "fb.csv")
+    np.save(tmp_path / "x.npy", s.embeddings[:19])
+    with pytest.raises(InputError, match=r"x\.npy.*\(19, 4\)"):
+        load_feedback(path, embeddings=tmp_path / "x.npy")
+
+
+def test_budget_on_a_user_table(tmp_path):
+    s = simulate_feedback(240, 0, dim=8, mixing_width=16, attributes=QUALITY_ATTRIBUTES)
+    table = _write_table(tmp_path, s.to_frame())
+    cfg = tmp_path / "user.toml"
+    cfg.write_text(
+        textwrap.dedent(
+            f"""
+            [budget]
+            sizes = [60]
+            seeds = [0]
+            n_boot = 20
+            [data]
+            source = "{table}"
+            test_fraction = 0.5
+            [model]
+            hidden = [8]
+            epochs = 3
+            [[arm]]
+            name = "cbm_quality"
+            kind = "cbm"
+            attributes = "quality"
+            """
+        )
+    )
+    records = run_budget(load_config(cfg), tmp_path / "o", progress=False)
+    assert len(records) == 1 and records[0]["n_attributes"] == 9
