@@ -279,6 +279,8 @@ def best_of_n_figure(table: pd.DataFrame):
         ax.plot(g["n"], g["mean"], marker="o", label=scorer)
         ax.fill_between(g["n"], g["ci_low"], g["ci_high"], alpha=0.2)
     ax.set_xscale("log", base=2)
+    ns = sorted(table["n"].unique())
+    ax.set_xticks(ns, [str(n) for n in ns])
     ax.set_xlabel("N (candidates per prompt)")
     ax.set_ylabel("expected true reward of the pick")
     ax.legend(frameon=False)

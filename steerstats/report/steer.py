@@ -117,12 +117,12 @@ def learned_policy_figure(policy: ThompsonScale):
     grid = np.array([table[(table["round"] == r) & (table["previous"] == p)]["posterior_mean"].to_numpy() for r, p in states])
     fig, ax = plt.subplots(figsize=(7, 0.45 * len(states) + 1.5))
     im = ax.imshow(grid, aspect="auto", cmap="viridis")
-    ax.scatter(grid.argmax(axis=1), np.arange(len(states)), marker="*", color="white", s=80, label="greedy choice")
+    ax.scatter(grid.argmax(axis=1), np.arange(len(states)), marker="*", color="white", s=80)
     ax.set_xticks(range(len(policy.buckets)), [f"{b:.1f}" for b in policy.buckets])
     ax.set_yticks(range(len(states)), [f"round {r}, {p}" for r, p in states])
     ax.set_xlabel("mixture scale bucket")
     fig.colorbar(im, ax=ax, label="posterior mean reward (final - initial similarity)")
-    ax.legend(frameon=False, loc="upper center", bbox_to_anchor=(0.5, 1.12))
+    ax.set_title("posterior mean per state and bucket; star: greedy choice", fontsize=10)
     return fig
 
 
