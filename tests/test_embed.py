@@ -98,6 +98,19 @@ def test_pil_images_and_paths_agree(embedder, image_dir):
     np.testing.assert_allclose(embedder.embed_images(pil), embedder.embed_images(paths), atol=1e-6)
 
 
+def test_images_match_open_clip_preprocess_and_forward(image_dir):
+    """uint8 pixels from the loader, ToTensor + Normalize on the device: same as open_clip's own."""
+    e = tiny_embedder(seed=0)
+    images = [Image.open(p).convert("RGB") for p in _paths(image_dir)]
+    with torch.inference_mode():
+        pixels = torch.stack([e.loaded.preprocess(img) for img in images])
+        direct = e.loaded.model.encode_image(pixels).numpy()
+    assert e._pil_stage is not None  # the split path is the one under test
+    np.testing.assert_allclose(e.embed_images(images, normalize=False), direct, atol=1e-6)
+    e._pil_stage, e._normalize = None, None  # a preprocessing pipeline of another shape
+    np.testing.assert_allclose(e.embed_images(images, normalize=False), direct, atol=1e-6)
+
+
 def test_texts_match_direct_open_clip_forward(embedder):
     texts = ["a cat", "a dog on a skateboard", ""]
     tokens = embedder.loaded.tokenizer(texts)
