@@ -329,3 +329,21 @@ def test_run_rejection_with_callable_scorers_on_a_pool(tmp_path):
     assert acc["tracks"] > 0.8 and abs(acc["noise"] - 0.5) < 0.05
     assert (out / "tables" / "side_by_side_simulated.tex").is_file()
     assert json.loads((out / "manifest.json").read_text())["n_candidates"] == 60 * 16
+
+
+def test_run_rejection_is_deterministic(tmp_path):
+    from steerstats.report.rejection import DEFAULTS, merge_config, run_rejection
+
+    cfg = merge_config(DEFAULTS, {
+        "n_boot": 100, "models": {},
+        "generate": {"backend": "pool", "path": str(_pool_file(tmp_path, n_prompts=20)), "n_per_prompt": 16},
+        "compare": {"a": "first", "b": "noise", "n": 8},
+        "best_of_n": {"ns": [1, 8]},
+    })
+    scorers = {"first": lambda c: c.embedding[:, 0], "noise": random_scorer(0)}
+    run_rejection(cfg, tmp_path / "a", scorers=scorers)
+    run_rejection(cfg, tmp_path / "b", scorers=scorers)
+    names = sorted(p.name for p in (tmp_path / "a" / "tables").glob("*.csv"))
+    assert len(names) == 5
+    for name in names:
+        assert (tmp_path / "a" / "tables" / name).read_bytes() == (tmp_path / "b" / "tables" / name).read_bytes()
