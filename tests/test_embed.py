@@ -452,6 +452,19 @@ def test_unreachable_hub_fails_at_once(tmp_path, monkeypatch):
     assert probed == ["huggingface.co"]
 
 
+def test_network_probe():
+    import socket
+
+    from steerstats.embed.models import _host_reachable
+
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        port = server.getsockname()[1]
+        assert _host_reachable("127.0.0.1", port, timeout=2.0)
+    assert not _host_reachable("127.0.0.1", port, timeout=2.0)  # closed now
+
+
 def test_device_and_precision_choice():
     auto = resolve_device("auto")
     if torch.cuda.is_available():

@@ -19,6 +19,7 @@ import logging
 import os
 import socket
 import tempfile
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -84,11 +85,21 @@ def register_model_config(name: str, config: dict[str, Any] | str | Path) -> str
 
 
 def _host_reachable(host: str, port: int = 443, timeout: float = NETWORK_PROBE_TIMEOUT_S) -> bool:
-    try:
-        with socket.create_connection((host, port), timeout=timeout):
-            return True
-    except OSError:
-        return False
+    """One TCP connect, name lookup included, abandoned after ``timeout`` seconds in all."""
+    outcome: list[bool] = []
+
+    def probe() -> None:
+        try:
+            with socket.create_connection((host, port), timeout=timeout):
+                outcome.append(True)
+        except OSError:
+            outcome.append(False)
+
+    # getaddrinfo ignores socket timeouts; a daemon thread bounds a hanging resolver too.
+    thread = threading.Thread(target=probe, daemon=True, name="steerstats-net-probe")
+    thread.start()
+    thread.join(timeout)
+    return bool(outcome and outcome[0])
 
 
 def _hub_offline() -> bool:
