@@ -122,3 +122,19 @@ def test_simulated_steering_through_diffusers(tiny_pipeline):
     ep, final = steer_with_backend(backend, "a tree", goal, FixedScale(0.5), seed=0, n_rounds=2, k=2)
     assert ep.similarity.shape == (1, 2) and np.all(np.diff(np.r_[ep.initial, ep.similarity[0]]) >= -1e-9)
     assert final.latent.shape == (1, 4, 8, 8) and final.prompt[0] == "a tree"
+
+
+def test_from_pretrained_local_directory(tiny_pipeline, tmp_path):
+    """Local weights load offline (local_files_only) and give the same images as the pipeline."""
+    from steerstats.errors import ConfigError
+    from steerstats.generate import DiffusersBackend
+
+    tiny_pipeline.save_pretrained(tmp_path / "tiny-sd")
+    loaded = DiffusersBackend.from_pretrained(str(tmp_path / "tiny-sd"), device="cpu", dtype="fp32",
+                                              embedder=PixelEmbedder(), num_inference_steps=1)
+    direct = DiffusersBackend(tiny_pipeline, embedder=PixelEmbedder(), num_inference_steps=1)
+    a = loaded.generate(["a boat"], 1, seed=2)
+    b = direct.generate(["a boat"], 1, seed=2)
+    np.testing.assert_allclose(a.embedding, b.embedding, atol=1e-4)
+    with pytest.raises(ConfigError, match="cannot load"):
+        DiffusersBackend.from_pretrained(str(tmp_path / "missing"), device="cpu")

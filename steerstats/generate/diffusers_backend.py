@@ -11,6 +11,7 @@ unless asked).
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -90,9 +91,12 @@ class DiffusersBackend:
             device = "cuda" if torch.cuda.is_available() else "cpu"
         torch_dtype = torch.float16 if (dtype == "auto" and device == "cuda") or dtype == "fp16" else torch.float32
         try:
-            pipe = diffusers.AutoPipelineForText2Image.from_pretrained(
-                model, torch_dtype=torch_dtype, local_files_only=local_files_only
-            )
+            with warnings.catch_warnings():
+                # diffusers >= 0.42 renames torch_dtype to dtype; older releases only know torch_dtype
+                warnings.filterwarnings("ignore", message=".*torch_dtype.*", category=FutureWarning)
+                pipe = diffusers.AutoPipelineForText2Image.from_pretrained(
+                    model, torch_dtype=torch_dtype, local_files_only=local_files_only
+                )
         except (OSError, ValueError) as err:
             raise ConfigError(
                 f"cannot load diffusers pipeline {model!r} ({err}); give a local directory or "
