@@ -14,8 +14,8 @@ def _coverage_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--reps", type=int, default=1000, help="replications for SEM and bootstrap (default 1000)")
     parser.add_argument("--reps-bayes", type=int, default=100, help="replications with a NUTS fit (default 100)")
     parser.add_argument("--n-boot", type=int, default=2000, help="bootstrap replicates per study")
-    parser.add_argument("--nuts-warmup", type=int, default=500)
-    parser.add_argument("--nuts-samples", type=int, default=500)
+    parser.add_argument("--nuts-warmup", type=int, default=1000)
+    parser.add_argument("--nuts-samples", type=int, default=1000)
     parser.add_argument("--nuts-chains", type=int, default=4)
     parser.add_argument("--cluster", default="steering_user_id", help="bootstrap cluster column")
     parser.add_argument("--data-dir", default=None, help="vafa2025 data (to fit the simulation parameters)")
@@ -49,7 +49,7 @@ def _coverage_run(args: argparse.Namespace) -> int:
     results = run_coverage(args.out, params, config, progress=not args.quiet)
     table = write_outputs(args.out, results, config, components.as_dict())
     print(Path(args.out, "coverage.md").read_text())
-    print(f"wrote coverage.csv, coverage.md, coverage.png, calibration.json, replications.csv to {args.out}")
+    print(f"wrote coverage.csv, coverage.md, coverage.png, calibration.json, replications*.csv to {args.out}")
     return 0 if len(table) else 1
 
 

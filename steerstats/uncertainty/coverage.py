@@ -16,7 +16,9 @@ their diagnostics are counted and left out of the coverage (never silently used)
 
 Default parameters come from :func:`steerstats.uncertainty.calibrate.fit_variance_components` on
 the released ``steering.csv``. Finished replications are appended (atomic rewrite) to
-``replications.csv`` in the output directory; a rerun with the same settings skips them.
+``replications.csv`` (SEM, bootstrap) and ``replications_bayes.csv`` (NUTS) in the output
+directory, each next to the settings it was made with; a rerun with the same settings skips them
+(so more NUTS replications can be added without redoing the bootstrap ones).
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ from steerstats._io import atomic_write_bytes, atomic_write_json, atomic_write_t
 from steerstats.errors import ConfigError
 from steerstats.uncertainty.bootstrap import grouped_mean_bootstrap
 
-RESULTS = "replications.csv"
+RESULTS = {"fast": "replications.csv", "bayes": "replications_bayes.csv"}
 FAST_METHODS = ("sem", "bootstrap", "bootstrap_bca")
 COLUMNS = ["rep", "method", "model", "estimate", "low", "high", "truth", "covered", "width", "status"]
 
@@ -49,15 +51,18 @@ class CoverageConfig:
     seed: int = 0
     cluster: str = "steering_user_id"
     value: str = "dreamsim"
-    nuts_warmup: int = 500
-    nuts_samples: int = 500
+    nuts_warmup: int = 1000
+    nuts_samples: int = 1000
     nuts_chains: int = 4
 
-    def key(self) -> dict:
-        """Settings a results file must share to be resumed (everything but the rep counts)."""
+    def key(self, kind: str) -> dict:
+        """Settings a results file of ``kind`` ("fast" | "bayes") must share to be resumed."""
         d = dataclasses.asdict(self)
         d.pop("reps")
         d.pop("reps_bayes")
+        drop = ("nuts_warmup", "nuts_samples", "nuts_chains") if kind == "fast" else ("n_boot", "cluster")
+        for k in drop:
+            d.pop(k)
         return d
 
 
@@ -135,19 +140,19 @@ def summarise(results: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(out).sort_values("method", key=lambda s: s.map(order)).reset_index(drop=True)
 
 
-def _load(out: Path, config: CoverageConfig) -> pd.DataFrame:
-    path = out / RESULTS
-    meta = out / "settings.json"
+def _load(out: Path, kind: str, config: CoverageConfig) -> pd.DataFrame:
+    path = out / RESULTS[kind]
+    meta = out / f"settings_{kind}.json"
     if not path.exists():
         return pd.DataFrame(columns=COLUMNS)
-    if meta.exists() and json.loads(meta.read_text()) != json.loads(json.dumps(config.key())):
+    if meta.exists() and json.loads(meta.read_text()) != json.loads(json.dumps(config.key(kind))):
         raise ConfigError(f"{out} holds a coverage run with other settings; use another --out")
     return pd.read_csv(path)
 
 
-def _save(out: Path, results: pd.DataFrame, config: CoverageConfig) -> None:
-    atomic_write_json(out / "settings.json", config.key())
-    atomic_write_text(out / RESULTS, results[COLUMNS].to_csv(index=False))
+def _save(out: Path, kind: str, results: pd.DataFrame, config: CoverageConfig) -> None:
+    atomic_write_json(out / f"settings_{kind}.json", config.key(kind))
+    atomic_write_text(out / RESULTS[kind], results[COLUMNS].to_csv(index=False))
 
 
 def run_coverage(
@@ -170,30 +175,28 @@ def run_coverage(
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     truth = simulation_truth(params)["dreamsim_mean_by_model"].drop("Average")
-    results = _load(out, config)
-    jobs = [
-        (method_set, rep)
-        for method_set, n in (("fast", config.reps), ("bayes", config.reps_bayes))
-        for rep in range(n)
+    results = {kind: _load(out, kind, config) for kind in RESULTS}
+    todo = [
+        (kind, rep)
+        for kind, n in (("fast", config.reps), ("bayes", config.reps_bayes))
+        for rep in sorted(set(range(n)) - set(results[kind]["rep"]))
     ]
-    done_fast = set(results.loc[results["method"] == "sem", "rep"])
-    done_bayes = set(results.loc[results["method"] == "bayes", "rep"])
-    todo = [(s, r) for s, r in jobs if r not in (done_fast if s == "fast" else done_bayes)]
-    pending: list[dict] = []
-    frames = [results] if len(results) else []
+    pending: dict[str, list[dict]] = {kind: [] for kind in RESULTS}
     for i, (kind, rep) in enumerate(tqdm(todo, desc="coverage", unit="rep", disable=not progress)):
         frame = simulate_steering(params, np.random.default_rng(rep_seed(config.seed, rep)))
         fn = fast_replication if kind == "fast" else bayes_replication
-        pending += fn(frame, truth, rep, config)
-        if kind == "bayes" or (i + 1) % save_every == 0 or i + 1 == len(todo):
-            frames.append(pd.DataFrame(pending, columns=COLUMNS))
-            pending = []
-            results = pd.concat(frames, ignore_index=True)
-            frames = [results]
-            _save(out, results, config)
-    if not todo:
-        _save(out, results, config)
-    return results
+        pending[kind] += fn(frame, truth, rep, config)
+        last = i + 1 == len(todo) or todo[i + 1][0] != kind
+        if kind == "bayes" or (i + 1) % save_every == 0 or last:
+            new = pd.DataFrame(pending[kind], columns=COLUMNS)
+            results[kind] = new if results[kind].empty else pd.concat([results[kind], new], ignore_index=True)
+            pending[kind] = []
+            _save(out, kind, results[kind], config)
+    for kind in RESULTS:
+        if not results[kind].empty:
+            _save(out, kind, results[kind], config)
+    parts = [r for r in results.values() if not r.empty]
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=COLUMNS)
 
 
 def default_params(data_dir=None):
