@@ -20,6 +20,7 @@ from steerstats.embed import (
     ClipEmbedder,
     EmbeddingCache,
     embed_table,
+    import_open_clip,
     l2_normalize,
     read_embeddings,
     resolve_device,
@@ -420,8 +421,8 @@ def test_checkpoint_file_weights(embedder, image_dir, tmp_path):
 
 def test_offline_hub_tag_fails_at_once(tmp_path, monkeypatch):
     import huggingface_hub.constants
-    import open_clip.factory
-    import open_clip.pretrained
+
+    open_clip = import_open_clip()
 
     def no_download(*args, **kwargs):
         raise AssertionError("a download was attempted")
