@@ -26,6 +26,7 @@ from steerstats.embed import (
     resolve_device,
     resolve_precision,
 )
+from steerstats.embed.table import report_path
 from steerstats.embed.testing import TINY_MODEL, tiny_clip_config, tiny_embedder
 from steerstats.errors import ConfigError, InputError
 
@@ -236,7 +237,8 @@ def test_resume_after_sigkill(image_dir, tmp_path):
         f"""
         import os, signal, warnings
         warnings.simplefilter("ignore")
-        from steerstats.embed.testing import tiny_embedder
+        from steerstats.embed.table import report_path
+from steerstats.embed.testing import tiny_embedder
         e = tiny_embedder(seed=0, batch_size=4)
         def kill(batch_index, n_done):
             if batch_index == 1:
@@ -362,6 +364,23 @@ def test_embed_table_input_errors(embedder, tmp_path):
     with pytest.raises(ConfigError, match="parquet"):
         embed_table("images", blank, "path", tmp_path / "o.csv", embedder=embedder)
     assert not out.exists()
+
+
+def test_interrupted_table_run_leaves_no_output_then_resumes(embedder, image_dir, tmp_path):
+    table = _table(image_dir, tmp_path)
+    out = tmp_path / "run" / "emb.parquet"
+
+    def stop(batch_index: int, n_done: int) -> None:
+        if batch_index == 1:
+            raise _Stop
+
+    kwargs = {"embedder": embedder, "root": image_dir, "cache_dir": tmp_path / "c", "progress": False}
+    with pytest.raises(_Stop):
+        embed_table("images", table, "path", out, on_batch=stop, **kwargs)
+    assert not out.exists() and not report_path(out).exists()
+    res = embed_table("images", table, "path", out, **kwargs)
+    assert (res.n_cached, res.n_computed, res.n_unreadable) == (8, 2, 2)  # 2 unreadable: never cached
+    assert out.exists() and report_path(out).exists()
 
 
 # -- Collins et al. image features -----------------------------------------------------------

@@ -10,7 +10,6 @@ reason (header only when there are none). Both files are written atomically.
 
 from __future__ import annotations
 
-import io
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -226,9 +225,9 @@ def embed_table(
     arrow = arrow.replace_schema_metadata(
         {METADATA_KEY: json.dumps(meta, sort_keys=True, default=str).encode()}
     )
-    buffer = io.BytesIO()
-    pq.write_table(arrow, buffer)
-    atomic_write_bytes(out, buffer.getvalue())
+    sink = pa.BufferOutputStream()
+    pq.write_table(arrow, sink)
+    atomic_write_bytes(out, memoryview(sink.getvalue()))  # no extra copy of a large table
     return EmbedTableResult(
         out=out,
         report=report,
