@@ -23,6 +23,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.bayes:  # parallel NUTS chains: ask for 4 CPU devices before anything starts JAX
+        from steerstats.uncertainty.bayes.devices import request_host_devices
+
+        request_host_devices(4)
     from steerstats.data import load_study
     from steerstats.errors import ConfigError
     from steerstats.report import ReportContext, build_report

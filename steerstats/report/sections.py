@@ -62,4 +62,5 @@ SECTIONS: list[Section] = [
     Section("llm", "steerstats.report.steerability:llm_section", "Steering LLMs"),
     Section("image_steering", "steerstats.report.steerability:image_steering_section", "Image-steering traces"),
     Section("goalspace_llm", "steerstats.report.section_goalspace:section", "LLM steering in goal space"),
+    Section("bayes", "steerstats.report.section_bayes:section", "SEM, cluster-bootstrap and Bayesian intervals"),
 ]
