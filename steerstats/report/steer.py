@@ -52,7 +52,7 @@ DEFAULTS: dict[str, Any] = {
     "suggestions": 2,
     "world": {"latent_dim": 8, "prompt_dim": 8, "embed_dim": 32, "hidden": 64, "gain": 3.0, "prompt_noise": 0.3, "seed": 0},
     "steerer": {"noise_sd": 0.0},
-    "train": {"episodes": 20000, "batch": 1, "sigma2": 1.0, "buckets": [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0]},
+    "train": {"episodes": 60000, "batch": 1, "sigma2": 1.0, "buckets": [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0]},
     "evaluate": {"episodes": 4000, "learned_mode": "greedy", "fixed_scales": []},
     "random": {"low": 0.0, "high": 1.0, "per": "episode"},
 }
