@@ -347,3 +347,16 @@ def test_run_rejection_is_deterministic(tmp_path):
     assert len(names) == 5
     for name in names:
         assert (tmp_path / "a" / "tables" / name).read_bytes() == (tmp_path / "b" / "tables" / name).read_bytes()
+
+
+def test_oracle_judges_without_truth_is_a_config_error(tmp_path):
+    from steerstats.errors import ConfigError
+    from steerstats.report.rejection import DEFAULTS, merge_config, run_rejection
+
+    pool = pd.read_csv(_pool_file(tmp_path, n_prompts=4)).drop(columns=["aggregate"])
+    pool.to_csv(tmp_path / "noagg.csv", index=False)
+    cfg = merge_config(DEFAULTS, {"models": {}, "generate": {"backend": "pool", "path": str(tmp_path / "noagg.csv"), "n_per_prompt": 16},
+                                  "compare": {"a": "x", "b": "y", "n": 8}})
+    with pytest.raises(ConfigError, match="known aggregate"):
+        run_rejection(cfg, tmp_path / "out", scorers={"x": random_scorer(0), "y": random_scorer(1)})
+    assert not (tmp_path / "out").exists()

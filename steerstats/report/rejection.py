@@ -333,6 +333,12 @@ def run_rejection(cfg: Mapping[str, Any], out: str | Path, *, scorers: Mapping[s
     judges = cfg["judges"]
     dims = [AGGREGATE, *attributes]
     sources: dict[str, pd.DataFrame] = {}
+    needs_truth = sorted({"oracle", "simulated"} & set(judges["kinds"]))
+    if needs_truth and not has_truth:
+        raise ConfigError(
+            f"judges {needs_truth} need candidates with a known aggregate, and these have none "
+            "(a pool without an 'aggregate' column?): set [judges] kinds = [\"human\"]"
+        )
     if has_truth:
         oracle_truth, graded = truth_tables(candidates, attributes)
         if "oracle" in judges["kinds"]:
