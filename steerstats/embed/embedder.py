@@ -58,6 +58,45 @@ def _default_workers() -> int:
     return max(1, min(16, os.cpu_count() or 1))
 
 
+class _Run:
+    """The state of one ``embed`` call: outputs filled batch by batch, counts, cache, progress."""
+
+    def __init__(
+        self,
+        n: int,
+        dim: int,
+        batches: list[range],
+        cache: EmbeddingCache | None,
+        on_batch: BatchCallback | None,
+    ) -> None:
+        self.vectors = np.full((n, dim), np.nan, dtype=np.float32)
+        self.ok = np.zeros(n, dtype=bool)
+        self.errors: list[str | None] = [None] * n
+        self.batches = batches
+        self.cache = cache
+        self.on_batch = on_batch
+        self.n_cached = 0
+        self.n_computed = 0
+        self.bar: Any = None
+
+    def hit(self, row: int, vector: np.ndarray) -> None:
+        self.vectors[row] = vector
+        self.ok[row] = True
+        self.n_cached += 1
+
+    def store(self, rows: list[int], keys: list[str], raw: np.ndarray) -> None:
+        self.vectors[rows] = raw
+        self.ok[rows] = True
+        self.n_computed += len(rows)
+        if self.cache is not None:  # one transaction per batch: the unit of resumption
+            self.cache.put_many(keys, raw)
+
+    def batch_done(self, bi: int) -> None:
+        self.bar.update(len(self.batches[bi]))
+        if self.on_batch is not None:
+            self.on_batch(bi, int(self.batches[bi].stop))
+
+
 def _split_preprocess(preprocess: Any) -> tuple[Any, tuple[Any, Any] | None]:
     """Split open_clip's ``Compose([..PIL steps.., ToTensor, Normalize])`` at ``ToTensor``.
 
@@ -223,95 +262,76 @@ class ClipEmbedder:
         on_batch: BatchCallback | None,
     ) -> EmbedResult:
         n = len(items)
-        vectors = np.full((n, self.dim), np.nan, dtype=np.float32)
-        ok = np.zeros(n, dtype=bool)
-        errors: list[str | None] = [None] * n
-        counts = {"cached": 0, "computed": 0}
-        corrupt_before = cache.n_corrupt if cache is not None else 0
         batches = [range(s, min(s + self.batch_size, n)) for s in range(0, n, self.batch_size)]
-        bar = tqdm(total=n, unit="img" if kind == "image" else "text", disable=not progress)
-
-        def finish(rows: list[int], keys: list[str], raw: np.ndarray) -> None:
-            vectors[rows] = raw
-            ok[rows] = True
-            counts["computed"] += len(rows)
-            if cache is not None:
-                cache.put_many(keys, raw)
-
-        def done(bi: int, size: int) -> None:
-            bar.update(size)
-            if on_batch is not None:
-                on_batch(bi, int(batches[bi].stop))
-
+        run = _Run(n, self.dim, batches, cache, on_batch)
+        corrupt_before = cache.n_corrupt if cache is not None else 0
+        run.bar = tqdm(total=n, unit="img" if kind == "image" else "text", disable=not progress)
         try:
             if kind == "text":
-                for bi, batch in enumerate(batches):
-                    texts = [items[i] for i in batch]
-                    keys = [text_key(t) for t in texts]
-                    hits = cache.get_many(keys) if cache is not None else {}
-                    miss = [j for j, k in enumerate(keys) if k not in hits]
-                    for j, k in enumerate(keys):
-                        if k in hits:
-                            vectors[batch[j]] = hits[k]
-                            ok[batch[j]] = True
-                            counts["cached"] += 1
-                    if miss:
-                        raw = self._encode_texts([texts[j] for j in miss])
-                        finish([batch[j] for j in miss], [keys[j] for j in miss], raw)
-                    done(bi, len(batch))
+                self._text_batches(run, items)
             else:
-                root_path = None if root is None else Path(root)
-                with ThreadPoolExecutor(self.num_workers, thread_name_prefix="embed-io") as pool:
-                    queue: deque[tuple[int, list[Future]]] = deque()
-
-                    def submit(bi: int) -> None:
-                        futures = [
-                            pool.submit(self._prepare_image, items[i], root_path, cache)
-                            for i in batches[bi]
-                        ]
-                        queue.append((bi, futures))
-
-                    for bi in range(min(_LOOKAHEAD_BATCHES + 1, len(batches))):
-                        submit(bi)
-                    try:
-                        while queue:
-                            bi, futures = queue.popleft()
-                            nxt = bi + _LOOKAHEAD_BATCHES + 1
-                            if nxt < len(batches):
-                                submit(nxt)
-                            rows, keys, pixels = [], [], []
-                            for i, fut in zip(batches[bi], futures, strict=True):
-                                status, key, value = fut.result()
-                                if status == "hit":
-                                    vectors[i], ok[i] = value, True
-                                    counts["cached"] += 1
-                                elif status == "miss":
-                                    rows.append(i)
-                                    keys.append(key)
-                                    pixels.append(value)
-                                else:
-                                    errors[i] = value
-                            if pixels:
-                                finish(rows, keys, self._encode_pixels(torch.stack(pixels)))
-                            done(bi, len(batches[bi]))
-                    finally:
-                        for _, futures in queue:
-                            for fut in futures:
-                                fut.cancel()
+                self._image_batches(run, items, None if root is None else Path(root))
         finally:
-            bar.close()
+            run.bar.close()
             if cache is not None:
                 cache.close_readers()  # opened by loader threads that are gone now
-        if normalize:
-            vectors = l2_normalize(vectors)
         return EmbedResult(
-            vectors=vectors,
-            ok=ok,
-            errors=errors,
-            n_cached=counts["cached"],
-            n_computed=counts["computed"],
+            vectors=l2_normalize(run.vectors) if normalize else run.vectors,
+            ok=run.ok,
+            errors=run.errors,
+            n_cached=run.n_cached,
+            n_computed=run.n_computed,
             n_corrupt_cache=(cache.n_corrupt - corrupt_before) if cache is not None else 0,
         )
+
+    def _text_batches(self, run: _Run, texts: Sequence[str]) -> None:
+        for bi, batch in enumerate(run.batches):
+            keys = {i: text_key(texts[i]) for i in batch}
+            hits = run.cache.get_many(list(keys.values())) if run.cache is not None else {}
+            miss = [i for i in batch if keys[i] not in hits]
+            for i in batch:
+                if keys[i] in hits:
+                    run.hit(i, hits[keys[i]])
+            if miss:
+                run.store(miss, [keys[i] for i in miss], self._encode_texts([texts[i] for i in miss]))
+            run.batch_done(bi)
+
+    def _image_batches(self, run: _Run, sources: Sequence[ImageSource], root: Path | None) -> None:
+        """Loader threads work ``_LOOKAHEAD_BATCHES`` batches ahead of the forward pass."""
+        with ThreadPoolExecutor(self.num_workers, thread_name_prefix="embed-io") as pool:
+            queue: deque[tuple[int, list[Future]]] = deque()
+
+            def submit(bi: int) -> None:
+                if bi < len(run.batches):
+                    queue.append(
+                        (bi, [pool.submit(self._prepare_image, sources[i], root, run.cache)
+                              for i in run.batches[bi]])
+                    )
+
+            for bi in range(_LOOKAHEAD_BATCHES + 1):
+                submit(bi)
+            try:
+                while queue:
+                    bi, futures = queue.popleft()
+                    submit(bi + _LOOKAHEAD_BATCHES + 1)
+                    rows, keys, pixels = [], [], []
+                    for i, fut in zip(run.batches[bi], futures, strict=True):
+                        status, key, value = fut.result()
+                        if status == "hit":
+                            run.hit(i, value)
+                        elif status == "miss":
+                            rows.append(i)
+                            keys.append(key)
+                            pixels.append(value)
+                        else:
+                            run.errors[i] = value
+                    if pixels:
+                        run.store(rows, keys, self._encode_pixels(torch.stack(pixels)))
+                    run.batch_done(bi)
+            finally:
+                for _, futures in queue:
+                    for fut in futures:
+                        fut.cancel()
 
     # -- convenience -----------------------------------------------------------------------
     def embed_texts(
