@@ -237,8 +237,7 @@ def test_resume_after_sigkill(image_dir, tmp_path):
         f"""
         import os, signal, warnings
         warnings.simplefilter("ignore")
-        from steerstats.embed.table import report_path
-from steerstats.embed.testing import tiny_embedder
+        from steerstats.embed.testing import tiny_embedder
         e = tiny_embedder(seed=0, batch_size=4)
         def kill(batch_index, n_done):
             if batch_index == 1:
