@@ -121,6 +121,8 @@ def test_texts_match_direct_open_clip_forward(embedder):
     np.testing.assert_allclose(embedder.embed_texts(texts, normalize=False), direct, atol=1e-6)
     with pytest.raises(InputError, match="text 2"):
         embedder.embed_texts(["fine", 3])
+    series = pd.Series(texts, index=[7, 2, 5])  # positions count, not labels
+    np.testing.assert_array_equal(embedder.embed("text", series).vectors, embedder.embed_texts(texts))
 
 
 def test_relative_paths_use_root(embedder, image_dir):

@@ -243,6 +243,7 @@ class ClipEmbedder:
         """
         if kind not in KINDS:
             raise ConfigError(f"kind must be one of {KINDS}, got '{kind}'")
+        items = list(items)  # positions, not labels (a pandas Series indexes by label)
         own_cache = cache is not None and not isinstance(cache, EmbeddingCache)
         store = self.open_cache(kind, cache) if own_cache else cache
         try:
