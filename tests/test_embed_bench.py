@@ -50,3 +50,19 @@ def test_model_ceiling_counts_flops():
     want += 2 * 32 * 16
     assert image_flops(e) == want
     assert out["gflops_per_image"] == pytest.approx(want / 1e9)
+
+
+def test_bench_cli_writes_json(tmp_path, capsys):
+    import json
+
+    from steerstats.cli import main
+
+    tiny_embedder()
+    out = tmp_path / "bench.json"
+    argv = ["bench", "embed", "--model", TINY_MODEL, "--device", "cpu", "--n-images", "6",
+            "--batch-size", "3", "--image-size", "40", "--workers", "2", "--json", str(out)]
+    assert main(argv) == 0
+    assert "speed-up" in capsys.readouterr().out
+    numbers = json.loads(out.read_text())
+    assert numbers["n_images"] == 6 and numbers["speedup"] > 0
+    assert numbers["max_abs_diff"] < 1e-5
