@@ -21,7 +21,13 @@ import pandas as pd
 from steerstats.decompose.terms import TERMS, decomposition_terms
 from steerstats.errors import ConfigError, InputError
 from steerstats.features import EmbeddingCache, FeatureBuilder, TextEmbedder
-from steerstats.predictors.ridge import DEFAULT_ALPHAS, cv_alpha, fold_stats, ridge_solve
+from steerstats.predictors.ridge import (
+    DEFAULT_ALPHAS,
+    cv_alpha,
+    fold_stats,
+    ridge_solve,
+    single_thread_blas,
+)
 from steerstats.predictors.split import goal_fold_ids
 
 
@@ -94,6 +100,13 @@ def crossfit_mu(
 ) -> tuple[np.ndarray, np.ndarray]:
     """(mu (n, K), chosen alpha per fold): every row predicted under every model's identity by the
     ridge fitted on the other folds, with alpha chosen by grouped CV over those folds."""
+    with single_thread_blas():
+        return _crossfit_mu(data, weights, alphas)
+
+
+def _crossfit_mu(
+    data: DecompositionData, weights: np.ndarray | None, alphas: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     x, penalized = data.design()
     stats = fold_stats(x, data.y, data.fold, data.n_folds, weights)
     k = len(data.models)

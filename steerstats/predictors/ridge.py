@@ -5,15 +5,28 @@
 
 Everything is computed from per-fold sufficient statistics (X'WX, X'Wy, y'Wy), so choosing alpha by
 K-fold CV, cross-fitting, and refitting inside a bootstrap replicate each cost a few p x p solves.
+Those run with one BLAS thread (:func:`single_thread_blas`): for p ~ 100 a multi-threaded BLAS is
+100x slower than one thread on a busy machine (measured: 3.4 s vs 0.02 s for 22 solves of 138 x 138).
 """
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
 
 DEFAULT_ALPHAS = np.logspace(-2, 5, 22)
+
+
+@contextlib.contextmanager
+def single_thread_blas() -> Iterator[None]:
+    """Limit BLAS to one thread inside the block (small dense solves)."""
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1, user_api="blas"):
+        yield
 
 
 @dataclass(frozen=True)
@@ -35,16 +48,17 @@ def fold_stats(
 ) -> FoldStats:
     """Sufficient statistics of each fold (rows with fold id k go to fold k)."""
     w = np.ones(len(y)) if weight is None else np.asarray(weight, dtype=float)
-    onehot = np.zeros((len(y), n_folds))
-    onehot[np.arange(len(y)), fold] = w
-    xw = x[:, None, :] * onehot[:, :, None]  # (n, F, p)
-    gram = np.einsum("nfp,nq->fpq", xw, x)
-    return FoldStats(
-        gram=gram,
-        xty=np.einsum("nfp,n->fp", xw, y),
-        yty=onehot.T @ (y * y),
-        weight=onehot.sum(axis=0),
-    )
+    p = x.shape[1]
+    gram, xty = np.zeros((n_folds, p, p)), np.zeros((n_folds, p))
+    yty, total = np.zeros(n_folds), np.zeros(n_folds)
+    for k in range(n_folds):
+        rows = fold == k
+        xw = x[rows] * w[rows, None]
+        gram[k] = xw.T @ x[rows]
+        xty[k] = xw.T @ y[rows]
+        yty[k] = w[rows] @ (y[rows] ** 2)
+        total[k] = w[rows].sum()
+    return FoldStats(gram=gram, xty=xty, yty=yty, weight=total)
 
 
 def ridge_solve(gram: np.ndarray, xty: np.ndarray, alpha: np.ndarray | float, penalized: np.ndarray) -> np.ndarray:
@@ -107,6 +121,10 @@ class RidgeHead:
         groups: np.ndarray | None = None,
         sample_weight: np.ndarray | None = None,
     ) -> RidgeHead:
+        with single_thread_blas():
+            return self._fit(x, y, penalized, groups, sample_weight)
+
+    def _fit(self, x, y, penalized, groups, sample_weight) -> RidgeHead:
         x = np.asarray(x, dtype=float)
         y = np.asarray(y, dtype=float)
         penalized = np.ones(x.shape[1], bool) if penalized is None else np.asarray(penalized, bool)

@@ -420,12 +420,15 @@ def seed_tradeoff_outputs(study: Study) -> tuple[Table, Figure]:
 
 def section(study: Study, context) -> list:
     """Report section (cheap setting): predictors (TF-IDF + ridge, 80/20), the decomposition
-    (bootstrap with B = min(context.n_boot, 100)) and the seed trade-off when the study has it."""
+    (refit bootstrap with B = min(context.n_boot, 50), in-process) and the seed trade-off when the
+    study has it. ``steerstats predict`` / ``steerstats decompose`` give the full versions."""
+    study.require("steering")
     out: list = []
-    n_boot = min(context.n_boot, 100)
     pred = predictor_results(study, n_boot=min(context.n_boot, 1000), seed=context.seed, progress=False)
     out += [pred.table, pred.figure]
-    table, figure, _ = decomposition_results(study, n_boot=n_boot, seed=context.seed, progress=False)
+    table, figure, _ = decomposition_results(
+        study, n_boot=min(context.n_boot, 50), seed=context.seed, n_jobs=1, progress=False
+    )
     out += [table, figure]
     if study.seed_constraint:
         out += list(seed_tradeoff_outputs(study))
