@@ -223,6 +223,8 @@ def load_model(
                 "(or register a custom config with --model-config FILE.json)"
             )
         if weights is None:
+            # no tower weights either (open_clip would download an HF text tower's by default)
+            kwargs.update(pretrained_text=False, pretrained_image=False)
             identity = "random-init"
         elif os.path.isfile(weights):
             kwargs.update(pretrained=str(weights), require_pretrained=True)
