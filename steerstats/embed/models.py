@@ -240,7 +240,7 @@ def load_model(
                 f"(tags: {', '.join(tags) or 'none'})"
             )
     try:
-        with context, torch.random.fork_rng(devices=[]), _quiet_random_init(weights is None):
+        with context, torch.random.fork_rng(devices=[]), _quiet_random_init(identity == "random-init"):
             torch.manual_seed(seed)
             net = open_clip.create_model(model, device="cpu", cache_dir=cache_dir, **kwargs)
             tokenizer = open_clip.get_tokenizer(model, cache_dir=cache_dir)
