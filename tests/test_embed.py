@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import multiprocessing
 import sqlite3
 import subprocess
@@ -437,6 +438,24 @@ def test_checkpoint_file_weights(embedder, image_dir, tmp_path):
         ClipEmbedder(TINY_MODEL, tmp_path / "absent.pt", device="cpu")
     with pytest.raises(ConfigError, match="unknown open_clip model"):
         ClipEmbedder("no-such-model", None, device="cpu")
+
+
+def test_custom_config_registration(tmp_path):
+    from steerstats.embed import register_model_config
+
+    with pytest.raises(ConfigError, match="lacks text_cfg"):
+        register_model_config("half", {"embed_dim": 8, "vision_cfg": {}})
+    with pytest.raises(ConfigError, match="invalid model config name"):
+        register_model_config("a/b", tiny_clip_config())
+    path = tmp_path / "from-file.json"
+    cfg = tiny_clip_config()
+    cfg["embed_dim"] = 8
+    path.write_text(json.dumps(cfg))
+    assert register_model_config("tiny-from-file", path) == "tiny-from-file"
+    e = ClipEmbedder("tiny-from-file", device="cpu")
+    assert e.dim == 8 and e.loaded.config == cfg
+    with pytest.raises(ConfigError, match="cannot read model config"):
+        register_model_config("nope", tmp_path / "absent.json")
 
 
 def test_offline_hub_tag_fails_at_once(tmp_path, monkeypatch):
