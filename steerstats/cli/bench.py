@@ -14,6 +14,10 @@ BENCHMARKS: dict[str, tuple[str, str]] = {
         "steerstats.uncertainty.benchmark",
         "vectorised cluster bootstrap vs a pandas resample loop",
     ),
+    "reward_models": (
+        "steerstats.models.benchmark",
+        "whole-run lax.scan training vs a jitted-step loop and PyTorch eager",
+    ),
     "embed": (
         "steerstats.embed.benchmark",
         "embedding extractor vs a naive per-image open_clip loop (images/s; GPU ceiling on CUDA)",

@@ -1,0 +1,148 @@
+"""``steerstats bench reward_models``: one paper-config CBM stage-1 run, three ways, same process.
+
+Work (defaults: the paper's setting): N = 5,000 examples x 768-d embeddings, 12 attribute heads,
+two hidden layers of 256, 100 epochs of batch-128 Adam (lr 1e-4), per-epoch reshuffles.
+
+1. :func:`steerstats.models.training.train` — the whole run as one jitted ``lax.scan``;
+2. the same jitted step function driven by a Python loop over epochs and minibatches;
+3. an equivalent PyTorch eager loop (``torch.nn`` + ``torch.optim.Adam``), CPU threads as set.
+
+Also :func:`~steerstats.models.training.train_many` (vmap over ``--seeds`` runs) against the same
+runs one after another, which decides whether the budget sweep should vmap on this machine.
+Compilation is timed separately and excluded from the per-run times (the sweep reuses compiled
+programs across seeds).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+
+from steerstats.models.mlp import init_params
+from steerstats.models.training import TrainSpec, _loss_fn, train, train_many
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--n", type=int, default=5000, help="training examples")
+    parser.add_argument("--dim", type=int, default=768, help="embedding dimension")
+    parser.add_argument("--heads", type=int, default=12, help="attribute heads")
+    parser.add_argument("--epochs", type=int, default=100)
+    parser.add_argument("--seeds", type=int, default=3, help="runs for the vmap comparison")
+    parser.add_argument("--no-torch", action="store_true", help="skip the PyTorch baseline")
+    parser.add_argument(
+        "--torch-threads", type=int, default=None, help="torch.set_num_threads (default: torch's)"
+    )
+
+
+def _data(n: int, dim: int, heads: int) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((n, dim)).astype(np.float32)
+    y = (x[:, :heads] + 0.5 * rng.standard_normal((n, heads)) > 0).astype(np.float32)
+    return x, y
+
+
+def _timed(fn) -> tuple[float, object]:
+    t0 = time.perf_counter()
+    out = jax.block_until_ready(fn())
+    return time.perf_counter() - t0, out
+
+
+def _load() -> str:
+    """The 1-minute load average: timings on a shared machine mean little without it."""
+    try:
+        return f"{os.getloadavg()[0]:.1f}"
+    except OSError:
+        return "n/a"
+
+
+def jitted_step_loop(spec: TrainSpec, x: np.ndarray, y: np.ndarray, key: jax.Array) -> tuple:
+    """The baseline: one jitted Adam step per minibatch, driven from Python."""
+    loss = _loss_fn(spec)
+    opt = optax.adam(spec.learning_rate)
+
+    @jax.jit
+    def step(p, s, xb, yb, w):
+        value, g = jax.value_and_grad(loss)(p, xb, yb, w)
+        updates, s = opt.update(g, s, p)
+        return optax.apply_updates(p, updates), s, value
+
+    k_init, k_data = jax.random.split(key)
+    params = init_params(spec.module(), k_init, x.shape[1])
+    state = opt.init(params)
+    xd, yd = jnp.asarray(x), jnp.asarray(y)
+    n, bs = x.shape[0], spec.batch_size
+    for e in range(spec.epochs):
+        perm = np.asarray(jax.random.permutation(jax.random.fold_in(k_data, e), n))
+        for i in range(0, n, bs):
+            idx = perm[i : i + bs]
+            params, state, _ = step(params, state, xd[idx], yd[idx], jnp.ones(len(idx)))
+    return params
+
+
+def torch_loop(x: np.ndarray, y: np.ndarray, spec: TrainSpec, seed: int = 0) -> float:
+    """Equivalent PyTorch eager training; returns the final epoch's mean loss."""
+    import torch
+
+    torch.manual_seed(seed)
+    layers: list = []
+    width = x.shape[1]
+    for h in spec.hidden:
+        layers += [torch.nn.Linear(width, h), torch.nn.ReLU()]
+        width = h
+    net = torch.nn.Sequential(*layers, torch.nn.Linear(width, y.shape[1]))
+    opt = torch.optim.Adam(net.parameters(), lr=spec.learning_rate)
+    lossf = torch.nn.BCEWithLogitsLoss()
+    xt, yt = torch.from_numpy(x), torch.from_numpy(y)
+    gen = torch.Generator().manual_seed(seed)
+    last = 0.0
+    for _ in range(spec.epochs):
+        perm = torch.randperm(len(xt), generator=gen)
+        total = 0.0
+        for i in range(0, len(xt), spec.batch_size):
+            idx = perm[i : i + spec.batch_size]
+            opt.zero_grad()
+            loss = lossf(net(xt[idx]), yt[idx])
+            loss.backward()
+            opt.step()
+            total += loss.item()
+        last = total
+    return last
+
+
+def run(args: argparse.Namespace) -> int:
+    spec = TrainSpec(hidden=(256, 256), n_out=args.heads, epochs=args.epochs)
+    x, y = _data(args.n, args.dim, args.heads)
+    print(f"reward-model training: N={args.n} x {args.dim}-d, {args.heads} heads, "
+          f"{args.epochs} epochs, batch 128, Adam lr 1e-4; {jax.default_backend()}, "
+          f"{os.cpu_count()} cores, load average {_load()}")
+    compile_s, _ = _timed(lambda: train(spec, x, y, jax.random.key(100)).params)
+    scan_s, _ = _timed(lambda: train(spec, x, y, jax.random.key(0)).params)
+    print(f"  lax.scan whole run      {scan_s:8.2f} s   (first call incl. compile {compile_s:.2f} s)")
+    jitted_step_loop(TrainSpec(**{**spec.__dict__, "epochs": 1}), x, y, jax.random.key(1))  # compile
+    loop_s, _ = _timed(lambda: jitted_step_loop(spec, x, y, jax.random.key(0)))
+    print(f"  jitted-step Python loop {loop_s:8.2f} s   ratio loop / scan = {loop_s / scan_s:.2f}x")
+    if not args.no_torch:
+        import torch
+
+        if args.torch_threads:
+            torch.set_num_threads(args.torch_threads)
+        t0 = time.perf_counter()
+        torch_loop(x, y, spec)
+        torch_s = time.perf_counter() - t0
+        print(f"  PyTorch eager loop      {torch_s:8.2f} s   ratio torch / scan = {torch_s / scan_s:.2f}x"
+              f"  (torch threads {torch.get_num_threads()})")
+    if args.seeds > 1:
+        keys = jax.random.split(jax.random.key(7), args.seeds)
+        _timed(lambda: train_many(spec, x, y, keys)[0].params)  # compile
+        many_s, _ = _timed(lambda: [r.params for r in train_many(spec, x, y, keys)])
+        seq_s, _ = _timed(lambda: [train(spec, x, y, k).params for k in keys])
+        print(f"  {args.seeds} seeds: vmap {many_s:.2f} s vs one after another {seq_s:.2f} s   "
+              f"ratio sequential / vmap = {seq_s / many_s:.2f}x")
+    print(f"  load average at the end {_load()}")
+    return 0
