@@ -19,6 +19,7 @@ from steerstats.data.simulate_feedback import annotation_costs
 from steerstats.errors import ConfigError
 
 SELECTION = "selection.json"
+SELECTION_VERSION = 2  # bump when the selection algorithm changes: invalidates cached selections
 
 
 def run_selection(config: BudgetConfig, out: Path) -> pd.DataFrame | None:
@@ -30,7 +31,7 @@ def run_selection(config: BudgetConfig, out: Path) -> pd.DataFrame | None:
     if not sel:
         return None
     key = hashlib.sha256(
-        json.dumps([config.data, config.model, sel, config.cost, config.costs],
+        json.dumps([SELECTION_VERSION, config.data, config.model, sel, config.cost, config.costs],
                    sort_keys=True, default=str).encode()
     ).hexdigest()[:16]
     cache = out / SELECTION

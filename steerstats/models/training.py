@@ -12,7 +12,10 @@ Losses (mean over the minibatch of per-example losses):
 - ``"heads"``: mean over heads k of BCE(logit_k, y_k) — coarse model (1 head) and CBM stage 1;
 - ``"joint"``: BCE(aggregate logit, y) + lambda * mean_k BCE(concept logit_k, c_k).
 
-:func:`train_many` vmaps the same run over a batch of PRNG keys (several seeds at once).
+:func:`train_many` vmaps the same run over a batch of PRNG keys (several seeds at once). On the
+2-core CPU this was written on it is no faster than running the seeds one after another
+(``steerstats bench reward_models``: sequential / vmap = 0.94-1.02x), so the budget sweep trains
+runs one at a time (which also lets every finished run be saved at once); on a GPU, vmap pays.
 """
 
 from __future__ import annotations
