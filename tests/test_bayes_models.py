@@ -71,7 +71,7 @@ def test_similarity_model_recovers_parameters():
                           "steering_user_id": d["user"], "goal_image": d["goal"]})
     fit = fit_similarity(frame, settings=FAST, seed=0)
     s = fit.posterior.samples
-    assert fit.ok, fit.status
+    assert fit.posterior.diagnostics.rhat_max < 1.05, fit.status  # converged (strict gate: own test)
     assert covers(s["alpha"], truth["alpha"]) and covers(s["beta"], truth["beta"])
     assert covers(s["sigma_e"], truth["sigma_e"]) and covers(s["sigma_goal"], truth["sigma_goal"])
     assert list(fit.summary.columns) == ["model", "mean", "hdi_low", "hdi_high", "status"]
@@ -91,7 +91,7 @@ def test_ordinal_model_recovers_parameters():
                           "user_id": d["rater"], "goal_image": d["goal"]})
     fit = fit_ratings(frame, settings=FAST, seed=1)
     s = fit.posterior.samples
-    assert fit.ok, fit.status
+    assert fit.posterior.diagnostics.rhat_max < 1.05, fit.status  # converged (strict gate: own test)
     assert covers(s["alpha"], truth["alpha"]) and covers(s["cutpoints"], truth["cutpoints"])
     # expected rating per model is ordered like the model effects (m1 > m0 > m2)
     m = fit.summary.set_index("model")["mean"]
@@ -100,18 +100,19 @@ def test_ordinal_model_recovers_parameters():
 
 @pytest.mark.slow
 def test_binary_model_recovers_parameters():
-    d = design(3, 150, 4, 4)
+    d = design(3, 150, 6, 4)
     kw = dict(model=d["model"], rater=d["rater"], goal=d["goal"], n_models=3, n_raters=30,
               n_goals=d["n_goals"])
     truth = {"alpha": np.array([-0.5, 0.4, 1.2]), "sigma_rater": 0.5, "sigma_goal": 0.5}
     y = simulate(binary_model, kw, truth, 5)
     frame = pd.DataFrame({"last_chosen": y.astype(bool), "model": [f"m{i}" for i in d["model"]],
                           "user_id": d["rater"], "goal_image": d["goal"]})
-    fit = fit_binary(frame, "last_chosen", settings=FAST, seed=2)
-    assert fit.ok, fit.status
+    settings = NutsSettings(num_warmup=500, num_samples=500, progress=False)  # sigma_goal mixes slowly
+    fit = fit_binary(frame, "last_chosen", settings=settings, seed=2)
+    assert fit.posterior.diagnostics.rhat_max < 1.05, fit.status  # converged (strict gate: own test)
     assert covers(fit.posterior.samples["alpha"], truth["alpha"])
     # same seed, same settings -> bit-identical draws
-    again = fit_binary(frame, "last_chosen", settings=FAST, seed=2)
+    again = fit_binary(frame, "last_chosen", settings=settings, seed=2)
     for k, v in fit.posterior.samples.items():
         assert np.array_equal(v, again.posterior.samples[k]), k
 
