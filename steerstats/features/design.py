@@ -7,8 +7,8 @@ Feature blocks of one steering attempt:
 - ``goal``: an embedding of the goal: the embedding of its ``reference_prompt`` text, or, when a
   table of goal-image embeddings keyed by goal URL is supplied, that row of the table.
 
-:class:`FeatureBuilder` is fitted on the training rows only (the text embedder and the column
-scaling), then maps any rows into a :class:`Design`. ``Design.matrix(model=...)`` swaps every row's
+:class:`FeatureBuilder` is fitted on the training rows only (the text embedder, the column
+centring and one scale per block), then maps any rows into a :class:`Design`. ``Design.matrix(model=...)`` swaps every row's
 model identity, which is how the decomposition evaluates mu_i at model i.
 """
 
@@ -85,7 +85,7 @@ def goal_table_lookup(table: pd.DataFrame, goals: Sequence[str], *, file: str = 
 
 
 class FeatureBuilder:
-    """Fit the embedder and the column scaling on training rows; map rows into a :class:`Design`.
+    """Fit the embedder and the block scaling on training rows; map rows into a :class:`Design`.
 
     ``blocks`` is a subset of ``("model", "prompt", "goal")``. The same fitted text embedder embeds
     prompts and reference prompts (one text space), fitted on both sets of training texts.
@@ -141,10 +141,15 @@ class FeatureBuilder:
             if "goal" in self.blocks and self.goal_embeddings is None:
                 texts += frame["reference_prompt"].astype(str).tolist()
             self.embedder.fit(texts)
-        raw, _ = self._raw(frame)
+        raw, slices = self._raw(frame)
         self._center = raw.mean(axis=0)
-        sd = raw.std(axis=0)
-        self._scale = np.where(sd > 0, sd, 1.0)
+        # one scale per block (its root-mean-square column SD), not per column: per-column scaling
+        # would blow up near-constant SVD components (tail components, or ones beyond the rank of
+        # the training texts), and unseen texts would then land far outside the training range
+        self._scale = np.ones(raw.shape[1])
+        for sl in slices.values():
+            rms = float(np.sqrt(np.mean(raw[:, sl].var(axis=0))))
+            self._scale[sl] = rms if rms > 0 else 1.0
         return self
 
     def transform(self, frame: pd.DataFrame) -> Design:

@@ -419,9 +419,10 @@ def seed_tradeoff_outputs(study: Study) -> tuple[Table, Figure]:
 
 
 def section(study: Study, context) -> list:
-    """Report section (cheap setting): predictors (TF-IDF + ridge, 80/20), the decomposition
-    (refit bootstrap with B = min(context.n_boot, 50), in-process) and the seed trade-off when the
-    study has it. ``steerstats predict`` / ``steerstats decompose`` give the full versions."""
+    """Report section (cheap setting): predictors (TF-IDF + ridge, 80/20) and the decomposition
+    (refit bootstrap with B = min(context.n_boot, 50), in-process). The seed constraint is already
+    in the report's "seeds" section. ``steerstats predict`` / ``steerstats decompose`` give the full
+    versions (MLP head, K-fold, larger B, the Bayesian model, the seed trade-off figure)."""
     study.require("steering")
     out: list = []
     pred = predictor_results(study, n_boot=min(context.n_boot, 1000), seed=context.seed, progress=False)
@@ -430,8 +431,6 @@ def section(study: Study, context) -> list:
         study, n_boot=min(context.n_boot, 50), seed=context.seed, n_jobs=1, progress=False
     )
     out += [table, figure]
-    if study.seed_constraint:
-        out += list(seed_tradeoff_outputs(study))
     return out
 
 

@@ -62,5 +62,6 @@ SECTIONS: list[Section] = [
     Section("llm", "steerstats.report.steerability:llm_section", "Steering LLMs"),
     Section("image_steering", "steerstats.report.steerability:image_steering_section", "Image-steering traces"),
     Section("goalspace_llm", "steerstats.report.section_goalspace:section", "LLM steering in goal space"),
+    Section("predictors_decomposition", "steerstats.report.section_decomposition:section", "Steerability predictors and the producibility/steering decomposition"),
     Section("bayes", "steerstats.report.section_bayes:section", "SEM, cluster-bootstrap and Bayesian intervals"),
 ]
