@@ -82,3 +82,17 @@ def test_variance_components_on_release(vafa2025_dir):
     vc = fit_variance_components(frame)
     assert (vc.n_rows, vc.n_users, vc.n_goals, vc.goals_per_user) == (2770, 277, 554, 2)
     assert 0 < vc.sigma_user < 1 and 0 < vc.sigma_goal < 1 and 0 < vc.sigma_attempt < 1
+
+
+def test_validate_coverage_cli(vafa2025_dir, tmp_path, capsys):
+    from steerstats.cli import main
+
+    out = tmp_path / "cov"
+    args = ["validate", "coverage", "--reps", "2", "--reps-bayes", "0", "--n-boot", "50",
+            "--data-dir", str(vafa2025_dir), "--out", str(out), "--quiet"]
+    assert main(args) == 0
+    text = capsys.readouterr().out
+    assert "| sem | 2 |" in text and "| bootstrap | 2 |" in text
+    calibration = (out / "calibration.json").read_text()
+    assert "sigma_user" in calibration and "method of moments" in calibration
+    assert main([*args[:3], "-1", *args[4:]]) == 2  # bad --reps: one-line error, exit 2

@@ -129,5 +129,6 @@ def section(study: Study, context: ReportContext) -> list:
               _comparison(judge, "the per-judgement rates", "goal x rater two-way cluster", "a goal image or a rater"), note,
               notes=("Rates are plain shares of yes judgements (the `_share` columns of judgement_rates), not the "
                      "release's chunked majority votes. Bayes: logistic model with model effects, rater and goal "
-                     "random effects; the population rate integrates them out.",)),
+                     "random effects; the population rate integrates them out. The two-way (product-weight) "
+                     "bootstrap is conservative: it counts the residual variance once per factor (Owen 2007).",)),
     ]
