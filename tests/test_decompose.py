@@ -199,3 +199,16 @@ def test_validation_bias_and_coverage():
     assert (terms["bias"].abs() <= terms["empirical_sd"]).all()
     # 95% intervals with R = 20: coverage below 0.75 would be ~4 Monte Carlo SEs off
     assert terms["coverage"].mean() >= 0.8
+
+
+def test_report_section_on_the_release_simulator(tmp_path):
+    from steerstats.data import load_study
+    from steerstats.report import ReportContext
+    from steerstats.report.section_decomposition import section
+
+    out = section(load_study("synthetic", seed=1), ReportContext(seed=1, n_boot=20))
+    assert [o.name for o in out] == ["steerability_predictors", "steerability_predictors", "decomposition", "decomposition"]
+    predictors = out[0].frame.set_index("predictor")
+    assert np.isfinite(predictors["r2"]).all() and (predictors["r2"] <= 1).all()
+    decomposition = out[2].frame
+    assert (decomposition["reference"] == "dall-e-2").all() and len(decomposition) == 9

@@ -85,7 +85,13 @@ def run(args: argparse.Namespace) -> int:
     else:
         summary += "\n\nThe seed-constraint trade-off needs the seed-constraint files; this study has none."
     if "nuts" in info:
-        summary += f"\n\nNUTS diagnostics: {info['nuts']}"
+        nuts = info["nuts"]
+        summary += (
+            f"\n\nNUTS (Bayesian linear model): max R-hat {nuts['rhat_max']:.3f} ({nuts['rhat_worst']}), "
+            f"min bulk ESS {nuts['ess_bulk_min']:.0f}, {nuts['n_divergent']} divergences, {nuts['seconds']:.0f} s."
+        )
+        if not nuts["ok"]:
+            summary += " WARNING: the diagnostics fail the R-hat <= 1.01 / no-divergence rule; treat the Bayesian rows as unreliable."
     settings = {
         "command": "steerstats decompose",
         "embedder": args.embedder,

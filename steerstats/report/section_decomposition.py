@@ -350,7 +350,8 @@ def decomposition_results(
     _, alphas = crossfit_mu(data)
     info: dict = {"ridge_alpha_per_fold": alphas.tolist(), "n_features": int(data.features.shape[1])}
     if bayes:
-        parts.append(decomposition_frame(data, _bayes_interval(data, nuts or {}, seed, info), "Bayesian linear model", truth))
+        nuts = {"progress": progress, **(nuts or {})}
+        parts.append(decomposition_frame(data, _bayes_interval(data, nuts, seed, info), "Bayesian linear model", truth))
     frame_out = pd.concat(parts, ignore_index=True)
     return decomposition_table(frame_out, n_boot, bayes), decomposition_figure(frame_out), info
 
@@ -362,9 +363,9 @@ def _bayes_interval(data, nuts: dict, seed: int, info: dict):
         model_inputs,
         posterior_terms,
     )
-    from steerstats.uncertainty.bayes import NutsSettings, run_nuts
+    from steerstats.uncertainty.bayes import RHAT_MAX, NutsSettings, run_nuts
 
-    settings = NutsSettings(**{"num_warmup": 500, "num_samples": 500, "num_chains": 2, **nuts})
+    settings = NutsSettings(**{"num_warmup": 1000, "num_samples": 1000, "num_chains": 2, **nuts})
     kwargs, center, scale = model_inputs(data)
     posterior = run_nuts(linear_decomposition_model, kwargs, settings, seed)
     info["nuts"] = {
@@ -373,6 +374,7 @@ def _bayes_interval(data, nuts: dict, seed: int, info: dict):
         "ess_bulk_min": posterior.diagnostics.ess_bulk_min,
         "n_divergent": posterior.diagnostics.n_divergent,
         "seconds": posterior.seconds,
+        "ok": bool(posterior.diagnostics.rhat_max <= RHAT_MAX and posterior.diagnostics.n_divergent == 0),
     }
     draws = posterior_terms(posterior.samples, data, center, scale, seed=seed)
     lo, hi = np.quantile(draws, [0.025, 0.975], axis=0)
