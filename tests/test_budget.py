@@ -152,6 +152,10 @@ def test_report_and_cli(tiny, tmp_path):
     at40 = runs[runs["n"] == 40].pivot(index="seed", columns="arm", values="auc")
     diff = (at40["cbm_tree"] - at40["coarse"]).mean()
     assert contrasts.loc[contrasts["n"] == 40, "diff"].item() == pytest.approx(diff)
+    inter = pd.read_csv(report / "interventions.csv")
+    at0 = inter[(inter["n_intervened"] == 0) & (inter["order"] == "uncertain")]
+    np.testing.assert_allclose(at0["auc"].to_numpy(), cbm["auc"].to_numpy())
+    assert (report / "interventions.png").is_file()
     manifest = json.loads((report / "manifest.json").read_text())
     assert manifest["n_runs"] == manifest["n_planned"] == 8
     bad = tmp_path / "bad.toml"

@@ -13,7 +13,13 @@ from steerstats.budget.auc import auc_with_ci, weighted_auc
 from steerstats.budget.config import Arm, BudgetConfig, attribute_set, load_config, parse_config
 from steerstats.budget.costs import per_example_cost, run_cost
 from steerstats.budget.experiment import run_experiment, run_selection
-from steerstats.budget.outputs import contrast_table, summary_table, weights_table, write_report
+from steerstats.budget.outputs import (
+    contrast_table,
+    interventions_table,
+    summary_table,
+    weights_table,
+    write_report,
+)
 from steerstats.budget.runner import (
     finished_runs,
     load_data,
@@ -33,6 +39,7 @@ __all__ = [
     "contrast_table",
     "finished_runs",
     "greedy_attribute_selection",
+    "interventions_table",
     "load_config",
     "load_data",
     "make_split",

@@ -112,6 +112,41 @@ def weights_table(records: list[dict[str, Any]]) -> pd.DataFrame:
     )
 
 
+def interventions_table(records: list[dict[str, Any]]) -> pd.DataFrame:
+    """Seed-mean held-out AUC after setting k attributes to their labels, per CBM arm, N, order."""
+    rows = [
+        {"arm": r["arm"], "n": r["n"], "seed": r["seed"], "order": order, "n_intervened": k,
+         "auc": auc}
+        for r in records
+        for order, curve in r.get("interventions", {}).items()
+        for k, auc in enumerate(curve)
+    ]
+    cols = ["arm", "n", "order", "n_intervened", "auc", "n_seeds"]
+    if not rows:
+        return pd.DataFrame(columns=cols)
+    frame = pd.DataFrame(rows)
+    return (
+        frame.groupby(["arm", "n", "order", "n_intervened"], sort=False)["auc"]
+        .agg(auc="mean", n_seeds="count")
+        .reset_index()[cols]
+    )
+
+
+def interventions_figure(table: pd.DataFrame):
+    """AUC vs number of attributes intervened on, at each CBM arm's largest N."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for (arm, order), g in table.groupby(["arm", "order"], sort=False):
+        g = g[g["n"] == g["n"].max()]
+        ax.plot(g["n_intervened"], g["auc"], marker="o", ls="-" if order == "uncertain" else "--",
+                label=f"{arm} ({order}, N={int(g['n'].max())})")
+    ax.set_xlabel("attributes set to their labels (test-time intervention)")
+    ax.set_ylabel("held-out ROC-AUC")
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
 def to_markdown(frame: pd.DataFrame, digits: int = 3) -> str:
     def fmt(v: Any) -> str:
         if isinstance(v, float | np.floating):
@@ -191,8 +226,9 @@ def write_report(
     summary = summary_table(records, config)
     contrasts = contrast_table(records, config)
     weights = weights_table(records)
+    interventions = interventions_table(records)
     tables = {"runs": runs_frame(records), "summary": summary, "contrasts": contrasts,
-              "aggregator_weights": weights}
+              "aggregator_weights": weights, "interventions": interventions}
     if selection is not None:
         tables["selection"] = selection
     with atomic_directory(out / "report") as tmp:
@@ -211,6 +247,10 @@ def write_report(
             if not weights.empty:
                 fig = weights_figure(weights)
                 fig.savefig(tmp / "aggregator_weights.png", dpi=120)
+                plt.close(fig)
+            if not interventions.empty:
+                fig = interventions_figure(interventions)
+                fig.savefig(tmp / "interventions.png", dpi=120)
                 plt.close(fig)
         files = {p.name: sha256_file(p) for p in sorted(tmp.iterdir())}
         manifest = {

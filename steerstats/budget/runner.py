@@ -9,7 +9,9 @@ a cluster-bootstrap interval over test groups; the bootstrap draws are the same 
 
 Every finished run is appended at once to ``results.jsonl`` (one JSON line, written with a single
 ``write`` + ``fsync``). Re-running the same config skips runs whose key and fingerprint are already
-there; a line torn by a kill is dropped on the next start.
+there; a line torn by a kill is dropped on the next start. A CBM run also records its
+test-time intervention curves (held-out AUC with k = 0..M attributes set to their labels, most
+uncertain first and in random order).
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from steerstats.budget.costs import run_cost
 from steerstats.data.feedback_io import FeedbackData, feedback_from_sample, load_feedback
 from steerstats.data.simulate_feedback import FeedbackWorld, FeedbackWorldConfig
 from steerstats.errors import ConfigError
+from steerstats.models.interventions import intervention_curve
 from steerstats.models.persistence import KINDS, make_model
 
 RESULTS = "results.jsonl"
@@ -168,6 +171,17 @@ def fit_one(
         record["aggregator_weights"] = dict(
             zip(attrs, (float(w) for w in model.aggregator_weights_), strict=True)
         )
+        # test-time interventions: the held-out AUC with k of the attributes set to their labels
+        record["interventions"] = {
+            order: [
+                float(a)
+                for a in intervention_curve(
+                    model, test.embeddings, test.aggregate, test.columns(attrs),
+                    order=order, n_repeats=3, seed=int(seed),
+                )["auc"]
+            ]
+            for order in ("uncertain", "random")
+        }
     return record
 
 
