@@ -16,16 +16,24 @@ from steerstats.uncertainty.bootstrap import (
     percentile_interval,
     product_weights,
 )
+from steerstats.uncertainty.calibrate import VarianceComponents, fit_variance_components
+from steerstats.uncertainty.coverage import CoverageConfig, run_coverage, summarise, write_outputs
 
 __all__ = [
     "BootstrapResult",
+    "CoverageConfig",
+    "VarianceComponents",
     "bca_interval",
     "cluster_bootstrap",
     "cluster_counts",
     "cluster_group_sums",
     "cluster_weights",
+    "fit_variance_components",
     "grouped_mean_bootstrap",
     "jackknife_acceleration",
     "percentile_interval",
     "product_weights",
+    "run_coverage",
+    "summarise",
+    "write_outputs",
 ]
