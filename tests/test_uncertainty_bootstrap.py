@@ -160,3 +160,17 @@ def test_steering_per_model_dreamsim(vafa2025_dir):
     assert res.replicates.shape == (10_000, 11)
     np.testing.assert_allclose(res.estimate[:-1], frame.groupby("model")["dreamsim"].mean().to_numpy())
     assert (res.ci_low < res.estimate).all() and (res.estimate < res.ci_high).all()
+
+
+def test_chunked_evaluation_gives_the_same_replicates(monkeypatch):
+    import steerstats.uncertainty.bootstrap as bs
+
+    frame = small_frame(5)
+    whole = cluster_bootstrap(group_mean_stat, frame, ["cl", "user"], n_boot=300, seed=1, method="bca")
+    monkeypatch.setattr(bs, "MAX_WEIGHT_CELLS", 7 * len(frame))  # chunks of 7 replicates
+    chunked = cluster_bootstrap(group_mean_stat, frame, ["cl", "user"], n_boot=300, seed=1, method="bca")
+    assert np.array_equal(whole.replicates, chunked.replicates, equal_nan=True)
+    assert np.array_equal(whole.ci_low, chunked.ci_low, equal_nan=True)
+    w = product_weights([pd.factorize(frame[c], sort=True)[0] for c in ("cl", "user")], 300,
+                        np.random.default_rng(1))
+    np.testing.assert_array_equal(whole.replicates, group_mean_stat(frame, w))

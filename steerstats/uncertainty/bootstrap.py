@@ -175,6 +175,29 @@ def _intervals(
     return bca_interval(reps, estimate, jackknife_acceleration(jackknife()), level)
 
 
+MAX_WEIGHT_CELLS = 1 << 25  # (rows x replicates) weight entries held at once (256 MiB)
+
+
+def _row_weights(counts: list[np.ndarray], codes: list[np.ndarray], rows: np.ndarray) -> np.ndarray:
+    """(len(rows), n) weights of replicates ``rows``: product of the factors' draw counts."""
+    w = counts[0][rows][:, codes[0]].astype(float)
+    for cnt, c in zip(counts[1:], codes[1:], strict=True):
+        w *= cnt[rows][:, c]
+    return w
+
+
+def _evaluate_in_chunks(
+    statistic: Statistic, data: pd.DataFrame, total: int, weights_for: Callable[[np.ndarray], np.ndarray]
+) -> np.ndarray:
+    """statistic(data, W) for W = weights_for(rows), rows in chunks bounding memory -> (total, k)."""
+    size = max(1, MAX_WEIGHT_CELLS // max(len(data), 1))
+    parts = []
+    for start in range(0, total, size):
+        rows = np.arange(start, min(start + size, total))
+        parts.append(np.asarray(statistic(data, weights_for(rows)), dtype=float).reshape(len(rows), -1))
+    return np.concatenate(parts, axis=0)
+
+
 def cluster_bootstrap(
     statistic: Statistic,
     data: pd.DataFrame,
@@ -185,7 +208,8 @@ def cluster_bootstrap(
     level: float = 0.95,
     method: str = "percentile",
 ) -> BootstrapResult:
-    """Cluster bootstrap of ``statistic(data, weights)`` with all B replicates in one call.
+    """Cluster bootstrap of ``statistic(data, weights)``, all replicates per call (B x n weight
+    matrices, in chunks of at most ``MAX_WEIGHT_CELLS`` entries so memory stays bounded).
 
     ``cluster`` is one column (one-way) or a list of two (two-way, product weights). ``method``
     picks the interval: "percentile" or "bca" (jackknife over clusters for the acceleration).
@@ -194,20 +218,22 @@ def cluster_bootstrap(
     names, codes = _cluster_codes(data, cluster)
     rng = np.random.default_rng(seed)
     estimate = np.atleast_1d(np.asarray(statistic(data, None), dtype=float))
-    weights = (
-        cluster_weights(codes[0], n_boot, rng)
-        if len(codes) == 1
-        else product_weights(codes, n_boot, rng)
+    # all draws first (so results do not depend on the chunking), then (chunk, n) weights
+    counts = [cluster_counts(int(c.max()) + 1, n_boot, rng) for c in codes]
+    reps = _evaluate_in_chunks(
+        statistic, data, n_boot, lambda rows: _row_weights(counts, codes, rows)
     )
-    reps = np.asarray(statistic(data, weights), dtype=float).reshape(n_boot, -1)
-    del weights
 
     def jackknife() -> list[np.ndarray]:
         out = []
         for c in codes:
             g = int(c.max()) + 1
-            w = (c[None, :] != np.arange(g)[:, None]).astype(float)  # (G, n): leave one out
-            out.append(np.asarray(statistic(data, w), dtype=float).reshape(g, -1))
+            # (chunk, n) leave-one-cluster-out weights
+            out.append(
+                _evaluate_in_chunks(
+                    statistic, data, g, lambda rows, c=c: (c[None, :] != rows[:, None]).astype(float)
+                )
+            )
         return out
 
     lo, hi = _intervals(reps, estimate, level, method, jackknife)
