@@ -214,6 +214,11 @@ def run_budget(
         pending = pending[: max(0, int(max_runs))]
     if pending:
         split = make_split(load_data(config), config)
+        if max(config.sizes) > len(split.train):
+            raise ConfigError(
+                f"largest training size {max(config.sizes)} exceeds the {len(split.train)} rows "
+                "of the training split"
+            )
         bar = tqdm(pending, desc=f"budget {config.name}", unit="run", disable=not progress)
         for arm, n, s in bar:
             bar.set_postfix_str(f"{arm.name} N={n} seed={s}")
