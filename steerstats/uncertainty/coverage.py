@@ -218,14 +218,16 @@ def write_outputs(out: str | Path, results: pd.DataFrame, config: CoverageConfig
     out = Path(out)
     table = summarise(results)
     atomic_write_text(out / "coverage.csv", table.to_csv(index=False))
+    reps = results.groupby(results["method"] == "bayes")["rep"].nunique()
+    n_fast, n_bayes = int(reps.get(False, 0)), int(reps.get(True, 0))
     lines = [
         f"# Coverage of {config.level:.0%} intervals for per-model mean {config.value}",
         "",
-        f"Replications: {int(table.loc[table.method != 'bayes', 'reps'].max()) if (table.method != 'bayes').any() else 0} "
-        f"(SEM, bootstrap with B={config.n_boot}); "
-        f"{int(table.loc[table.method == 'bayes', 'reps'].max()) if (table.method == 'bayes').any() else 0} "
-        f"for NUTS ({config.nuts_chains} chains x {config.nuts_samples} draws after {config.nuts_warmup} warm-up). "
-        f"Bootstrap clusters: {config.cluster}. MC error = binomial SE over intervals.",
+        f"Simulated studies: {n_fast} for the row SEM and the cluster bootstrap (B = {config.n_boot}, "
+        f"clusters: {config.cluster}); {n_bayes} of them also with a NUTS fit ({config.nuts_chains} "
+        f"chains x {config.nuts_samples} draws after {config.nuts_warmup} warm-up; 95% HDI). "
+        "Coverage is pooled over models; MC error = binomial SE sqrt(p(1-p)/intervals). Fits failing "
+        "R-hat <= 1.01 / no divergences are counted under 'failed fits' and left out.",
         "",
         "| method | reps | failed fits | intervals | coverage | MC error | mean width |",
         "|---|---|---|---|---|---|---|",
