@@ -212,3 +212,17 @@ def test_report_section_on_the_release_simulator(tmp_path):
     assert np.isfinite(predictors["r2"]).all() and (predictors["r2"] <= 1).all()
     decomposition = out[2].frame
     assert (decomposition["reference"] == "dall-e-2").all() and len(decomposition) == 9
+
+
+def test_validate_cli_writes_summary(tmp_path):
+    from steerstats.cli import main
+
+    out = tmp_path / "val"
+    argv = ["decompose", "--validate", "--n-sims", "2", "--n-boot", "3", "--jobs", "1", "--quiet", "--out", str(out)]
+    assert main(argv) == 0
+    summary = pd.read_csv(out / "tables" / "decomposition_validation.csv")
+    assert set(summary["term"]) == {"observed_diff", "steering_term", "producible_term", "residual"}
+    assert (summary["n_sims"] == 2).all() and summary["coverage"].between(0, 1).all()
+    draws = pd.read_csv(out / "tables" / "decomposition_validation_draws.csv")
+    assert len(draws) == 2 * len(summary)
+    assert main([*argv[:3], "1", *argv[4:]]) == 2  # fewer than 2 simulations
