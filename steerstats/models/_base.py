@@ -1,4 +1,5 @@
-"""Shared pieces of the reward-model estimators: input checks, validation split, ROC-AUC score."""
+"""Shared pieces of the reward-model estimators: input checks, validation split, the network's
+training spec and run, ROC-AUC score."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import GroupShuffleSplit, ShuffleSplit
 
 from steerstats.errors import InputError
+from steerstats.models.training import TrainSpec, train
 
 
 def check_X(X: np.ndarray, dim: int | None = None) -> np.ndarray:
@@ -65,12 +67,51 @@ def validation_split(
 
 
 class RewardModelBase(BaseEstimator):
-    """ROC-AUC ``score`` and seeded keys; subclasses define ``decision_function``."""
+    """ROC-AUC ``score``, seeded keys and the network's training run; subclasses define
+    ``decision_function`` and the hyperparameters read here."""
 
+    hidden: tuple[int, ...]
+    epochs: int
+    learning_rate: float
+    batch_size: int
+    validation_fraction: float
     random_state: int
 
     def _key(self) -> jax.Array:
         return jax.random.key(int(self.random_state))
+
+    def _train_spec(self, n_out: int, **loss: object) -> TrainSpec:
+        """The network's :class:`TrainSpec` from the estimator's hyperparameters."""
+        return TrainSpec(
+            hidden=tuple(int(h) for h in self.hidden),
+            n_out=int(n_out),
+            **loss,
+            epochs=int(self.epochs),
+            batch_size=int(self.batch_size),
+            learning_rate=float(self.learning_rate),
+        )
+
+    def _fit_network(
+        self, spec: TrainSpec, X: np.ndarray, target: np.ndarray, groups: np.ndarray | None
+    ) -> np.ndarray:
+        """Train on the training rows, early-stop on the validation rows; returns the training rows.
+
+        Sets ``params_``, ``train_loss_``, ``val_loss_`` and ``best_epoch_``.
+        """
+        tr, va = validation_split(len(X), self.validation_fraction, self.random_state, groups)
+        result = train(
+            spec,
+            X[tr],
+            target[tr],
+            self._key(),
+            x_val=X[va] if len(va) else None,
+            y_val=target[va] if len(va) else None,
+        )
+        self.params_ = result.params
+        self.train_loss_ = result.train_loss
+        self.val_loss_ = result.val_loss
+        self.best_epoch_ = result.best_epoch
+        return tr
 
     def predict_proba(self, X: np.ndarray, **kwargs) -> np.ndarray:
         """(n, 2) probabilities [P(bad), P(good)]."""

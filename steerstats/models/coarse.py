@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from steerstats.models._base import RewardModelBase, check_binary, check_X, validation_split
-from steerstats.models.training import TrainSpec, apply, train
+from steerstats.models._base import RewardModelBase, check_binary, check_X
+from steerstats.models.training import TrainSpec, apply
 
 
 class CoarseRewardModel(RewardModelBase):
@@ -37,13 +37,7 @@ class CoarseRewardModel(RewardModelBase):
         self.random_state = random_state
 
     def spec(self) -> TrainSpec:
-        return TrainSpec(
-            hidden=tuple(int(h) for h in self.hidden),
-            n_out=1,
-            epochs=int(self.epochs),
-            batch_size=int(self.batch_size),
-            learning_rate=float(self.learning_rate),
-        )
+        return self._train_spec(n_out=1)
 
     def fit(
         self,
@@ -54,19 +48,7 @@ class CoarseRewardModel(RewardModelBase):
     ) -> CoarseRewardModel:
         X = check_X(X)
         y = check_binary(y, X.shape[0])
-        tr, va = validation_split(len(y), self.validation_fraction, self.random_state, groups)
-        result = train(
-            self.spec(),
-            X[tr],
-            y[tr, None],
-            self._key(),
-            x_val=X[va] if len(va) else None,
-            y_val=y[va, None] if len(va) else None,
-        )
-        self.params_ = result.params
-        self.train_loss_ = result.train_loss
-        self.val_loss_ = result.val_loss
-        self.best_epoch_ = result.best_epoch
+        self._fit_network(self.spec(), X, y[:, None], groups)
         self.n_features_in_ = X.shape[1]
         return self
 

@@ -25,9 +25,8 @@ from steerstats.models._base import (
     check_binary,
     check_concepts,
     check_X,
-    validation_split,
 )
-from steerstats.models.training import TrainSpec, apply, train
+from steerstats.models.training import TrainSpec, apply
 
 MODES = ("sequential", "independent", "joint")
 
@@ -61,14 +60,10 @@ class ConceptBottleneckRewardModel(RewardModelBase):
 
     def spec(self, n_concepts: int | None = None) -> TrainSpec:
         m = self.n_concepts_ if n_concepts is None else n_concepts
-        return TrainSpec(
-            hidden=tuple(int(h) for h in self.hidden),
-            n_out=int(m),
+        return self._train_spec(
+            n_out=m,
             loss="joint" if self.mode == "joint" else "heads",
             concept_weight=float(self.concept_weight),
-            epochs=int(self.epochs),
-            batch_size=int(self.batch_size),
-            learning_rate=float(self.learning_rate),
         )
 
     def fit(
@@ -95,20 +90,8 @@ class ConceptBottleneckRewardModel(RewardModelBase):
             raise InputError(f"{len(names)} attribute_names for {c.shape[1]} attribute columns")
         self.n_concepts_ = c.shape[1]
         self.n_features_in_ = X.shape[1]
-        tr, va = validation_split(len(y), self.validation_fraction, self.random_state, groups)
         target = np.column_stack([y, c]) if self.mode == "joint" else c
-        result = train(
-            self.spec(),
-            X[tr],
-            target[tr],
-            self._key(),
-            x_val=X[va] if len(va) else None,
-            y_val=target[va] if len(va) else None,
-        )
-        self.params_ = result.params
-        self.train_loss_ = result.train_loss
-        self.val_loss_ = result.val_loss
-        self.best_epoch_ = result.best_epoch
+        tr = self._fit_network(self.spec(), X, target, groups)
         if self.mode == "joint":
             agg = self.params_["aggregator"]
             self.aggregator_weights_ = np.asarray(agg["kernel"])[:, 0].astype(float)
