@@ -21,3 +21,29 @@ def add_dataset_args(parser: argparse.ArgumentParser) -> None:
 
 def add_out_arg(parser: argparse.ArgumentParser, default: str) -> None:
     parser.add_argument("--out", default=default, help=f"output directory (default: {default})")
+
+
+def add_embedding_args(parser: argparse.ArgumentParser) -> None:
+    """Text embedder, goal representation and embedding cache of the steerability predictors."""
+    parser.add_argument("--embedder", default="tfidf", choices=("tfidf", "minilm", "clip"), help="text embedder (default: tfidf)")
+    parser.add_argument(
+        "--goal-embeddings",
+        default=None,
+        help="'text' (embed reference_prompt), 'truth' (a simulated study's goal features) or a "
+        "csv/parquet of goal_image + numeric columns (default: truth on synthetic, else text)",
+    )
+    parser.add_argument("--cache-dir", default=None, help="on-disk embedding cache (default: none)")
+    parser.add_argument("--clip-model", default="ViT-B-32", help="open_clip model for --embedder clip")
+    parser.add_argument("--clip-weights", default=None, help="checkpoint file or open_clip pretrained tag for --embedder clip")
+
+
+def goal_source(args: argparse.Namespace) -> str:
+    """``--goal-embeddings``, defaulting to the true goal features on synthetic data, else text."""
+    return args.goal_embeddings or ("truth" if args.dataset == "synthetic" else "text")
+
+
+def embedder_options(args: argparse.Namespace) -> dict:
+    """Keyword options of the chosen ``--embedder`` (only clip has any)."""
+    if args.embedder == "clip":
+        return {"model": args.clip_model, "weights": args.clip_weights}
+    return {}

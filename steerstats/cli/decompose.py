@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import argparse
 
-from steerstats.cli._common import add_dataset_args, add_out_arg
+from steerstats.cli._common import (
+    add_dataset_args,
+    add_embedding_args,
+    add_out_arg,
+    embedder_options,
+    goal_source,
+)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -18,20 +24,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     add_dataset_args(parser)
     add_out_arg(parser, "out/decompose")
-    parser.add_argument("--embedder", default="tfidf", choices=("tfidf", "minilm", "clip"), help="text embedder (default: tfidf)")
+    add_embedding_args(parser)
     parser.add_argument("--reference", default="dall-e-2", help="reference model m1 (default: dall-e-2)")
-    parser.add_argument(
-        "--goal-embeddings",
-        default=None,
-        help="'text', 'truth' or a csv/parquet of goal_image + numeric columns "
-        "(default: truth on synthetic, else text)",
-    )
     parser.add_argument("--n-boot", type=int, default=200, help="bootstrap replicates, each refitting the predictor (default: 200)")
     parser.add_argument("--bayes", action="store_true", help="add the Bayesian linear model (NUTS, ~1-2 min)")
     parser.add_argument("--jobs", type=int, default=2, help="worker processes for the bootstrap (default: 2)")
-    parser.add_argument("--cache-dir", default=None, help="on-disk embedding cache (default: none)")
-    parser.add_argument("--clip-model", default="ViT-B-32", help="open_clip model for --embedder clip")
-    parser.add_argument("--clip-weights", default=None, help="checkpoint file or open_clip pretrained tag for --embedder clip")
     parser.add_argument("--validate", action="store_true", help="run the simulation study of bias and coverage")
     parser.add_argument("--n-sims", type=int, default=100, help="simulations for --validate (default: 100)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -62,18 +59,18 @@ def run(args: argparse.Namespace) -> int:
     )
 
     study = load_analysis_study(args.dataset, args.data_dir, args.seed)
-    goal_source = args.goal_embeddings or ("truth" if args.dataset == "synthetic" else "text")
+    goal = goal_source(args)
     table, figure, info = decomposition_results(
         study,
         embedder=args.embedder,
         reference=args.reference,
-        goal_source=goal_source,
+        goal_source=goal,
         n_boot=args.n_boot,
         bayes=args.bayes,
         seed=args.seed,
         n_jobs=args.jobs,
         cache_dir=args.cache_dir,
-        embedder_options=_embedder_options(args),
+        embedder_options=embedder_options(args),
         progress=not args.quiet,
     )
     tables, figures = [table], [figure]
@@ -96,7 +93,7 @@ def run(args: argparse.Namespace) -> int:
         "command": "steerstats decompose",
         "embedder": args.embedder,
         "reference": args.reference,
-        "goal_embeddings": goal_source,
+        "goal_embeddings": goal,
         "n_boot": args.n_boot,
         "bayes": args.bayes,
         "seed": args.seed,
@@ -150,9 +147,3 @@ def _validate(args: argparse.Namespace, t0: float) -> int:
     print(line)
     print(f"wrote {args.out}")
     return 0
-
-
-def _embedder_options(args: argparse.Namespace) -> dict:
-    if args.embedder == "clip":
-        return {"model": args.clip_model, "weights": args.clip_weights}
-    return {}

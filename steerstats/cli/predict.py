@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import argparse
 
-from steerstats.cli._common import add_dataset_args, add_out_arg
+from steerstats.cli._common import (
+    add_dataset_args,
+    add_embedding_args,
+    add_out_arg,
+    embedder_options,
+    goal_source,
+)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -17,19 +23,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     add_dataset_args(parser)
     add_out_arg(parser, "out/predict")
-    parser.add_argument("--embedder", default="tfidf", choices=("tfidf", "minilm", "clip"), help="text embedder (default: tfidf)")
+    add_embedding_args(parser)
     parser.add_argument("--head", default="ridge", choices=("ridge", "mlp", "both"), help="regression head (default: ridge)")
     parser.add_argument("--split", default="80/20", help="'80/20' (held-out 20%% of goals) or K for grouped K-fold")
-    parser.add_argument(
-        "--goal-embeddings",
-        default=None,
-        help="'text' (embed reference_prompt), 'truth' (a simulated study's goal features) or a "
-        "csv/parquet of goal_image + numeric columns (default: truth on synthetic, else text)",
-    )
     parser.add_argument("--n-boot", type=int, default=1000, help="bootstrap replicates over test goals (default: 1000)")
-    parser.add_argument("--cache-dir", default=None, help="on-disk embedding cache (default: none)")
-    parser.add_argument("--clip-model", default="ViT-B-32", help="open_clip model for --embedder clip")
-    parser.add_argument("--clip-weights", default=None, help="checkpoint file or open_clip pretrained tag for --embedder clip")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.set_defaults(func=run)
 
@@ -63,18 +60,18 @@ def run(args: argparse.Namespace) -> int:
     split = parse_split(args.split)
     t0 = time.perf_counter()
     study = load_analysis_study(args.dataset, args.data_dir, args.seed)
-    goal_source = args.goal_embeddings or ("truth" if args.dataset == "synthetic" else "text")
+    goal = goal_source(args)
     heads = ("ridge", "mlp") if args.head == "both" else (args.head,)
     res = predictor_results(
         study,
         embedder=args.embedder,
         heads=heads,
         split=split,
-        goal_source=goal_source,
+        goal_source=goal,
         n_boot=args.n_boot,
         seed=args.seed,
         cache_dir=args.cache_dir,
-        embedder_options=_embedder_options(args),
+        embedder_options=embedder_options(args),
         progress=not args.quiet,
     )
     settings = {
@@ -82,7 +79,7 @@ def run(args: argparse.Namespace) -> int:
         "embedder": args.embedder,
         "heads": list(heads),
         "split": str(split),
-        "goal_embeddings": goal_source,
+        "goal_embeddings": goal,
         "n_boot": args.n_boot,
         "seed": args.seed,
     }
@@ -101,9 +98,3 @@ def run(args: argparse.Namespace) -> int:
     print(res.summary)
     print(f"wrote {args.out}")
     return 0
-
-
-def _embedder_options(args: argparse.Namespace) -> dict:
-    if args.embedder == "clip":
-        return {"model": args.clip_model, "weights": args.clip_weights}
-    return {}
