@@ -18,6 +18,7 @@ from steerstats.report.artifacts import (
     Table,
     to_latex,
     to_markdown,
+    write_artifacts,
     write_figure,
     write_table,
 )
@@ -55,6 +56,7 @@ __all__ = [
     "similarity_tables",
     "to_latex",
     "to_markdown",
+    "write_artifacts",
     "write_figure",
     "write_table",
 ]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -165,3 +166,12 @@ def write_figure(figure: Figure, directory: Path) -> list[Path]:
         paths.append(atomic_write_bytes(Path(directory) / f"{figure.name}.{ext}", buf.getvalue()))
     plt.close(figure.figure)
     return paths
+
+
+def write_artifacts(directory: Path, tables: Iterable[Table], figures: Iterable[Figure]) -> list[Path]:
+    """Create ``directory``/tables and ``directory``/figures and write every table and figure there."""
+    directory = Path(directory)
+    (directory / "tables").mkdir()
+    (directory / "figures").mkdir()
+    paths = [p for t in tables for p in write_table(t, directory / "tables")]
+    return paths + [p for f in figures for p in write_figure(f, directory / "figures")]

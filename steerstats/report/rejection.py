@@ -46,7 +46,7 @@ from steerstats.generate import (
     top_picks,
     vote_shares,
 )
-from steerstats.report.artifacts import Figure, Table, write_figure, write_table
+from steerstats.report.artifacts import Figure, Table, write_artifacts
 from steerstats.uncertainty import cluster_bootstrap, grouped_mean_bootstrap
 
 #: the built-in configuration; analyses/rejection_synthetic.toml spells out the same values
@@ -404,12 +404,7 @@ def run_rejection(cfg: Mapping[str, Any], out: str | Path, *, scorers: Mapping[s
         )
 
     with atomic_directory(out) as tmp:
-        (tmp / "tables").mkdir()
-        (tmp / "figures").mkdir()
-        for t in tables.values():
-            write_table(t, tmp / "tables")
-        for f in figures.values():
-            write_figure(f, tmp / "figures")
+        write_artifacts(tmp, tables.values(), figures.values())
         atomic_write_json(tmp / "manifest.json", _manifest(cfg, tables, figures, candidates, pairs, time.perf_counter() - t0))
     return {name: t.frame for name, t in tables.items()}
 

@@ -464,16 +464,11 @@ def write_outputs(
 ) -> None:
     """OUT/tables, OUT/figures, OUT/summary.md, OUT/manifest.json, written atomically."""
     from steerstats._io import atomic_directory, atomic_write_json, atomic_write_text
-    from steerstats.report.artifacts import write_figure, write_table
+    from steerstats.report.artifacts import write_artifacts
     from steerstats.report.build import PACKAGES, package_versions
 
     with atomic_directory(out) as tmp:
-        (tmp / "tables").mkdir()
-        (tmp / "figures").mkdir()
-        for t in tables:
-            write_table(t, tmp / "tables")
-        for f in figures:
-            write_figure(f, tmp / "figures")
+        write_artifacts(tmp, tables, figures)
         for name, frame in extra:
             atomic_write_text(tmp / "tables" / f"{name}.csv", frame.to_csv(index=False))
         lines = [f"# {settings.get('command', 'steerstats')} on {study.name}", "", summary, ""]

@@ -40,7 +40,7 @@ from steerstats.generate import (
     train_thompson,
 )
 from steerstats.generate.traces import constant_scale_share, scale_schedules, with_previous
-from steerstats.report.artifacts import Figure, Table, write_figure, write_table
+from steerstats.report.artifacts import Figure, Table, write_artifacts
 from steerstats.report.rejection import load_config as _load_config
 from steerstats.uncertainty import grouped_mean_bootstrap
 
@@ -223,12 +223,7 @@ def run_steer(
     )
     figures["learned_policy"] = Figure("learned_policy", learned_policy_figure(policy), "Learned proposal policy", tables["learned_policy"].interpretation)
     with atomic_directory(out) as tmp:
-        (tmp / "tables").mkdir()
-        (tmp / "figures").mkdir()
-        for t in tables.values():
-            write_table(t, tmp / "tables")
-        for f in figures.values():
-            write_figure(f, tmp / "figures")
+        write_artifacts(tmp, tables.values(), figures.values())
         atomic_write_text(tmp / "learned_policy.csv", policy.table().to_csv(index=False))
         atomic_write_json(tmp / "manifest.json", _manifest(cfg, tables, figures, trained, traces is not None, time.perf_counter() - t0))
     return {name: t.frame for name, t in tables.items()}
