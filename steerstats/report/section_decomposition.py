@@ -190,14 +190,21 @@ def _variance_shares(jobs, boot, heads, embedder) -> str:
     return "\n".join(lines)
 
 
+def _error_bars(frame: pd.DataFrame, column: str) -> np.ndarray:
+    """(2, n) matplotlib ``yerr`` from ``column`` and its ``_ci_low`` / ``_ci_high`` columns."""
+    est = frame[column].to_numpy(float)
+    low, high = frame[f"{column}_ci_low"].to_numpy(float), frame[f"{column}_ci_high"].to_numpy(float)
+    # a percentile interval need not contain the point estimate: clip the bar ends at it
+    return np.clip(np.vstack([est - low, high - est]), 0, None)
+
+
 def predictors_figure(table: pd.DataFrame) -> Figure:
     """Bars of held-out R^2 with 95% CIs per predictor and head (like Fig. 4, left)."""
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(7, 4))
     labels = [f"{PREDICTOR_LABELS.get(p, p)}" + ("" if h == "none" else f"\n[{h}]") for p, h in zip(table["predictor"], table["head"], strict=True)]
     x = np.arange(len(table))
-    # a percentile interval need not contain the point estimate: clip the bar ends at it
-    err = np.clip(np.vstack([table["r2"] - table["r2_ci_low"], table["r2_ci_high"] - table["r2"]]), 0, None)
+    err = _error_bars(table, "r2")
     colors = ["0.6" if h == "none" else ("C0" if h == "ridge" else "C1") for h in table["head"]]
     ax.bar(x, table["r2"], yerr=err, color=colors, capsize=4)
     ax.axhline(0, color="black", lw=0.8)
@@ -279,11 +286,7 @@ def decomposition_figure(frame: pd.DataFrame) -> Figure:
         # stack the producible term on the steering term when both have the same sign
         bottom = np.where(np.sign(prod) == np.sign(steer), steer, 0.0)
         ax.bar(x, prod, bottom=bottom, color="C2", label="producible set")
-        err = np.clip(
-            np.vstack([part["observed_diff"] - part["observed_diff_ci_low"], part["observed_diff_ci_high"] - part["observed_diff"]]),
-            0,
-            None,
-        )
+        err = _error_bars(part, "observed_diff")
         ax.errorbar(x, part["observed_diff"], yerr=err, fmt="o", color="black", capsize=3, label="observed difference")
         if "truth_observed_diff" in part:
             ax.scatter(x, part["truth_steering_term"], marker="_", s=300, color="navy", label="true steering term", zorder=5)
