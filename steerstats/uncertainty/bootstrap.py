@@ -163,16 +163,34 @@ def _check_method(method: str) -> None:
         raise InputError(f"unknown bootstrap method {method!r}; use one of {', '.join(METHODS)}")
 
 
-def _intervals(
-    reps: np.ndarray,
+def _result(
     estimate: np.ndarray,
+    reps: np.ndarray,
+    *,
     level: float,
     method: str,
     jackknife: Callable[[], list[np.ndarray]],
-) -> tuple[np.ndarray, np.ndarray]:
+    cluster: tuple[str, ...],
+    n_clusters: tuple[int, ...],
+    seed: int,
+) -> BootstrapResult:
+    """SE and interval (percentile, or BCa with the jackknife run only then) of the replicates."""
     if method == "percentile":
-        return percentile_interval(reps, level)
-    return bca_interval(reps, estimate, jackknife_acceleration(jackknife()), level)
+        lo, hi = percentile_interval(reps, level)
+    else:
+        lo, hi = bca_interval(reps, estimate, jackknife_acceleration(jackknife()), level)
+    return BootstrapResult(
+        estimate=estimate,
+        replicates=reps,
+        se=np.nanstd(reps, axis=0, ddof=1),
+        ci_low=lo,
+        ci_high=hi,
+        level=level,
+        method=method,
+        cluster=cluster,
+        n_clusters=n_clusters,
+        seed=seed,
+    )
 
 
 MAX_WEIGHT_CELLS = 1 << 25  # (rows x replicates) weight entries held at once (256 MiB)
@@ -236,15 +254,12 @@ def cluster_bootstrap(
             )
         return out
 
-    lo, hi = _intervals(reps, estimate, level, method, jackknife)
-    return BootstrapResult(
-        estimate=estimate,
-        replicates=reps,
-        se=np.nanstd(reps, axis=0, ddof=1),
-        ci_low=lo,
-        ci_high=hi,
+    return _result(
+        estimate,
+        reps,
         level=level,
         method=method,
+        jackknife=jackknife,
         cluster=names,
         n_clusters=tuple(int(c.max()) + 1 for c in codes),
         seed=seed,
@@ -316,15 +331,12 @@ def grouped_mean_bootstrap(
         with np.errstate(invalid="ignore", divide="ignore"):
             return [(sums.sum(axis=0) - sums) / (counts.sum(axis=0) - counts)]
 
-    lo, hi = _intervals(reps, estimate, level, method, jackknife)
-    result = BootstrapResult(
-        estimate=estimate,
-        replicates=reps,
-        se=np.nanstd(reps, axis=0, ddof=1),
-        ci_low=lo,
-        ci_high=hi,
+    result = _result(
+        estimate,
+        reps,
         level=level,
         method=method,
+        jackknife=jackknife,
         cluster=(cluster,),
         n_clusters=(sums.shape[0],),
         seed=seed,
