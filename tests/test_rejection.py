@@ -308,9 +308,9 @@ def _pool_file(tmp_path, n_prompts=60, per=16, seed=0):
 def test_run_rejection_with_callable_scorers_on_a_pool(tmp_path):
     """Any callable scorer works (no reward-model training) and the pool backend feeds the run;
     the scorer that tracks the known aggregate wins against a random one, CI excluding zero."""
-    from steerstats.report.rejection import DEFAULTS, merge_config, run_rejection
+    from steerstats.report.rejection import merge_config, run_rejection
 
-    cfg = merge_config(DEFAULTS, {
+    cfg = merge_config({
         "n_boot": 300, "models": {},
         "generate": {"backend": "pool", "path": str(_pool_file(tmp_path)), "n_per_prompt": 16, "attributes": ["bright"]},
         "compare": {"a": "tracks", "b": "noise", "n": 8},
@@ -332,9 +332,9 @@ def test_run_rejection_with_callable_scorers_on_a_pool(tmp_path):
 
 
 def test_run_rejection_is_deterministic(tmp_path):
-    from steerstats.report.rejection import DEFAULTS, merge_config, run_rejection
+    from steerstats.report.rejection import merge_config, run_rejection
 
-    cfg = merge_config(DEFAULTS, {
+    cfg = merge_config({
         "n_boot": 100, "models": {},
         "generate": {"backend": "pool", "path": str(_pool_file(tmp_path, n_prompts=20)), "n_per_prompt": 16},
         "compare": {"a": "first", "b": "noise", "n": 8},
@@ -351,11 +351,11 @@ def test_run_rejection_is_deterministic(tmp_path):
 
 def test_oracle_judges_without_truth_is_a_config_error(tmp_path):
     from steerstats.errors import ConfigError
-    from steerstats.report.rejection import DEFAULTS, merge_config, run_rejection
+    from steerstats.report.rejection import merge_config, run_rejection
 
     pool = pd.read_csv(_pool_file(tmp_path, n_prompts=4)).drop(columns=["aggregate"])
     pool.to_csv(tmp_path / "noagg.csv", index=False)
-    cfg = merge_config(DEFAULTS, {"models": {}, "generate": {"backend": "pool", "path": str(tmp_path / "noagg.csv"), "n_per_prompt": 16},
+    cfg = merge_config({"models": {}, "generate": {"backend": "pool", "path": str(tmp_path / "noagg.csv"), "n_per_prompt": 16},
                                   "compare": {"a": "x", "b": "y", "n": 8}})
     with pytest.raises(ConfigError, match="known aggregate"):
         run_rejection(cfg, tmp_path / "out", scorers={"x": random_scorer(0), "y": random_scorer(1)})

@@ -42,17 +42,18 @@ from __future__ import annotations
 
 import hashlib
 import json
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from steerstats.config import OPTIONAL, REQUIRED, Field, describe, read_toml, validate
 from steerstats.data.simulate_feedback import (
     ALIGNMENT_ATTRIBUTES,
     QUALITY_ATTRIBUTES,
     TREE_ATTRIBUTES,
 )
-from steerstats.errors import ConfigError, DataNotFoundError
+from steerstats.errors import ConfigError
+from steerstats.models.schema import CBM_ONLY
 
 
 def attribute_set(spec: str | list[str], available: tuple[str, ...]) -> tuple[str, ...]:
@@ -121,67 +122,110 @@ class BudgetConfig:
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
-def _ints(values: Any, name: str) -> tuple[int, ...]:
-    if not isinstance(values, list) or not values or not all(isinstance(v, int) for v in values):
-        raise ConfigError(f"[budget] {name} must be a non-empty list of integers")
-    return tuple(values)
+def _schema() -> dict[str, Field]:
+    from steerstats.data.simulate_feedback import FEEDBACK_WORLD_FIELDS
+    from steerstats.models.schema import model_fields
+
+    names = ("str", "list[str]")
+    return {
+        "budget": Field("table", {}, "the sweep", fields={
+            "name": Field("str", "budget", "name of the sweep (default output: out/budget/NAME)"),
+            "sizes": Field("list[int]", REQUIRED, "training sizes N", ge=1, min_items=1),
+            "seeds": Field("list[int]", [0], "training subsample + initialisation seeds", ge=0, min_items=1),
+            "cost": Field("str", "count", "'count': N (1 + #attributes); 'seconds': N (c_agg + sum c_j)",
+                          choices=("count", "seconds")),
+            "n_boot": Field("int", 500, "cluster-bootstrap replicates of the held-out ROC-AUC", ge=2, le=1_000_000),
+            "level": Field("float", 0.95, "confidence level of the intervals", gt=0, lt=1),
+            "costs": Field("table", {}, "seconds per judgement, overriding/adding to paper Table 2",
+                           values=Field("float", REQUIRED, "seconds per judgement", ge=0)),
+        }),
+        "data": Field("table", REQUIRED, "the data", fields={
+            "source": Field("str", REQUIRED, "'synthetic' or the path of a feedback table (.csv / .parquet)"),
+            "embeddings": Field("str", OPTIONAL, "a side .npy of shape (n_rows, dim) for a user table"),
+            "n": Field("int", 10_000, "items drawn from the synthetic world (train pool + test)", ge=4, le=10_000_000),
+            "test_fraction": Field("float", 0.25, "share of groups held out as the test set", gt=0, lt=1),
+            "seed": Field("int", 0, "seed of the synthetic sample and of the train/test split", ge=0),
+            "world": Field("table", {}, "FeedbackWorldConfig fields (synthetic only)", fields=FEEDBACK_WORLD_FIELDS),
+        }),
+        "model": Field("table", {}, "hyper-parameters shared by every arm", fields=model_fields()),
+        "arm": Field("tables", REQUIRED, "one reward model per arm", min_items=1, fields={
+            "name": Field("str", REQUIRED, "the arm's name in tables and figures"),
+            "kind": Field("str", REQUIRED, "reward model", choices=("coarse", "cbm")),
+            "attributes": Field(names, "none", "a named set (tree, tree+others, non_tree, quality, alignment, "
+                                "all, none) or a list of attribute columns"),
+            "params": Field("table", {}, "hyper-parameters of this arm (override [model])", fields=model_fields()),
+        }),
+        "contrast": Field("tables", [], "paired AUC differences reported per N", fields={
+            "a": Field("str", REQUIRED, "arm name"),
+            "b": Field("str", REQUIRED, "arm name (the reference)"),
+        }),
+        "selection": Field("table", OPTIONAL, "cost-aware greedy attribute selection", fields={
+            "candidates": Field(names, "all", "attribute set to choose from"),
+            "budget": Field("float", REQUIRED, "cost units per example on top of the aggregate label", gt=0),
+            "pilot_n": Field("int", 1000, "pilot training size", ge=2),
+            "seed": Field("int", 0, "seed of the pilot runs", ge=0),
+            "validation_fraction": Field("float", 0.5, "pilot rows held out to score each choice", gt=0, lt=1),
+            "params": Field("table", {}, "hyper-parameters of the pilot models", fields=model_fields()),
+        }),
+    }
 
 
 def parse_config(table: dict[str, Any], source: str | None = None) -> BudgetConfig:
-    """A :class:`BudgetConfig` from a parsed TOML table (see the module docstring)."""
-    where = f"{source}: " if source else ""
-    budget = table.get("budget", {})
-    arms_raw = table.get("arm", [])
-    if not arms_raw:
-        raise ConfigError(f"{where}needs at least one [[arm]]")
-    arms = []
-    for raw in arms_raw:
-        if "name" not in raw or "kind" not in raw:
-            raise ConfigError(f"{where}every [[arm]] needs name and kind")
-        if raw["kind"] not in ("coarse", "cbm"):
-            raise ConfigError(f"{where}arm {raw['name']!r}: kind must be 'coarse' or 'cbm'")
-        attrs = raw.get("attributes", "none")
-        attrs = tuple(attrs) if isinstance(attrs, list) else attrs
+    """A :class:`BudgetConfig` from a parsed TOML table (see the module docstring); every key is
+    checked by the strict config layer (:mod:`steerstats.config`)."""
+    where = source or "budget config"
+    cfg = validate(table, _schema(), where=where)
+    budget, arms = cfg["budget"], []
+    for i, raw in enumerate(cfg["arm"]):
+        attrs = tuple(raw["attributes"]) if isinstance(raw["attributes"], list) else raw["attributes"]
         if raw["kind"] == "cbm" and attrs in ("none", ()):
-            raise ConfigError(f"{where}arm {raw['name']!r}: a cbm arm needs attributes")
-        arms.append(Arm(raw["name"], raw["kind"], attrs, dict(raw.get("params", {}))))
+            raise ConfigError(f"{where}: arm[{i}].attributes: a cbm arm needs attributes")
+        if raw["kind"] == "coarse":
+            bad = [k for k in raw["params"] if k in CBM_ONLY]
+            if bad:
+                raise ConfigError(f"{where}: arm[{i}].params.{bad[0]}: only a cbm arm takes this key")
+        arms.append(Arm(raw["name"], raw["kind"], attrs, dict(raw["params"])))
     names = [a.name for a in arms]
     if len(set(names)) != len(names):
-        raise ConfigError(f"{where}arm names must be distinct")
+        raise ConfigError(f"{where}: arm: names must be distinct, got {names}")
     contrasts = []
-    for raw in table.get("contrast", []):
-        if raw.get("a") not in names or raw.get("b") not in names:
-            raise ConfigError(f"{where}contrast {raw} must name two arms")
+    for i, raw in enumerate(cfg["contrast"]):
+        for side in ("a", "b"):
+            if raw[side] not in names:
+                raise ConfigError(f"{where}: contrast[{i}].{side}: {raw[side]!r} is not an arm (arms: {', '.join(names)})")
+        if raw["a"] == raw["b"]:
+            raise ConfigError(f"{where}: contrast[{i}]: a and b are the same arm")
         contrasts.append((raw["a"], raw["b"]))
-    cost = budget.get("cost", "count")
-    if cost not in ("count", "seconds"):
-        raise ConfigError(f"{where}[budget] cost must be 'count' or 'seconds'")
-    data = dict(table.get("data", {}))
-    if "source" not in data:
-        raise ConfigError(f"{where}[data] needs source ('synthetic' or a table path)")
+    data = dict(cfg["data"])
+    if data["source"] != "synthetic":
+        for key in ("n", "world"):
+            if key in table.get("data", {}):
+                raise ConfigError(f"{where}: data.{key}: only for source = 'synthetic'")
+        del data["world"], data["n"]
+    if len(set(budget["sizes"])) != len(budget["sizes"]) or len(set(budget["seeds"])) != len(budget["seeds"]):
+        raise ConfigError(f"{where}: budget.sizes and budget.seeds must not repeat a value")
     return BudgetConfig(
-        name=str(budget.get("name", "budget")),
-        sizes=_ints(budget.get("sizes"), "sizes"),
-        seeds=_ints(budget.get("seeds", [0]), "seeds"),
+        name=budget["name"],
+        sizes=tuple(budget["sizes"]),
+        seeds=tuple(budget["seeds"]),
         arms=tuple(arms),
         data=data,
-        model=dict(table.get("model", {})),
-        cost=cost,
-        costs={k: float(v) for k, v in budget.get("costs", {}).items()},
-        n_boot=int(budget.get("n_boot", 500)),
-        level=float(budget.get("level", 0.95)),
+        model=dict(cfg["model"]),
+        cost=budget["cost"],
+        costs=dict(budget["costs"]),
+        n_boot=budget["n_boot"],
+        level=budget["level"],
         contrasts=tuple(contrasts),
-        selection=table.get("selection"),
+        selection=cfg.get("selection"),
         source_file=source,
     )
 
 
+def describe_config() -> list[str]:
+    """Every key of a budget config with its type, default, allowed values and meaning."""
+    return describe(_schema())
+
+
 def load_config(path: str | Path) -> BudgetConfig:
-    path = Path(path)
-    if not path.is_file():
-        raise DataNotFoundError(f"budget config not found: {path}")
-    try:
-        table = tomllib.loads(path.read_text())
-    except tomllib.TOMLDecodeError as err:
-        raise ConfigError(f"{path}: {err}") from err
-    return parse_config(table, str(path))
+    """Read (UTF-8 TOML) and check a budget config file."""
+    return parse_config(read_toml(path, "budget config"), str(path))

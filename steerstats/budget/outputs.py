@@ -92,7 +92,7 @@ def contrast_table(records: list[dict[str, Any]], config: BudgetConfig) -> pd.Da
                 {"contrast": f"{a} - {b}", "n": n, "n_seeds": len(seeds), "diff": est,
                  "ci_low": lo, "ci_high": hi}
             )
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=["contrast", "n", "n_seeds", "diff", "ci_low", "ci_high"])
 
 
 def weights_table(records: list[dict[str, Any]]) -> pd.DataFrame:

@@ -32,7 +32,7 @@ from steerstats.budget.auc import auc_with_ci
 from steerstats.budget.config import Arm, BudgetConfig, attribute_set
 from steerstats.budget.costs import run_cost
 from steerstats.data.feedback_io import FeedbackData, feedback_from_sample, load_feedback
-from steerstats.data.simulate_feedback import FeedbackWorld, FeedbackWorldConfig
+from steerstats.data.simulate_feedback import FeedbackWorld, feedback_world_config
 from steerstats.errors import ConfigError
 from steerstats.models.interventions import intervention_curve
 from steerstats.models.persistence import KINDS, make_model
@@ -50,13 +50,7 @@ def load_data(config: BudgetConfig) -> FeedbackData:
     """The sweep's data: a synthetic world's sample or a user's feedback table."""
     d = config.data
     if d["source"] == "synthetic":
-        world_args = dict(d.get("world", {}))
-        if "attributes" in world_args:
-            world_args["attributes"] = tuple(world_args["attributes"])
-        try:
-            world = FeedbackWorld(FeedbackWorldConfig(**world_args))
-        except TypeError as err:
-            raise ConfigError(f"[data.world]: {err}") from err
+        world = FeedbackWorld(feedback_world_config(d.get("world", {})))
         return feedback_from_sample(world.sample(int(d.get("n", 10000)), int(d.get("seed", 0))))
     return load_feedback(d["source"], embeddings=d.get("embeddings"))
 

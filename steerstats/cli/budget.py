@@ -49,7 +49,8 @@ def run(args: argparse.Namespace) -> int:
 
     for name in ("summary", "contrasts", "selection"):
         path = report / f"{name}.csv"
-        if path.is_file():
-            print(f"\n{name}:\n" + to_markdown(pd.read_csv(path)))
+        frame = pd.read_csv(path) if path.is_file() and path.stat().st_size > 1 else None
+        if frame is not None and not frame.empty:
+            print(f"\n{name}:\n" + to_markdown(frame))
     print(f"report: {report}")
     return 0

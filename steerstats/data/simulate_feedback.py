@@ -44,6 +44,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import norm
 
+from steerstats.config import OPTIONAL, Field
 from steerstats.errors import ConfigError
 
 QUALITY_ATTRIBUTES: tuple[str, ...] = (
@@ -114,6 +115,40 @@ class FeedbackWorldConfig:
                 raise ConfigError(f"{name} must be >= 0")
         if not 0 <= self.attribute_correlation < 1 or not 0 <= self.group_correlation < 1:
             raise ConfigError("attribute_correlation and group_correlation must be in [0, 1)")
+        m = len(self.attributes)
+        for name in ("prevalence", "misalignment"):
+            value = getattr(self, name)
+            if isinstance(value, tuple) and len(value) != m:
+                raise ConfigError(f"{name} has {len(value)} values for {m} attributes (give one, or one per attribute)")
+
+
+#: config schema of a ``world = {...}`` table: the :class:`FeedbackWorldConfig` fields (its own
+#: defaults apply to keys left out)
+FEEDBACK_WORLD_FIELDS: dict[str, Field] = {
+    "attributes": Field("list[str]", OPTIONAL, "attribute names (default: all 13 of paper Table 2)", min_items=1),
+    "dim": Field("int", OPTIONAL, "embedding dimension", ge=1, le=65_536),
+    "n_unlabelled": Field("int", OPTIONAL, "latent attributes nobody labels", ge=0, le=1_000),
+    "mixing_width": Field("int", OPTIONAL, "hidden width of the latent -> embedding map", ge=1, le=65_536),
+    "embedding_noise": Field("float", OPTIONAL, "embedding noise SD", ge=0),
+    "attribute_correlation": Field("float", OPTIONAL, "correlation between latent attributes", ge=0, lt=1),
+    "group_correlation": Field("float", OPTIONAL, "within-group correlation of the latents", ge=0, lt=1),
+    "prevalence": Field(("float", "list[float]"), OPTIONAL, "P(attribute present), one or per attribute", gt=0, lt=1),
+    "ai_label_noise": Field("float", OPTIONAL, "AI labeller noise SD", ge=0),
+    "misalignment": Field(("float", "list[float]"), OPTIONAL, "AI labeller misalignment, one or per attribute", ge=0, le=1),
+    "ai_noise_visible": Field("bool", OPTIONAL, "whether the AI noise is visible in the embedding"),
+    "soft_labels": Field("bool", OPTIONAL, "soft AI labels in [0, 1] instead of 0/1"),
+    "soft_label_scale": Field("float", OPTIONAL, "temperature of the soft labels", ge=0),
+    "target": Field("str", OPTIONAL, "aggregate: the decision tree or a human-like score", choices=("tree", "human")),
+    "human_noise": Field("float", OPTIONAL, "noise SD of the human-like aggregate", ge=0),
+    "group_size": Field("int", OPTIONAL, "items per group (prompt)", ge=1, le=100_000),
+    "world_seed": Field("int", OPTIONAL, "seed of the world's fixed maps", ge=0),
+}
+
+
+def feedback_world_config(table: dict) -> FeedbackWorldConfig:
+    """A :class:`FeedbackWorldConfig` from a validated ``world`` table (lists become tuples)."""
+    args = {k: tuple(v) if isinstance(v, list) else v for k, v in table.items()}
+    return FeedbackWorldConfig(**args)
 
 
 @dataclass(frozen=True)

@@ -18,10 +18,9 @@ candidates.
 
 from __future__ import annotations
 
-import copy
 import time
-import tomllib
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from steerstats._io import atomic_directory, atomic_write_json
+from steerstats.config import OPTIONAL, REQUIRED, Field, defaults, read_toml, validate
 from steerstats.errors import ConfigError
 from steerstats.generate import (
     AGGREGATE,
@@ -49,79 +49,127 @@ from steerstats.generate import (
 from steerstats.report.artifacts import Figure, Table, write_artifacts
 from steerstats.uncertainty import cluster_bootstrap, grouped_mean_bootstrap
 
+
+def _schema() -> dict[str, Field]:
+    from steerstats.data.simulate_feedback import FEEDBACK_WORLD_FIELDS
+    from steerstats.models.schema import model_fields
+
+    world = {**FEEDBACK_WORLD_FIELDS, "dim": replace(FEEDBACK_WORLD_FIELDS["dim"], default=64),
+             "target": replace(FEEDBACK_WORLD_FIELDS["target"], default="tree")}
+    model = {
+        "kind": Field("str", REQUIRED, "reward model", choices=("coarse", "cbm")),
+        "attributes": Field("list[str]", OPTIONAL, "attributes of a cbm", min_items=1),
+        **model_fields(),
+    }
+    tree = ["photorealistic", "visually_compelling", "chaotic"]
+    mismatch = ["blurry", "distorted", "bright", "captivating", "disturbing", "funny"]
+    nonneg = {"ge": 0.0}
+    return {
+        "seed": Field("int", 0, "seed of the scorers, judges and bootstrap", ge=0),
+        "n_boot": Field("int", 2000, "cluster-bootstrap replicates (prompts as clusters)", ge=2, le=1_000_000),
+        "level": Field("float", 0.95, "confidence level", gt=0, lt=1),
+        "world": Field("table", {}, "FeedbackWorldConfig fields of the synthetic world", fields=world),
+        "train": Field("table", {}, "fresh training items from the same world", fields={
+            "n": Field("int", 1000, "training items", ge=4, le=10_000_000),
+            "seed": Field("int", 1, "seed of the training sample", ge=0),
+        }),
+        "models": Field("table", {
+            "coarse": {"kind": "coarse", "epochs": 100},
+            "cbm": {"kind": "cbm", "mode": "sequential", "epochs": 100, "attributes": tree},
+            "cbm_mismatch": {"kind": "cbm", "mode": "sequential", "epochs": 100, "attributes": mismatch},
+        }, "reward models to train, [models.NAME] (replaces the default set as a whole)",
+            values=Field("table", REQUIRED, "one reward model", fields=model)),
+        "generate": Field("table", {}, "candidates per prompt", fields={
+            "backend": Field("str", "synthetic", "candidate source", choices=("synthetic", "pool")),
+            "n_prompts": Field("int", 400, "prompts (synthetic backend)", ge=1, le=1_000_000),
+            "n_per_prompt": Field("int", 64, "candidates per prompt", ge=1, le=100_000),
+            "seed": Field("int", 2, "seed of the candidates", ge=0),
+            "path": Field("str", "", "pool table (backend 'pool')"),
+            "attributes": Field("list[str]", [], "attribute columns of the pool"),
+        }),
+        "compare": Field("table", {}, "the side-by-side comparison", fields={
+            "a": Field("str", "coarse", "model A"),
+            "b": Field("str", "cbm", "model B"),
+            "n": Field("int", 16, "best of n candidates per prompt (<= generate.n_per_prompt)", ge=1),
+            "attributes": Field("list[str]", [], "attribute dimensions judged (default: all)"),
+        }),
+        "judges": Field("table", {}, "who judges the pairs", fields={
+            "kinds": Field("list[str]", ["oracle", "simulated"], "judges", choices=("oracle", "simulated", "human"), min_items=1),
+            "oracle_band": Field("float", 0.0, "oracle's 'unsure' band on the aggregate", **nonneg),
+            "n_raters": Field("int", 3, "simulated raters per pair", ge=1, le=1_000),
+            "noise_sd_aggregate": Field("float", 0.1, "simulated rater noise on the aggregate", **nonneg),
+            "band_aggregate": Field("float", 0.1, "simulated 'unsure' band on the aggregate", **nonneg),
+            "noise_sd_attribute": Field("float", 0.3, "simulated rater noise on attributes", **nonneg),
+            "band_attribute": Field("float", 0.3, "simulated 'unsure' band on attributes", **nonneg),
+            "human": Field("str", "", "table of human judgements"),
+        }),
+        "best_of_n": Field("table", {}, "best-of-N curves", fields={
+            "ns": Field("list[int]", [1, 2, 4, 8, 16, 32, 64], "N values (<= generate.n_per_prompt)", ge=1, min_items=1),
+            "baselines": Field("list[str]", ["oracle", "random"], "reference scorers", choices=("oracle", "random")),
+        }),
+        "accuracy": Field("table", {}, "tie-aware pairwise accuracy", fields={
+            "score_epsilon": Field(("str", "float"), "calibrate", "score tie threshold, or 'calibrate'"),
+            "truth_band": Field("float", 0.0, "truth tie band", **nonneg),
+        }),
+    }
+
+
+SCHEMA: dict[str, Field] = _schema()
 #: the built-in configuration; analyses/rejection_synthetic.toml spells out the same values
-DEFAULTS: dict[str, Any] = {
-    "seed": 0,
-    "n_boot": 2000,
-    "level": 0.95,
-    "world": {"dim": 64, "target": "tree"},
-    "train": {"n": 1000, "seed": 1},
-    "models": {
-        "coarse": {"kind": "coarse", "epochs": 100},
-        "cbm": {"kind": "cbm", "mode": "sequential", "epochs": 100, "attributes": ["photorealistic", "visually_compelling", "chaotic"]},
-        "cbm_mismatch": {"kind": "cbm", "mode": "sequential", "epochs": 100, "attributes": ["blurry", "distorted", "bright", "captivating", "disturbing", "funny"]},
-    },
-    "generate": {"backend": "synthetic", "n_prompts": 400, "n_per_prompt": 64, "seed": 2, "path": "", "attributes": []},
-    "compare": {"a": "coarse", "b": "cbm", "n": 16, "attributes": []},
-    "judges": {
-        "kinds": ["oracle", "simulated"],
-        "oracle_band": 0.0,
-        "n_raters": 3,
-        "noise_sd_aggregate": 0.1,
-        "band_aggregate": 0.1,
-        "noise_sd_attribute": 0.3,
-        "band_attribute": 0.3,
-        "human": "",
-    },
-    "best_of_n": {"ns": [1, 2, 4, 8, 16, 32, 64], "baselines": ["oracle", "random"]},
-    "accuracy": {"score_epsilon": "calibrate", "truth_band": 0.0},
-}
+DEFAULTS: dict[str, Any] = defaults(SCHEMA)
 
 
-# config ------------------------------------------------------------------------------------------
-def merge_config(defaults: Mapping[str, Any], override: Mapping[str, Any], where: str = "") -> dict[str, Any]:
-    """``defaults`` updated by ``override``; unknown keys are a ConfigError, except inside the
-    open tables (``world``: FeedbackWorldConfig fields; ``models``: replaced as a whole)."""
-    out = copy.deepcopy(dict(defaults))
-    for key, value in override.items():
-        name = f"{where}{key}"
-        if key not in out and where.rstrip(".") not in OPEN_TABLES:
-            raise ConfigError(f"unknown config key '{name}' (known: {sorted(out)})")
-        if isinstance(value, Mapping) and isinstance(out.get(key), Mapping) and name not in REPLACED_TABLES:
-            out[key] = merge_config(out[key], value, f"{name}.")
-        else:
-            out[key] = copy.deepcopy(value)
-    return out
+def check_config(table: Mapping[str, Any], *, where: str = "", schema: Mapping[str, Field] | None = None) -> dict[str, Any]:
+    """``table`` checked by the strict config layer against the rejection schema, defaults filled."""
+    cfg = validate(table, SCHEMA if schema is None else schema, where=where)
+    if schema is not None:
+        return cfg
+    prefix = f"{where}: " if where else ""
+    eps = cfg["accuracy"]["score_epsilon"]
+    if (isinstance(eps, str) and eps != "calibrate") or (not isinstance(eps, str) and eps < 0):
+        raise ConfigError(f"{prefix}accuracy.score_epsilon: must be 'calibrate' or a number >= 0, got {eps!r}")
+    g = cfg["generate"]
+    if g["backend"] == "synthetic" and g["n_prompts"] * g["n_per_prompt"] > 20_000_000:
+        raise ConfigError(f"{prefix}generate: n_prompts x n_per_prompt must be <= 20,000,000 candidates")
+    if g["backend"] == "synthetic":
+        check_pool_size(cfg, g["n_per_prompt"], where=where)
+    for name, spec in cfg["models"].items():
+        if spec["kind"] == "cbm" and "attributes" not in spec:
+            raise ConfigError(f"{prefix}models.{name}.attributes: a cbm needs attributes")
+        if spec["kind"] == "coarse":
+            bad = [k for k in ("attributes", "mode", "concept_weight", "C") if k in spec]
+            if bad:
+                raise ConfigError(f"{prefix}models.{name}.{bad[0]}: only a cbm takes this key")
+    return cfg
 
 
-OPEN_TABLES = {"models", "world"}
-REPLACED_TABLES = {"models"}
+def check_pool_size(cfg: Mapping[str, Any], smallest: int, *, where: str = "", best_of_n: bool = True) -> None:
+    """compare.n (and every best_of_n.ns, where best-of-N runs) must not exceed the smallest
+    prompt's candidate count."""
+    prefix = f"{where}: " if where else ""
+    checks = [("compare.n", cfg["compare"]["n"])] + [("best_of_n.ns", max(cfg["best_of_n"]["ns"]))] * best_of_n
+    for name, value in checks:
+        if value > smallest:
+            raise ConfigError(f"{prefix}{name}: {value} is more than the {smallest} candidates of the smallest prompt")
 
 
-def load_config(path: str | Path | None, defaults: Mapping[str, Any] = DEFAULTS) -> dict[str, Any]:
+def merge_config(override: Mapping[str, Any], where: str = "") -> dict[str, Any]:
+    """The effective config: ``override`` (a parsed TOML table) checked, defaults filled in."""
+    return check_config(override, where=where)
+
+
+def load_config(path: str | Path | None) -> dict[str, Any]:
+    """The effective config of a UTF-8 TOML file (or the built-in one for ``None``)."""
     if path is None:
-        return copy.deepcopy(dict(defaults))
-    path = Path(path)
-    try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError as err:
-        raise ConfigError(f"config file not found: {path}") from err
-    except tomllib.TOMLDecodeError as err:
-        raise ConfigError(f"{path}: {err}") from err
-    return merge_config(defaults, raw)
+        return check_config({})
+    return check_config(read_toml(path), where=str(path))
 
 
 # building blocks ---------------------------------------------------------------------------------
 def build_world(cfg: Mapping[str, Any]):
-    from steerstats.data.simulate_feedback import FeedbackWorld, FeedbackWorldConfig
+    from steerstats.data.simulate_feedback import FeedbackWorld, feedback_world_config
 
-    world = dict(cfg["world"])
-    if "attributes" in world:
-        world["attributes"] = tuple(world["attributes"])
-    try:
-        return FeedbackWorld(FeedbackWorldConfig(**world))
-    except TypeError as err:
-        raise ConfigError(f"bad [world] table: {err}") from err
+    return FeedbackWorld(feedback_world_config(cfg["world"]))
 
 
 def train_models(cfg: Mapping[str, Any], world) -> dict[str, Any]:
@@ -309,13 +357,13 @@ def run_rejection(cfg: Mapping[str, Any], out: str | Path, *, scorers: Mapping[s
     next to the configured models.
     """
     t0 = time.perf_counter()
+    cfg = check_config(cfg)
     seed, n_boot, level = int(cfg["seed"]), int(cfg["n_boot"]), float(cfg["level"])
-    if n_boot < 2:
-        raise ConfigError(f"n_boot must be at least 2, got {n_boot}")
     world = build_world(cfg)
     models = train_models(cfg, world) if cfg["models"] else {}
     all_scorers: dict[str, Any] = {**models, **(scorers or {})}
     candidates = make_candidates(cfg, world)
+    check_pool_size(cfg, int(pd.Series(candidates.prompt).value_counts().min()), best_of_n=candidates.aggregate is not None)
     a, b = cfg["compare"]["a"], cfg["compare"]["b"]
     for m in (a, b):
         if m not in all_scorers:

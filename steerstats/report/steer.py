@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from steerstats._io import atomic_directory, atomic_write_json, atomic_write_text
+from steerstats.config import Field, defaults, read_toml, validate
 from steerstats.errors import ConfigError
 from steerstats.generate import (
     PREVIOUS_NAMES,
@@ -41,32 +42,72 @@ from steerstats.generate import (
 )
 from steerstats.generate.traces import constant_scale_share, scale_schedules, with_previous
 from steerstats.report.artifacts import Figure, Table, write_artifacts
-from steerstats.report.rejection import load_config as _load_config
 from steerstats.uncertainty import grouped_mean_bootstrap
 
-#: the built-in configuration; analyses/steer_synthetic.toml spells out the same values
-DEFAULTS: dict[str, Any] = {
-    "seed": 0,
-    "n_boot": 2000,
-    "rounds": 4,
-    "suggestions": 2,
-    "world": {"latent_dim": 8, "prompt_dim": 8, "embed_dim": 32, "hidden": 64, "gain": 3.0, "prompt_noise": 0.3, "seed": 0},
-    "steerer": {"noise_sd": 0.0},
-    "train": {"episodes": 60000, "batch": 1, "sigma2": 1.0, "buckets": [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0]},
-    "evaluate": {"episodes": 4000, "learned_mode": "greedy", "fixed_scales": []},
-    "random": {"low": 0.0, "high": 1.0, "per": "episode"},
+SCHEMA: dict[str, Field] = {
+    "seed": Field("int", 0, "seed of training, evaluation and bootstrap", ge=0),
+    "n_boot": Field("int", 2000, "bootstrap replicates of the trace tables", ge=2, le=1_000_000),
+    "rounds": Field("int", 4, "steering rounds per episode", ge=1, le=64),
+    "suggestions": Field("int", 2, "images shown per round", ge=2, le=64),
+    "world": Field("table", {}, "SteeringWorld fields", fields={
+        "latent_dim": Field("int", 8, "latent dimension", ge=1, le=4096),
+        "prompt_dim": Field("int", 8, "prompt dimension", ge=1, le=4096),
+        "embed_dim": Field("int", 32, "image-embedding dimension", ge=1, le=4096),
+        "hidden": Field("int", 64, "hidden width of the generator", ge=1, le=65_536),
+        "gain": Field("float", 3.0, "generator gain", gt=0),
+        "prompt_noise": Field("float", 0.3, "noise of a prompt re-draw", ge=0),
+        "seed": Field("int", 0, "seed of the world's fixed maps", ge=0),
+    }),
+    "steerer": Field("table", {}, "the simulated user", fields={
+        "noise_sd": Field("float", 0.0, "noise of the user's similarity judgements", ge=0),
+    }),
+    "train": Field("table", {}, "Thompson-sampling training", fields={
+        "episodes": Field("int", 60_000, "training episodes", ge=1, le=10_000_000),
+        "batch": Field("int", 1, "episodes per posterior update", ge=1, le=100_000),
+        "sigma2": Field("float", 1.0, "reward noise variance of the Gaussian posterior", gt=0),
+        "buckets": Field("list[float]", [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0],
+                         "mixture-scale buckets", ge=0, le=1, min_items=1, max_items=1000),
+    }),
+    "evaluate": Field("table", {}, "evaluation episodes", fields={
+        "episodes": Field("int", 4000, "evaluation episodes per method", ge=1, le=10_000_000),
+        "learned_mode": Field("str", "greedy", "how the learned policy proposes", choices=("greedy", "thompson")),
+        "fixed_scales": Field("list[float]", [], "constant-scale baselines", ge=0, le=1),
+    }),
+    "random": Field("table", {}, "the random-proposal baseline", fields={
+        "low": Field("float", 0.0, "lowest scale", ge=0, le=1),
+        "high": Field("float", 1.0, "highest scale", ge=0, le=1),
+        "per": Field("str", "episode", "one scale per episode or per round", choices=("episode", "round")),
+    }),
 }
+#: the built-in configuration; analyses/steer_synthetic.toml spells out the same values
+DEFAULTS: dict[str, Any] = defaults(SCHEMA)
+
+#: largest number of floats one batch of episodes may hold (episodes x suggestions x embed_dim)
+MAX_EPISODE_FLOATS = 200_000_000
+
+
+def check_config(table: Mapping[str, Any], *, where: str = "") -> dict[str, Any]:
+    """``table`` checked by the strict config layer against the steer schema, defaults filled."""
+    cfg = validate(table, SCHEMA, where=where)
+    prefix = f"{where}: " if where else ""
+    if cfg["random"]["low"] > cfg["random"]["high"]:
+        raise ConfigError(f"{prefix}random.low: must be <= random.high")
+    floats = max(cfg["evaluate"]["episodes"], cfg["train"]["batch"]) * cfg["suggestions"] * cfg["world"]["embed_dim"]
+    if floats > MAX_EPISODE_FLOATS:
+        raise ConfigError(
+            f"{prefix}suggestions: episodes x suggestions x world.embed_dim = {floats:,} floats, more than "
+            f"{MAX_EPISODE_FLOATS:,} in memory; lower evaluate.episodes, suggestions or world.embed_dim"
+        )
+    return cfg
 
 
 def load_config(path: str | Path | None) -> dict[str, Any]:
-    return _load_config(path, DEFAULTS)
+    """The effective config of a UTF-8 TOML file (or the built-in one for ``None``)."""
+    return check_config({} if path is None else read_toml(path), where="" if path is None else str(path))
 
 
 def build_world(cfg: Mapping[str, Any]) -> SteeringWorld:
-    try:
-        return SteeringWorld(**cfg["world"])
-    except TypeError as err:
-        raise ConfigError(f"bad [world] table: {err}") from err
+    return SteeringWorld(**cfg["world"])
 
 
 def train_policy(cfg: Mapping[str, Any], world: SteeringWorld, *, progress: bool = True) -> ThompsonScale:
@@ -173,6 +214,7 @@ def run_steer(
 ) -> dict[str, Any]:
     """Train (unless ``policy`` is given), evaluate, analyse ``traces`` if given; write ``out``."""
     t0 = time.perf_counter()
+    cfg = check_config(cfg)
     seed, n_boot = int(cfg["seed"]), int(cfg["n_boot"])
     world = build_world(cfg)
     trained = policy is None
