@@ -231,7 +231,7 @@ def write_report(
               "aggregator_weights": weights, "interventions": interventions}
     if selection is not None:
         tables["selection"] = selection
-    with atomic_directory(out / "report") as tmp:
+    with atomic_directory(out / "report", command="budget report") as tmp:
         for name, frame in tables.items():
             frame.to_csv(tmp / f"{name}.csv", index=False)
             (tmp / f"{name}.md").write_text(to_markdown(frame))

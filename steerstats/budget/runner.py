@@ -16,8 +16,6 @@ uncertain first and in random order).
 
 from __future__ import annotations
 
-import json
-import os
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -27,7 +25,7 @@ from typing import Any
 import numpy as np
 from sklearn.model_selection import GroupShuffleSplit
 
-from steerstats._io import atomic_write_text
+from steerstats._io import append_jsonl, check_output_dir, mark_output_dir, read_jsonl
 from steerstats.budget.auc import auc_with_ci
 from steerstats.budget.config import Arm, BudgetConfig, attribute_set
 from steerstats.budget.costs import run_cost
@@ -84,33 +82,12 @@ def planned_runs(config: BudgetConfig) -> list[tuple[Arm, int, int]]:
 
 def read_results(path: Path) -> list[dict[str, Any]]:
     """Finished runs in ``results.jsonl``; a torn last line (killed mid-write) is removed."""
-    if not path.is_file():
-        return []
-    text = path.read_text()
-    lines = text.split("\n")
-    records, good = [], []
-    for line in lines:
-        if not line.strip():
-            continue
-        try:
-            records.append(json.loads(line))
-            good.append(line)
-        except json.JSONDecodeError:
-            continue
-    if text and (not text.endswith("\n") or len(good) != sum(1 for x in lines if x.strip())):
-        atomic_write_text(path, "".join(g + "\n" for g in good))
-    return records
+    return read_jsonl(path)
 
 
 def append_result(path: Path, record: dict[str, Any]) -> None:
-    """Append one JSON line in a single write, flushed to disk."""
-    line = (json.dumps(record, sort_keys=True, default=float) + "\n").encode()
-    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-    try:
-        os.write(fd, line)
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    """Append one run's record to ``results.jsonl`` (one write, flushed to disk)."""
+    append_jsonl(path, record)
 
 
 def fit_one(
@@ -200,7 +177,10 @@ def run_budget(
     from tqdm.auto import tqdm
 
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
+    inputs = [config.source_file, config.data["source"] if config.data["source"] != "synthetic" else None,
+              config.data.get("embeddings")]
+    check_output_dir(out, "budget", inputs=inputs)
+    mark_output_dir(out, "budget")
     path = out / RESULTS
     done = {f"{r['key']}#{r['fingerprint']}" for r in read_results(path)}
     pending = list(iter_pending(config, done))

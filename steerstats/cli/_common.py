@@ -20,7 +20,24 @@ def add_dataset_args(parser: argparse.ArgumentParser) -> None:
 
 
 def add_out_arg(parser: argparse.ArgumentParser, default: str) -> None:
-    parser.add_argument("--out", default=default, help=f"output directory (default: {default})")
+    """``--out DIR`` and ``--force``: a new or empty directory, or a previous output of the same
+    command (replaced); ``--force`` also replaces another steerstats command's output."""
+    parser.add_argument(
+        "--out", default=default,
+        help=f"output directory (default: {default}); must be new, empty or this command's previous output",
+    )
+    parser.add_argument(
+        "--force", action="store_true",
+        help="replace a previous output of another steerstats command (never data steerstats did not write)",
+    )
+
+
+def guard_out(args: argparse.Namespace, command: str, *inputs: str | None) -> None:
+    """Refuse ``args.out`` before any work if writing there would destroy data (see
+    :func:`steerstats._io.check_output_dir`); ``inputs`` are the paths the command reads."""
+    from steerstats._io import check_output_dir
+
+    check_output_dir(args.out, command, inputs=inputs, force=getattr(args, "force", False))
 
 
 def add_embedding_args(parser: argparse.ArgumentParser) -> None:
@@ -40,6 +57,12 @@ def add_embedding_args(parser: argparse.ArgumentParser) -> None:
 def goal_source(args: argparse.Namespace) -> str:
     """``--goal-embeddings``, defaulting to the true goal features on synthetic data, else text."""
     return args.goal_embeddings or ("truth" if args.dataset == "synthetic" else "text")
+
+
+def goal_file(args: argparse.Namespace) -> str | None:
+    """The ``--goal-embeddings`` file, if one was given (not 'text' / 'truth')."""
+    value = getattr(args, "goal_embeddings", None)
+    return value if value not in (None, "text", "truth") else None
 
 
 def embedder_options(args: argparse.Namespace) -> dict:

@@ -29,10 +29,14 @@ def run(args: argparse.Namespace) -> int:
 
     import jax
 
+    from steerstats._io import check_output_dir
     from steerstats.budget import load_config, run_experiment
 
     config = load_config(args.config)
     out = Path(args.out) if args.out else Path("out") / "budget" / config.name
+    source = config.data["source"]
+    check_output_dir(out, "budget", inputs=[args.config, None if source == "synthetic" else source,
+                                            config.data.get("embeddings")])
     if not jax.config.jax_compilation_cache_dir:
         # Compiled training programs persist next to the results, so a resumed sweep skips them.
         jax.config.update("jax_compilation_cache_dir", str(out / ".jax_cache"))

@@ -16,7 +16,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     fetch.add_argument("name", nargs="?", default="vafa2025", help="dataset card (default: vafa2025)")
     fetch.add_argument("--to", default=None, help="target directory (default: the user cache dir)")
     fetch.add_argument("--base-url", default=None, help="mirror replacing the card's raw base URL")
-    fetch.add_argument("--timeout", type=float, default=10.0, help="seconds per request (default 10)")
+    fetch.add_argument("--timeout", type=float, default=10.0, help="seconds per network wait (default 10)")
+    fetch.add_argument("--total-timeout", type=float, default=None,
+                       help="seconds for the whole download of one file (default: 30 x --timeout)")
     fetch.add_argument("--quiet", action="store_true", help="no progress bar")
     fetch.set_defaults(func=_fetch)
 
@@ -34,7 +36,7 @@ def _fetch(args: argparse.Namespace) -> int:
     from steerstats.data.fetch import fetch_dataset
 
     results = fetch_dataset(
-        args.name, args.to, base_url=args.base_url, timeout=args.timeout, progress=not args.quiet
+        args.name, args.to, base_url=args.base_url, timeout=args.timeout, total_timeout=args.total_timeout, progress=not args.quiet
     )
     counts: dict[str, int] = {}
     for r in results:

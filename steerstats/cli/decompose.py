@@ -9,7 +9,9 @@ from steerstats.cli._common import (
     add_embedding_args,
     add_out_arg,
     embedder_options,
+    goal_file,
     goal_source,
+    guard_out,
 )
 
 
@@ -45,6 +47,8 @@ def run(args: argparse.Namespace) -> int:
     if args.jobs < 1:
         raise ConfigError(f"--jobs must be at least 1, got {args.jobs}")
     t0 = time.perf_counter()
+    command = "decompose --validate" if args.validate else "decompose"
+    guard_out(args, command, args.data_dir, goal_file(args), args.cache_dir)
     if args.validate:
         return _validate(args, t0)
     if args.bayes:
@@ -100,7 +104,7 @@ def run(args: argparse.Namespace) -> int:
         **info,
     }
     write_outputs(args.out, study, tables=tables, figures=figures, summary=summary, settings=settings,
-                  seconds=time.perf_counter() - t0)
+                  seconds=time.perf_counter() - t0, command="decompose", inputs=[goal_file(args)], force=args.force)
     cols = [c for c in table.frame.columns if not c.endswith(("_ci_low", "_ci_high")) and c != "reference"]
     print(table.frame[cols].to_string(index=False, float_format=lambda v: f"{v:.4f}"))
     if len(tables) > 1:
@@ -142,7 +146,8 @@ def _validate(args: argparse.Namespace, t0: float) -> int:
     study = Study(name="synthetic-decomposition", source=f"{args.n_sims} simulations, seed {args.seed}")
     settings = {"command": "steerstats decompose --validate", "n_sims": args.n_sims, "n_boot": args.n_boot, "seed": args.seed}
     write_outputs(args.out, study, tables=[table], figures=[], summary=line, settings=settings,
-                  seconds=time.perf_counter() - t0, extra=[("decomposition_validation_draws", sims)])
+                  seconds=time.perf_counter() - t0, extra=[("decomposition_validation_draws", sims)],
+                  command="decompose --validate", force=args.force)
     print(summary.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
     print(line)
     print(f"wrote {args.out}")

@@ -39,7 +39,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--in", dest="table", required=True, help="input table (.csv/.parquet)")
     parser.add_argument("--column", required=True, help="column of image paths/URLs or texts")
     parser.add_argument("--id-column", default=None, help="unique id column (default: row number)")
-    parser.add_argument("--out", required=True, help="output .parquet file")
+    parser.add_argument("--out", required=True, help="output .parquet file (new, or a previous embedding table)")
+    parser.add_argument("--force", action="store_true", help="replace an existing file that is not an embedding table")
     parser.add_argument("--root", default=None, help="base of relative image paths (default: table's dir)")
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--workers", type=int, default=None, help="image loader threads")
@@ -98,6 +99,7 @@ def run(args: argparse.Namespace) -> int:
         root=args.root,
         aesthetic_head=args.aesthetic_head,
         progress=not args.quiet,
+        force=args.force,
     )
     print(
         f"{result.out}: {result.n_ok}/{result.n_items} embedded "

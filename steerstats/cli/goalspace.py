@@ -72,6 +72,7 @@ def run_score(args: argparse.Namespace) -> int:
     import matplotlib.pyplot as plt
 
     from steerstats._io import atomic_directory, atomic_write_json
+    from steerstats.cli._common import guard_out
     from steerstats.errors import InputError
     from steerstats.goalspace import check_dims
     from steerstats.goalspace.figures import flow_field
@@ -83,11 +84,12 @@ def run_score(args: argparse.Namespace) -> int:
         bad = [p for p in args.pair if p not in dims]
         if bad or args.pair[0] == args.pair[1]:
             raise InputError(f"--pair needs two different dimensions among {list(dims)}, got {args.pair}")
+    guard_out(args, "goalspace score", args.input, args.norm if args.norm not in ("defaults", "table") else None)
     frame = read_table(args.input)
     scored = score_frame(frame, dims=dims, mode=args.mode, normalizer=_normalizer(args.norm, dims),
                          file=args.input, progress=not args.quiet)
     pair = tuple(args.pair) if args.pair else (tuple(dims[:2]) if len(dims) >= 2 else None)
-    with atomic_directory(args.out) as out:
+    with atomic_directory(args.out, command="goalspace score", inputs=[args.input], force=args.force) as out:
         scored.rows.to_csv(out / "scores.csv", index=False)
         display = median_iqr_table(scored.summary)
         write_table(Table("summary", display, f"Goal-space steerability ({args.mode} mode), median (IQR) per model",
@@ -113,6 +115,7 @@ def run_llm_study(args: argparse.Namespace) -> int:
     matplotlib.use("Agg")
 
     from steerstats._io import atomic_directory, atomic_write_json, atomic_write_text
+    from steerstats.cli._common import guard_out
     from steerstats.data import load_study
     from steerstats.errors import ConfigError
     from steerstats.report.artifacts import Figure, Table, write_figure, write_table
@@ -125,10 +128,11 @@ def run_llm_study(args: argparse.Namespace) -> int:
 
     if args.n_boot < 2:
         raise ConfigError(f"--n-boot must be at least 2, got {args.n_boot}")
+    guard_out(args, "goalspace llm-study", args.data_dir)
     study = load_study("vafa2025", args.data_dir)
     result = llm_goalspace_analysis(study, seed=args.seed, n_boot=args.n_boot, progress=not args.quiet)
     se_note = f"cluster bootstrap over steering users, {args.n_boot} replicates, seed {args.seed}"
-    with atomic_directory(args.out) as out:
+    with atomic_directory(args.out, command="goalspace llm-study", inputs=[args.data_dir], force=args.force) as out:
         write_table(Table("by_model", by_model_table(result), "LLM steering in goal space, per model",
                           result.findings, se_note), out)
         write_table(Table("by_attempt", by_attempt_table(result), "Median (IQR) per model and attempt",

@@ -9,7 +9,9 @@ from steerstats.cli._common import (
     add_embedding_args,
     add_out_arg,
     embedder_options,
+    goal_file,
     goal_source,
+    guard_out,
 )
 
 
@@ -58,6 +60,7 @@ def run(args: argparse.Namespace) -> int:
     if args.n_boot < 2:
         raise ConfigError(f"--n-boot must be at least 2, got {args.n_boot}")
     split = parse_split(args.split)
+    guard_out(args, "predict", args.data_dir, goal_file(args), args.cache_dir)
     t0 = time.perf_counter()
     study = load_analysis_study(args.dataset, args.data_dir, args.seed)
     goal = goal_source(args)
@@ -92,6 +95,9 @@ def run(args: argparse.Namespace) -> int:
         settings=settings,
         seconds=time.perf_counter() - t0,
         extra=[("steerability_predictions", res.predictions)],
+        command="predict",
+        inputs=[goal_file(args)],
+        force=args.force,
     )
     cols = ["predictor", "head", "r2", "r2_ci_low", "r2_ci_high", "mse"]
     print(res.table.frame[cols].to_string(index=False, float_format=lambda v: f"{v:.4f}"))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from steerstats.cli._common import add_out_arg
+from steerstats.cli._common import add_out_arg, guard_out
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -35,7 +35,8 @@ def run(args: argparse.Namespace) -> int:
         cfg["n_boot"] = args.n_boot
     if args.judgements:
         cfg["judges"]["human"] = args.judgements
-    tables = run_rejection(cfg, args.out)
+    guard_out(args, "rejection", args.config, cfg["generate"]["path"] or None, cfg["judges"]["human"] or None)
+    tables = run_rejection(cfg, args.out, force=args.force)
     a, b = cfg["compare"]["a"], cfg["compare"]["b"]
     for judge in ("oracle", "simulated", "human"):
         frame = tables.get(f"side_by_side_{judge}")

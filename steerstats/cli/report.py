@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from steerstats.cli._common import add_dataset_args, add_out_arg
+from steerstats.cli._common import add_dataset_args, add_out_arg, guard_out
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -33,9 +33,10 @@ def run(args: argparse.Namespace) -> int:
 
     if args.n_boot < 2:
         raise ConfigError(f"--n-boot must be at least 2, got {args.n_boot}")
+    guard_out(args, "report", args.data_dir)
     study = load_study(args.dataset, args.data_dir, args.seed)
     context = ReportContext(seed=args.seed, n_boot=args.n_boot, bayes=args.bayes, dataset=args.dataset)
-    result = build_report(study, args.out, context=context, progress=not args.quiet)
+    result = build_report(study, args.out, context=context, progress=not args.quiet, force=args.force)
     print(f"wrote {len(result.tables)} tables and {len(result.figures)} figures to {args.out} "
           f"in {result.seconds['total']:.1f} s")
     return 0

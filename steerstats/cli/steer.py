@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from steerstats.cli._common import add_out_arg
+from steerstats.cli._common import add_out_arg, guard_out
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -31,6 +31,7 @@ def run(args: argparse.Namespace) -> int:
     cfg = load_config(args.config)
     if args.seed is not None:
         cfg["seed"] = args.seed
+    guard_out(args, "steer", args.config, args.data_dir, args.policy)
     traces = None
     if args.data_dir:
         from steerstats.data import load_study
@@ -47,7 +48,7 @@ def run(args: argparse.Namespace) -> int:
             policy = ThompsonScale.from_table(pd.read_csv(args.policy), sigma2=float(cfg["train"]["sigma2"]))
         except (OSError, KeyError, ValueError) as err:
             raise InputError(f"not a learned policy table ({err})", file=args.policy) from err
-    tables = run_steer(cfg, args.out, traces=traces, policy=policy, progress=not args.quiet)
+    tables = run_steer(cfg, args.out, traces=traces, policy=policy, progress=not args.quiet, force=args.force)
     ev = tables["steer_evaluation"]
     for r in ev.itertuples():
         print(f"{r.method:24s} change {r.mean_change:.4f} (SE {r.mean_change_se:.4f})  improved {r.pct_improved:.1f}%")

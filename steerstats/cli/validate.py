@@ -45,6 +45,9 @@ def _coverage_run(args: argparse.Namespace) -> int:
         cluster=args.cluster, nuts_warmup=args.nuts_warmup, nuts_samples=args.nuts_samples,
         nuts_chains=args.nuts_chains,
     )
+    from steerstats._io import check_output_dir
+
+    check_output_dir(args.out, "validate coverage", inputs=[args.data_dir])
     params, components = default_params(args.data_dir)
     results = run_coverage(args.out, params, config, progress=not args.quiet)
     table = write_outputs(args.out, results, config, components.as_dict())

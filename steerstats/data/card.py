@@ -31,6 +31,7 @@ class ColumnSpec:
     nullable: bool = False
     drop: bool = False  # present in the file but removed at load (e.g. an unnamed index)
     text_quirks: bool = False  # warn about surrounding whitespace / quotes
+    literal: str | None = None  # for dtype "literal": the parsed value's type ("list[str]"), checked at load
 
 
 @dataclass(frozen=True)
@@ -181,6 +182,7 @@ def _parse_file(raw: dict[str, Any], models: dict[str, tuple[str, ...]], source:
                 nullable=bool(col.get("nullable", False)),
                 drop=bool(col.get("drop", False)),
                 text_quirks=bool(col.get("text_quirks", False)),
+                literal=col.get("literal"),
             )
         )
     seq = raw.get("sequence")

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from steerstats.data.study import DataWarning
+from steerstats.errors import InputError
 
 # (frame attribute, file label, its goal column, columns holding steering images and their attempt)
 _JUDGEMENTS = (
@@ -31,6 +32,12 @@ def cross_check(frames: dict[str, pd.DataFrame | dict[int, pd.DataFrame] | None]
         return []
     out: list[DataWarning] = []
     seqs = pd.MultiIndex.from_frame(steering[["steering_user_id", "goal_image"]])
+    dup = steering["generated_image"].duplicated().to_numpy()
+    if dup.any():
+        row = int(np.argmax(dup))
+        first = int(np.flatnonzero(steering["generated_image"].to_numpy() == steering["generated_image"].iloc[row])[0])
+        raise InputError(f"generated_image also at row {first + 1}: an image generated twice", file="image_generation/steering.csv",
+                         row=row + 1, column="generated_image")
     attempt_of = pd.Series(steering["attempt"].to_numpy(), index=steering["generated_image"].to_numpy())
     for attr, label, goal, images in _JUDGEMENTS:
         frame = frames.get(attr)

@@ -52,17 +52,28 @@ _TASK_KEYS = ("goal_url", "goal_prompt", "model", "user_prompt", "rounds")
 _ROUND_KEYS = ("iteration", "generated_images", "mixture_scale", "selected_index", "selected_image_url")
 
 
-def tidy_image_steering(frame: pd.DataFrame, condition: str, file: str) -> pd.DataFrame:
+def safe_literal(text: str) -> Any:
+    """``ast.literal_eval`` whose every failure is a ValueError (unhashable keys such as
+    ``{[]: 1}`` raise TypeError inside it; deep nesting RecursionError; huge input MemoryError)."""
+    try:
+        return ast.literal_eval(text)
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError) as err:
+        raise ValueError(type(err).__name__) from None
+
+
+def tidy_image_steering(frame: pd.DataFrame, condition: str, file: str, models: tuple[str, ...] | None = None) -> pd.DataFrame:
     """One row per user x task x round from a validated ``img_steering*.csv`` frame.
 
     ``task`` is the 0-based index in ``all_attempts``; ``round`` is the release's ``iteration``
-    (1..4); ``kept_current`` is ``selected_index == 0``; ``images_offered`` is a JSON list.
+    (1..4); ``kept_current`` is ``selected_index == 0``; ``images_offered`` is a JSON list. Every
+    field is type-checked (text fields are strings without NUL bytes; ``model`` in ``models``
+    when given); a problem is an InputError naming the row and the task/round.
     """
     rows: list[dict[str, Any]] = []
     for i, (literal, user) in enumerate(
         zip(frame["all_attempts"], frame["steering_user_id"], strict=True), start=1
     ):
-        rows.extend(_parse_user(literal, user, condition, file, i))
+        rows.extend(_parse_user(literal, user, condition, file, i, models))
     out = pd.DataFrame(rows, columns=list(TIDY_COLUMNS))
     dtypes = {
         "condition": "str",
@@ -89,14 +100,30 @@ def tidy_image_steering(frame: pd.DataFrame, condition: str, file: str) -> pd.Da
     return out.astype(dtypes)
 
 
-def _parse_user(literal: str, user: str, condition: str, file: str, row: int) -> list[dict[str, Any]]:
+def _parse_user(
+    literal: str, user: str, condition: str, file: str, row: int, models: tuple[str, ...] | None
+) -> list[dict[str, Any]]:
     def fail(msg: str) -> InputError:
         return InputError(f"all_attempts {msg}", file=file, row=row, column="all_attempts")
 
+    def text(value: Any, where: str, *, optional: bool = False) -> Any:
+        if optional and value is None:
+            return value
+        if not isinstance(value, str):
+            raise fail(f"{where} must be a string, got {type(value).__name__}")
+        if "\x00" in value:
+            raise fail(f"{where} contains a NUL byte")
+        return value
+
+    def flag(value: Any, where: str) -> bool:
+        if not isinstance(value, bool):
+            raise fail(f"{where} must be True or False, got {value!r}")
+        return value
+
     try:
-        tasks = ast.literal_eval(literal)
-    except (ValueError, SyntaxError, MemoryError, RecursionError) as err:
-        raise fail(f"is not a valid Python literal ({type(err).__name__})") from None
+        tasks = safe_literal(literal)
+    except ValueError as err:
+        raise fail(f"is not a valid Python literal ({err})") from None
     if not isinstance(tasks, list) or not tasks:
         raise fail("must be a non-empty list of tasks")
     out = []
@@ -106,6 +133,10 @@ def _parse_user(literal: str, user: str, condition: str, file: str, row: int) ->
         for key in _TASK_KEYS:
             if key not in task:
                 raise fail(f"task {t} lacks key '{key}'")
+        for key in ("goal_url", "goal_prompt", "model", "user_prompt"):
+            text(task[key], f"task {t} '{key}'")
+        if models is not None and task["model"] not in models:
+            raise fail(f"task {t}: unknown model {task['model']!r} (allowed: {', '.join(models)})")
         rounds = task["rounds"]
         if not isinstance(rounds, list) or not rounds:
             raise fail(f"task {t}: 'rounds' must be a non-empty list")
@@ -118,8 +149,18 @@ def _parse_user(literal: str, user: str, condition: str, file: str, row: int) ->
                 if key not in rnd:
                     raise fail(f"{where} lacks key '{key}'")
             images = rnd["generated_images"]
-            if not isinstance(images, list) or not images or not all(isinstance(x, str) for x in images):
+            if not isinstance(images, list) or not images:
                 raise fail(f"{where}: 'generated_images' must be a non-empty list of URLs")
+            for j, image in enumerate(images):
+                text(image, f"{where} generated_images[{j}]")
+            text(rnd["selected_image_url"], f"{where} 'selected_image_url'")
+            text(rnd.get("data_file_url"), f"{where} 'data_file_url'", optional=True)
+            for key in ("filter_variations", "predict_switch"):
+                if key in rnd:
+                    flag(rnd[key], f"{where} '{key}'")
+            for key in ("num_variations", "max_variations"):
+                if rnd.get(key) is not None and _int(rnd[key]) is None:
+                    raise fail(f"{where}: '{key}' must be an integer or None, got {rnd[key]!r}")
             it = _int(rnd["iteration"])
             if it is None or it < 1:
                 raise fail(f"{where}: 'iteration' must be a positive integer, got {rnd['iteration']!r}")

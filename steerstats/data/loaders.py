@@ -14,14 +14,14 @@ from pathlib import Path
 
 import pandas as pd
 
-from steerstats._io import sha256_file
+from steerstats._io import sha256_bytes
 from steerstats.data.card import DatasetCard, load_card
 from steerstats.data.crosscheck import cross_check
 from steerstats.data.image_steering import CONDITIONS, tidy_image_steering
 from steerstats.data.location import resolve_data_dir
 from steerstats.data.study import DataWarning, InputFile, Study
-from steerstats.data.table import parse_table, read_table
-from steerstats.errors import DataNotFoundError
+from steerstats.data.table import parse_table
+from steerstats.errors import DataNotFoundError, InputError
 
 BLIND_STEERING_K = (4, 7, 10, 20)
 SEED_CONSTRAINT_N = (1, 2, 3)
@@ -54,19 +54,33 @@ def load_file(
     if not path.is_file():
         raise DataNotFoundError(f"{path}: file not found")
     rel = relpath or spec.path
-    frame, warns = read_table(path, spec, card.models, label=str(path))
-    digest = sha256_file(path)
+    raw = path.read_bytes()
+    frame, warns = parse_table(raw, spec, card.models, label=str(path))
+    digest = sha256_bytes(raw)
     warns = [dataclasses.replace(w, file=rel) for w in warns]
     if spec.sha256 and digest != spec.sha256:
-        warns.append(
-            DataWarning(rel, f"sha256 {digest[:12]}… differs from the released file's {spec.sha256[:12]}… "
-                        "(validated against the card's schema)")
-        )
+        warns.append(_modified_file(path, raw, len(frame), spec))
     info = InputFile(path=rel, sha256=digest, rows=len(frame))
     if "all_attempts" in frame.columns:
         condition = CONDITIONS.get(Path(spec.path).name, spec.key)
-        frame = tidy_image_steering(frame, condition, str(path))
+        frame = tidy_image_steering(frame, condition, str(path), card.models.get("image_steering"))
     return Table(frame, tuple(warns), info)
+
+
+def _modified_file(path: Path, raw: bytes, rows: int, spec) -> DataWarning:
+    """A file whose sha256 is not the card's: an error if it looks truncated or its record count
+    differs from the card's, else a warning with both counts (the values may have been edited)."""
+    if not raw.endswith((b"\n", b"\r")):
+        raise InputError("the last record has no line end: the file looks truncated (its sha256 "
+                         "differs from the released file's)", file=path, row=rows)
+    if spec.rows >= 0 and rows != spec.rows:
+        raise InputError(f"{rows} data records where the released file has {spec.rows} (sha256 "
+                         "differs): rows were deleted or added", file=path)
+    return DataWarning(
+        spec.path,
+        f"sha256 differs from the released file's ({spec.sha256[:12]}…); the record count matches "
+        f"({rows} = {spec.rows}) and every field passed the card's schema, but values may have been edited",
+    )
 
 
 def load_steering(path: str | Path) -> Table:

@@ -9,7 +9,6 @@ make a number wrong raise :class:`~steerstats.errors.InputError`; quirks become
 
 from __future__ import annotations
 
-import ast
 import csv
 import io
 from collections.abc import Iterable, Sequence
@@ -57,6 +56,7 @@ def parse_table(
     if not rows:
         raise InputError("file has a header but no data rows", file=name)
     _check_header(header, spec, name)
+    _check_duplicates(rows, name)
     for i, rec in enumerate(rows, start=1):
         if len(rec) != len(header):
             hint = " (truncated line?)" if i == len(rows) else ""
@@ -93,6 +93,16 @@ def parse_table(
     return frame, warnings
 
 
+def _check_duplicates(rows: list[list[str]], name: str) -> None:
+    """An exact duplicate record would be counted twice: an error naming both records."""
+    first: dict[tuple[str, ...], int] = {}
+    for i, rec in enumerate(rows, start=1):
+        key = tuple(rec)
+        if key in first:
+            raise InputError(f"exact duplicate of row {first[key]} (a record counted twice)", file=name, row=i)
+        first[key] = i
+
+
 def _decode(raw: bytes, name: str) -> str:
     if not raw.strip():
         raise InputError("file is empty", file=name)
@@ -125,6 +135,31 @@ def _locate_end(prefix: str) -> tuple[int | None, str | None]:
     return len(recs) - 1, header[min(max(len(last), 1), len(header)) - 1]
 
 
+def _unclosed_quote(text: str) -> tuple[int, int] | None:
+    """(record, field) where a quoted field opens that never closes (record 0 is the header)."""
+    rec = field = i = 0
+    in_quote, opened = False, None
+    n = len(text)
+    while i < n:
+        c = text[i]
+        if in_quote:
+            if c == '"':
+                if i + 1 < n and text[i + 1] == '"':
+                    i += 2
+                    continue
+                in_quote = False
+        elif c == '"':
+            in_quote, opened = True, (rec, field)
+        elif c == ",":
+            field += 1
+        elif c in "\r\n":
+            if c == "\r" and i + 1 < n and text[i + 1] == "\n":
+                i += 1
+            rec, field = rec + 1, 0
+        i += 1
+    return opened if in_quote else None
+
+
 def _balanced_quotes(text: str) -> bool:
     return text.count('"') % 2 == 0
 
@@ -133,6 +168,15 @@ def _records(text: str, name: str) -> list[list[str]]:
     try:
         recs = list(csv.reader(io.StringIO(text, newline=""), strict=True))
     except csv.Error as err:
+        opened = _unclosed_quote(text) if "end of data" in str(err) else None
+        if opened is not None:
+            row, field = opened
+            header = next(csv.reader(io.StringIO(text.split("\n", 1)[0], newline="")), [])
+            column = header[field] if field < len(header) else None
+            raise InputError(
+                "malformed CSV: a quote opens here and is never closed", file=name,
+                row=row if row > 0 else None, column=column,
+            ) from None
         row, column = _locate_end(text)
         raise InputError(
             f"malformed CSV ({err}); the last line looks truncated"
@@ -174,7 +218,7 @@ def _convert(
     if spec.dtype in ("string", "literal"):
         series = pd.Series([None if m else v for v, m in zip(values, missing, strict=True)], dtype="str")
         if spec.dtype == "literal":
-            _check_literals(values, missing, name, col)
+            _check_literals(values, missing, name, col, spec.literal)
     elif spec.dtype == "bool":
         series = _to_bool(values, missing, name, col)
     else:
@@ -227,16 +271,21 @@ def _to_bool(values: list[str], missing: np.ndarray, name: str, col: str) -> pd.
     return pd.Series(out, dtype="boolean" if missing.any() else "bool")
 
 
-def _check_literals(values: list[str], missing: np.ndarray, name: str, col: str) -> None:
+def _check_literals(values: list[str], missing: np.ndarray, name: str, col: str, kind: str | None) -> None:
+    """Every field parses safely; ``kind`` ``"list[str]"`` also checks its type."""
+    from steerstats.data.image_steering import safe_literal
+
     for i, (v, m) in enumerate(zip(values, missing, strict=True)):
         if m:
             continue
         try:
-            ast.literal_eval(v)
-        except (ValueError, SyntaxError, MemoryError, RecursionError) as err:
-            raise InputError(
-                f"not a valid Python literal ({type(err).__name__})", file=name, row=i + 1, column=col
-            ) from None
+            value = safe_literal(v)
+        except ValueError as err:
+            raise InputError(f"not a valid Python literal ({err})", file=name, row=i + 1, column=col) from None
+        if kind == "list[str]" and not (
+            isinstance(value, list) and all(isinstance(x, str) and "\x00" not in x for x in value)
+        ):
+            raise InputError(f"expected a list of strings, got {v[:80]!r}", file=name, row=i + 1, column=col)
 
 
 def _check_range(series: pd.Series, spec: ColumnSpec, name: str) -> None:

@@ -21,7 +21,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from steerstats._io import atomic_write_bytes, sha256_file
+from steerstats._io import OutputError, atomic_write_bytes, sha256_file
 from steerstats.embed._compat import torchvision_shim_active
 from steerstats.embed.aesthetic import AestheticFirstLayer
 from steerstats.embed.embedder import ClipEmbedder, l2_normalize
@@ -89,9 +89,15 @@ def _validate(
                 column=col,
             )
     values = frame[column].tolist()
+    if not values:
+        raise InputError("the table has no rows to embed", file=path, column=column)
     for row, value in enumerate(values, start=1):
         if kind == "text" and not isinstance(value, str):
             raise InputError(f"expected text, got {value!r}", file=path, row=row, column=column)
+        if kind == "text" and not value.strip():
+            raise InputError("empty text (nothing to embed)", file=path, row=row, column=column)
+        if isinstance(value, str) and "\x00" in value:
+            raise InputError("NUL character in the value", file=path, row=row, column=column)
         if kind == "image" and (_blank(value) or not isinstance(value, str)):
             raise InputError(
                 f"expected an image path or URL, got {value!r}", file=path, row=row, column=column
@@ -141,6 +147,7 @@ def embed_table(
     aesthetic_head: str | Path | None = None,
     progress: bool = True,
     on_batch: Callable[[int, int], None] | None = None,
+    force: bool = False,
 ) -> EmbedTableResult:
     """Embed ``table[column]`` (image paths/URLs or texts) into the parquet file ``out``.
 
@@ -156,6 +163,7 @@ def embed_table(
     table, out = Path(table), Path(out)
     if out.suffix.lower() != ".parquet":
         raise ConfigError(f"output must be a .parquet file, got {out}")
+    check_output_file(out, inputs=[table, aesthetic_head], force=force)
     if aesthetic_head is not None and kind != "image":
         raise ConfigError("the aesthetic head applies to image embeddings only")
     frame = read_table(table, column)
@@ -238,6 +246,23 @@ def embed_table(
         n_computed=result.n_computed,
         n_corrupt_cache=result.n_corrupt_cache,
     )
+
+
+def check_output_file(out: Path, *, inputs: list[Any], force: bool = False) -> None:
+    """Refuse an output file that would replace an input, a directory, or a file that is not a
+    previous steerstats embedding table (``force`` replaces any file except an input)."""
+    for item in inputs:
+        if item is not None and Path(item).resolve() == out.resolve():
+            raise OutputError(f"--out {out} is the input {item}; choose another output file")
+    if out.is_dir():
+        raise OutputError(f"--out {out} is a directory; give a .parquet file path")
+    if out.exists() and not force:
+        try:
+            ours = METADATA_KEY in (pq.read_schema(out).metadata or {})
+        except (OSError, pa.ArrowException):
+            ours = False
+        if not ours:
+            raise OutputError(f"--out {out} exists and is not a steerstats embedding table; pass --force to replace it")
 
 
 def read_embeddings(path: str | Path) -> tuple[pd.DataFrame, np.ndarray, dict[str, Any]]:

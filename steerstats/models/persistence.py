@@ -85,7 +85,7 @@ def save_model(model: Any, directory: str | Path) -> Path:
         "params": _toml_safe(model.get_params()),
         "fitted": {k: (float(v) if isinstance(v, float) else int(v)) for k, v in fitted.items()},
     }
-    with atomic_directory(directory) as tmp:
+    with atomic_directory(directory, command="model") as tmp:
         np.savez(tmp / "weights.npz", **arrays)
         (tmp / "model.toml").write_text(tomli_w.dumps(meta))
     return Path(directory)

@@ -115,13 +115,17 @@ def build_report(
     context: ReportContext | None = None,
     sections: Sequence[Section] | None = None,
     progress: bool = True,
+    force: bool = False,
 ) -> ReportResult:
-    """Run ``sections`` (default: the registry) on ``study`` and write the report to ``out``."""
+    """Run ``sections`` (default: the registry) on ``study`` and write the report to ``out``.
+
+    ``out`` may be new, empty or a previous report (replaced); ``force`` also replaces another
+    steerstats command's output (see :func:`steerstats._io.check_output_dir`)."""
     context = context or ReportContext(dataset=study.name)
     sections = list(SECTIONS if sections is None else sections)
     result = ReportResult(out=Path(out))
     start = time.perf_counter()
-    with atomic_directory(out) as tmp:
+    with atomic_directory(out, command="report", inputs=[study.source], force=force) as tmp:
         (tmp / "tables").mkdir()
         (tmp / "figures").mkdir()
         bar = _progress(sections, progress)

@@ -350,8 +350,12 @@ def side_by_side_figure(table: pd.DataFrame, a: str, b: str):
 
 
 # the whole analysis ------------------------------------------------------------------------------
-def run_rejection(cfg: Mapping[str, Any], out: str | Path, *, scorers: Mapping[str, Any] | None = None, progress: bool = True) -> dict[str, Any]:
+def run_rejection(
+    cfg: Mapping[str, Any], out: str | Path, *, scorers: Mapping[str, Any] | None = None,
+    progress: bool = True, force: bool = False,
+) -> dict[str, Any]:
     """Run the configured analysis and write ``out`` atomically; returns the tables (frames).
+    ``out`` may be new, empty or a previous rejection output (``force``: any steerstats output).
 
     ``scorers``: extra callables ``Candidates -> scores`` (or fitted reward models) to evaluate
     next to the configured models.
@@ -451,7 +455,8 @@ def run_rejection(cfg: Mapping[str, Any], out: str | Path, *, scorers: Mapping[s
             f"cluster bootstrap over prompts ({n_boot} replicates)",
         )
 
-    with atomic_directory(out) as tmp:
+    with atomic_directory(out, command="rejection", force=force,
+                          inputs=[cfg["generate"]["path"] or None, cfg["judges"]["human"] or None]) as tmp:
         write_artifacts(tmp, tables.values(), figures.values())
         atomic_write_json(tmp / "manifest.json", _manifest(cfg, tables, figures, candidates, pairs, time.perf_counter() - t0))
     return {name: t.frame for name, t in tables.items()}

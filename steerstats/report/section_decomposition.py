@@ -464,13 +464,17 @@ def write_outputs(
     settings: dict,
     seconds: float,
     extra: Sequence[tuple[str, pd.DataFrame]] = (),
+    command: str = "decompose",
+    inputs: Sequence[str | None] = (),
+    force: bool = False,
 ) -> None:
-    """OUT/tables, OUT/figures, OUT/summary.md, OUT/manifest.json, written atomically."""
+    """OUT/tables, OUT/figures, OUT/summary.md, OUT/manifest.json, written atomically (``out``:
+    new, empty or a previous output of ``command``; ``force``: any steerstats output)."""
     from steerstats._io import atomic_directory, atomic_write_json, atomic_write_text
     from steerstats.report.artifacts import write_artifacts
     from steerstats.report.build import PACKAGES, package_versions
 
-    with atomic_directory(out) as tmp:
+    with atomic_directory(out, command=command, inputs=[study.source, *inputs], force=force) as tmp:
         write_artifacts(tmp, tables, figures)
         for name, frame in extra:
             atomic_write_text(tmp / "tables" / f"{name}.csv", frame.to_csv(index=False))

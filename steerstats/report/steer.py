@@ -211,8 +211,10 @@ def run_steer(
     traces: pd.DataFrame | None = None,
     policy: ThompsonScale | None = None,
     progress: bool = True,
+    force: bool = False,
 ) -> dict[str, Any]:
-    """Train (unless ``policy`` is given), evaluate, analyse ``traces`` if given; write ``out``."""
+    """Train (unless ``policy`` is given), evaluate, analyse ``traces`` if given; write ``out``
+    (new, empty or a previous steer output; ``force``: any previous steerstats output)."""
     t0 = time.perf_counter()
     cfg = check_config(cfg)
     seed, n_boot = int(cfg["seed"]), int(cfg["n_boot"])
@@ -264,7 +266,7 @@ def run_steer(
         "posterior sd (column posterior_sd)", se_stems={"posterior_mean": "posterior"},
     )
     figures["learned_policy"] = Figure("learned_policy", learned_policy_figure(policy), "Learned proposal policy", tables["learned_policy"].interpretation)
-    with atomic_directory(out) as tmp:
+    with atomic_directory(out, command="steer", force=force) as tmp:
         write_artifacts(tmp, tables.values(), figures.values())
         atomic_write_text(tmp / "learned_policy.csv", policy.table().to_csv(index=False))
         atomic_write_json(tmp / "manifest.json", _manifest(cfg, tables, figures, trained, traces is not None, time.perf_counter() - t0))

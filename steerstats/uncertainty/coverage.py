@@ -15,10 +15,11 @@ its Monte Carlo error is the binomial SE sqrt(p (1 - p) / n_intervals). Bayesian
 their diagnostics are counted and left out of the coverage (never silently used).
 
 Default parameters come from :func:`steerstats.uncertainty.calibrate.fit_variance_components` on
-the released ``steering.csv``. Finished replications are appended (atomic rewrite) to
-``replications.csv`` (SEM, bootstrap) and ``replications_bayes.csv`` (NUTS) in the output
-directory, each next to the settings it was made with; a rerun with the same settings skips them
-(so more NUTS replications can be added without redoing the bootstrap ones).
+the released ``steering.csv``. Each finished replication is appended at once to an append-only
+log (``replications_fast.jsonl``: SEM, bootstrap; ``replications_bayes.jsonl``: NUTS) in the
+output directory, next to the settings it was made with; a rerun with the same settings skips
+them (so more NUTS replications can be added without redoing the bootstrap ones) and a torn last
+line of a killed run is recomputed. ``replications.csv`` / ``replications_bayes.csv`` are copies.
 """
 
 from __future__ import annotations
@@ -33,11 +34,19 @@ import numpy as np
 import pandas as pd
 from scipy.stats import norm
 
-from steerstats._io import atomic_write_bytes, atomic_write_json, atomic_write_text
-from steerstats.errors import ConfigError
+from steerstats._io import (
+    append_jsonl,
+    atomic_write_bytes,
+    atomic_write_json,
+    atomic_write_text,
+    mark_output_dir,
+    read_jsonl,
+)
+from steerstats.errors import ConfigError, InputError
 from steerstats.uncertainty.bootstrap import grouped_mean_bootstrap
 
 RESULTS = {"fast": "replications.csv", "bayes": "replications_bayes.csv"}
+LOGS = {"fast": "replications_fast.jsonl", "bayes": "replications_bayes.jsonl"}
 FAST_METHODS = ("sem", "bootstrap", "bootstrap_bca")
 COLUMNS = ["rep", "method", "model", "estimate", "low", "high", "truth", "covered", "width", "status"]
 
@@ -141,18 +150,26 @@ def summarise(results: pd.DataFrame) -> pd.DataFrame:
 
 
 def _load(out: Path, kind: str, config: CoverageConfig) -> pd.DataFrame:
-    path = out / RESULTS[kind]
+    """Replications of ``kind`` already in ``out``'s append-only log (torn tail dropped)."""
     meta = out / f"settings_{kind}.json"
-    if not path.exists():
-        return pd.DataFrame(columns=COLUMNS)
-    if meta.exists() and json.loads(meta.read_text()) != json.loads(json.dumps(config.key(kind))):
-        raise ConfigError(f"{out} holds a coverage run with other settings; use another --out")
-    return pd.read_csv(path)
-
-
-def _save(out: Path, kind: str, results: pd.DataFrame, config: CoverageConfig) -> None:
-    atomic_write_json(out / f"settings_{kind}.json", config.key(kind))
-    atomic_write_text(out / RESULTS[kind], results[COLUMNS].to_csv(index=False))
+    if meta.exists():
+        try:
+            same = json.loads(meta.read_text()) == json.loads(json.dumps(config.key(kind)))
+        except (OSError, ValueError):
+            same = False
+        if not same:
+            raise ConfigError(f"{out} holds a coverage run with other settings; use another --out")
+    seen: set[int] = set()
+    rows = []
+    for record in read_jsonl(out / LOGS[kind]):
+        try:
+            rep, reps_rows = int(record["rep"]), list(record["rows"])
+        except (KeyError, TypeError, ValueError):
+            raise InputError("not a replication record", file=out / LOGS[kind]) from None
+        if rep not in seen:  # a replication appended twice (two runs at once) counts once
+            seen.add(rep)
+            rows += reps_rows
+    return pd.DataFrame(rows, columns=COLUMNS)
 
 
 def run_coverage(
@@ -161,9 +178,13 @@ def run_coverage(
     config: CoverageConfig | None = None,
     *,
     progress: bool = True,
-    save_every: int = 25,
 ) -> pd.DataFrame:
-    """Run (or resume) the coverage study into ``out``; returns all replication rows."""
+    """Run (or resume) the coverage study into ``out``; returns all replication rows.
+
+    Every replication is appended to ``replications_<kind>.jsonl`` as soon as it is done (one
+    flushed line each), so a kill loses at most the replication in progress; the CSV copies
+    (``replications.csv``, ``replications_bayes.csv``) are rewritten at the end.
+    """
     from tqdm.auto import tqdm
 
     from steerstats.data.simulate import simulate_steering
@@ -172,29 +193,29 @@ def run_coverage(
     config = config or CoverageConfig()
     if params is None:
         raise ConfigError("run_coverage needs SimulationParams (see default_params())")
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
+    out = mark_output_dir(out, "validate coverage")
     truth = simulation_truth(params)["dreamsim_mean_by_model"].drop("Average")
     results = {kind: _load(out, kind, config) for kind in RESULTS}
+    for kind in RESULTS:
+        atomic_write_json(out / f"settings_{kind}.json", config.key(kind))
     todo = [
         (kind, rep)
         for kind, n in (("fast", config.reps), ("bayes", config.reps_bayes))
         for rep in sorted(set(range(n)) - set(results[kind]["rep"]))
     ]
-    pending: dict[str, list[dict]] = {kind: [] for kind in RESULTS}
-    for i, (kind, rep) in enumerate(tqdm(todo, desc="coverage", unit="rep", disable=not progress)):
+    new: dict[str, list[dict]] = {kind: [] for kind in RESULTS}
+    for kind, rep in tqdm(todo, desc="coverage", unit="rep", disable=not progress):
         frame = simulate_steering(params, np.random.default_rng(rep_seed(config.seed, rep)))
         fn = fast_replication if kind == "fast" else bayes_replication
-        pending[kind] += fn(frame, truth, rep, config)
-        last = i + 1 == len(todo) or todo[i + 1][0] != kind
-        if kind == "bayes" or (i + 1) % save_every == 0 or last:
-            new = pd.DataFrame(pending[kind], columns=COLUMNS)
-            results[kind] = new if results[kind].empty else pd.concat([results[kind], new], ignore_index=True)
-            pending[kind] = []
-            _save(out, kind, results[kind], config)
+        rows = fn(frame, truth, rep, config)
+        append_jsonl(out / LOGS[kind], {"rep": rep, "rows": rows})
+        new[kind] += rows
     for kind in RESULTS:
+        if new[kind]:
+            added = pd.DataFrame(new[kind], columns=COLUMNS)
+            results[kind] = added if results[kind].empty else pd.concat([results[kind], added], ignore_index=True)
         if not results[kind].empty:
-            _save(out, kind, results[kind], config)
+            atomic_write_text(out / RESULTS[kind], results[kind][COLUMNS].to_csv(index=False))
     parts = [r for r in results.values() if not r.empty]
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=COLUMNS)
 
