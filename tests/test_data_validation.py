@@ -11,10 +11,11 @@ from pathlib import Path
 import pytest
 
 from steerstats.cli import main
-from steerstats.data import load_card, load_file, load_study
+from steerstats.data import load_card, load_file, load_study, schema_only
 from steerstats.errors import InputError
 
-CARD = load_card("vafa2025")
+RELEASE_CARD = load_card("vafa2025")
+CARD = schema_only(RELEASE_CARD)  # samples of the release: the schema alone (no sha256 / row count)
 KEYS = [f.key for f in CARD.files]
 N = 12  # records per sample file
 
@@ -291,14 +292,23 @@ def test_cli_validate_synthetic(capsys):
 
 
 def test_edited_file_warns_about_its_hash_and_extra_columns(vafa2025_dir, tmp_path):
-    header, recs = _sample(vafa2025_dir, "steering")
+    text = (vafa2025_dir / RELEASE_CARD.file("steering").path).read_text(encoding="utf-8")
+    recs = list(csv.reader(io.StringIO(text, newline="")))
     path = tmp_path / "steering.csv"
-    path.write_bytes(b"\xef\xbb\xbf" + _csv([*header, "notes"], [[*r, "x"] for r in recs]).encode())
-    table = load_file(path, "steering", CARD)
-    assert len(table.frame) == N and table.frame.columns[-1] == "notes"  # BOM stripped, kept
+    path.write_bytes(b"\xef\xbb\xbf" + _csv([*recs[0], "notes"], [[*r, "x"] for r in recs[1:]]).encode())
+    table = load_file(path, "steering", RELEASE_CARD)  # all 2770 records, one extra column
+    assert len(table.frame) == 2770 and table.frame.columns[-1] == "notes"  # BOM stripped, kept
     messages = [w.message for w in table.warnings]
     assert any("'notes' is not in the card" in m for m in messages)
-    assert any("differs from the released file" in m for m in messages)
+    assert any("sha256 differs from the released file's" in m and "(2770 = 2770)" in m for m in messages)
+
+
+def test_sample_of_the_release_against_its_card_is_a_row_count_error(vafa2025_dir, tmp_path):
+    header, recs = _sample(vafa2025_dir, "steering")
+    path = tmp_path / "steering.csv"
+    path.write_text(_csv(header, recs), encoding="utf-8")
+    with pytest.raises(InputError, match=f"{N} data records where the released file has 2770"):
+        load_file(path, "steering", RELEASE_CARD)
 
 
 def test_duplicate_header_column(vafa2025_dir, tmp_path):

@@ -301,7 +301,7 @@ def _table(image_dir: Path, tmp_path: Path, fmt: str = "csv") -> Path:
         {
             "item": [f"id{i}" for i in range(N_IMAGES + 2)],
             "path": [f"im{i}.png" for i in range(N_IMAGES)] + ["bad.png", "missing.png"],
-            "caption": [f"caption {i}" for i in range(N_IMAGES)] + ["NA", ""],
+            "caption": [f"caption {i}" for i in range(N_IMAGES)] + ["NA", "N/A"],
         }
     )
     path = tmp_path / f"items.{fmt}"
@@ -346,7 +346,7 @@ def test_embed_table_texts_keep_literal_na(embedder, image_dir, tmp_path):
     frame, vectors, meta = read_embeddings(out)
     assert frame["row"].tolist() == list(range(1, N_IMAGES + 3))
     texts = pd.read_csv(table, dtype=str, keep_default_na=False)["caption"].tolist()
-    assert texts[-2:] == ["NA", ""]
+    assert texts[-2:] == ["NA", "N/A"]
     np.testing.assert_allclose(vectors, embedder.embed_texts(texts, normalize=False), atol=1e-6)
     assert meta["normalized"] is False and meta["tokenizer"]["context_length"] == 16
 

@@ -6,7 +6,14 @@
     for w in study.warnings: print(w)
 """
 
-from steerstats.data.card import ColumnSpec, DatasetCard, FileSpec, SequenceSpec, load_card
+from steerstats.data.card import (
+    ColumnSpec,
+    DatasetCard,
+    FileSpec,
+    SequenceSpec,
+    load_card,
+    schema_only,
+)
 from steerstats.data.fetch import FetchError, FetchResult, fetch_dataset
 from steerstats.data.image_steering import CONDITIONS, tidy_image_steering
 from steerstats.data.loaders import (
@@ -65,6 +72,7 @@ __all__ = [
     "load_study",
     "load_vafa2025",
     "resolve_data_dir",
+    "schema_only",
     "simulate_steering",
     "simulate_study",
     "simulation_truth",

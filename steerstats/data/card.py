@@ -121,6 +121,15 @@ def available_cards() -> list[str]:
     return sorted(names)
 
 
+def schema_only(card: DatasetCard) -> DatasetCard:
+    """``card`` without the release's identity (sha256, row counts): validates files of the same
+    schema that are not the released ones (a simulated study, a new study in the same format)."""
+    import dataclasses
+
+    files = tuple(dataclasses.replace(f, sha256="", rows=-1) for f in card.files)
+    return dataclasses.replace(card, files=files)
+
+
 def load_card(name_or_path: str | Path) -> DatasetCard:
     """Read a dataset card by name (``"vafa2025"``) or from a ``.toml`` path."""
     path = Path(name_or_path)

@@ -257,9 +257,12 @@ def _ratings(
     n: int,
     n_raters: int,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(row index into steering, rater index, rating 1..4) for n uniformly drawn rated rows."""
-    rows = rng.integers(0, len(steering), n)
-    rater = rng.integers(0, n_raters, n)
+    """(row index into steering, rater index, rating 1..4) for n distinct (row, rater) pairs drawn
+    uniformly: as in the release, no rater rates the same image twice."""
+    if n > len(steering) * n_raters:
+        raise ValueError(f"{n} ratings need more than {len(steering)} images x {n_raters} raters")
+    pair = rng.choice(len(steering) * n_raters, size=n, replace=False)
+    rows, rater = pair // n_raters, pair % n_raters
     v = p.sigma_rater * rng.standard_normal(n_raters)
     latent = p.rating_slope * eta[rows] + v[rater] + rng.standard_normal(n)
     rating = 1 + (latent[:, None] > np.asarray(p.rating_cutpoints)[None, :]).sum(axis=1)
@@ -282,6 +285,14 @@ def _first_last(frame: pd.DataFrame, seq: np.ndarray) -> tuple[np.ndarray, np.nd
     return g.first().to_numpy(), g.last().to_numpy()
 
 
+def _distinct_judges(rng: np.random.Generator, n_seq: int, per: int, n_judges: int) -> np.ndarray:
+    """``per`` distinct judges for each of ``n_seq`` sequences, uniformly (as in the release, no
+    judge sees the same sequence twice); flattened sequence-major."""
+    if per > n_judges:
+        raise ValueError(f"{per} judgements per sequence need at least {per} judges, not {n_judges}")
+    return np.argsort(rng.random((n_seq, n_judges)), axis=1)[:, :per].ravel()
+
+
 def _improvement(
     p: SimulationParams, rng: np.random.Generator,
     steering: pd.DataFrame,
@@ -295,7 +306,7 @@ def _improvement(
     first, last = _first_last(steering, lat.seq)
     n_seq = first.size
     s = np.repeat(np.arange(n_seq), per_goal)
-    judge = rng.integers(0, n_judges, s.size)
+    judge = _distinct_judges(rng, n_seq, per_goal, n_judges)
     v = p.sigma_rater * rng.standard_normal(n_judges)
     diff = lat.eta[last[s]] - lat.eta[first[s]]
     chosen = p.judge_slope * diff + v[judge] + rng.standard_normal(s.size) > 0
@@ -325,7 +336,7 @@ def _pom(p: SimulationParams, rng: np.random.Generator, steering: pd.DataFrame, 
     first, last = _first_last(steering, lat.seq)
     n_seq = first.size
     s = np.repeat(np.arange(n_seq), p.pom_per_goal)
-    judge = rng.integers(0, p.n_judges, s.size)
+    judge = _distinct_judges(rng, n_seq, p.pom_per_goal, p.n_judges)
     prob = p.pom1_prob if attempt == 1 else p.pom5_prob
     w = p.sigma_judge_goal * rng.standard_normal(n_seq)
     chosen = pom_threshold(prob, p.sigma_judge_goal) + w[s] + rng.standard_normal(s.size) > 0
