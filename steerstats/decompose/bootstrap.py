@@ -11,11 +11,13 @@ spawns rather than forks: safe with JAX loaded in the parent).
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
 from tqdm.auto import tqdm
 
+from steerstats._parallel import parallel_map
 from steerstats.decompose.estimate import DecompositionData, estimate_terms
 
 
@@ -63,17 +65,9 @@ def bootstrap_terms(
     chunks = [list(range(i, min(i + chunk, n_boot))) for i in range(0, n_boot, chunk)]
     bar = tqdm(total=n_boot, desc="bootstrap (refit)", disable=not progress)
     parts: list[np.ndarray] = []
-    if n_jobs == 1:
-        for idx in chunks:
-            parts.append(_replicates(data, seed, idx))
-            bar.update(len(idx))
-    else:
-        from joblib import Parallel, delayed
-
-        runner = Parallel(n_jobs=n_jobs, backend="loky", return_as="generator")
-        for idx, part in zip(chunks, runner(delayed(_replicates)(data, seed, idx) for idx in chunks), strict=True):
-            parts.append(part)
-            bar.update(len(idx))
+    for idx, part in zip(chunks, parallel_map(functools.partial(_replicates, data, seed), chunks, n_jobs), strict=True):
+        parts.append(part)
+        bar.update(len(idx))
     bar.close()
     draws = np.concatenate(parts)
     alpha = (1.0 - level) / 2.0

@@ -10,10 +10,13 @@ Monte Carlo SE.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
+from steerstats._parallel import parallel_map
 from steerstats.decompose.bootstrap import bootstrap_terms
 from steerstats.decompose.estimate import prepare_decomposition
 from steerstats.decompose.terms import TERMS
@@ -65,20 +68,17 @@ def validate_decomposition(
     """(per-simulation estimates, summary per model and term). Deterministic for ``seed``."""
     bar = tqdm(total=n_sims, desc="validation simulations", disable=not progress)
     parts = []
-    if n_jobs == 1:
-        for r in range(n_sims):
-            parts.append(_one_simulation(params, seed, r, n_boot, level))
-            bar.update()
-    else:
-        from joblib import Parallel, delayed
-
-        runner = Parallel(n_jobs=n_jobs, backend="loky", return_as="generator")
-        for part in runner(delayed(_one_simulation)(params, seed, r, n_boot, level) for r in range(n_sims)):
-            parts.append(part)
-            bar.update()
+    one = functools.partial(_simulation_at, params, seed, n_boot, level)
+    for part in parallel_map(one, range(n_sims), n_jobs):
+        parts.append(part)
+        bar.update()
     bar.close()
     sims = pd.concat(parts, ignore_index=True)
     return sims, summarize_validation(sims, level)
+
+
+def _simulation_at(params, seed: int, n_boot: int, level: float, r: int) -> pd.DataFrame:
+    return _one_simulation(params, seed, r, n_boot, level)
 
 
 def summarize_validation(sims: pd.DataFrame, level: float = 0.95) -> pd.DataFrame:
