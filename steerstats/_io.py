@@ -112,6 +112,25 @@ def _umask() -> int:
     return mask
 
 
+def load_array(path: str | Path, what: str = "array") -> Any:
+    """A numeric ``.npy`` array; never unpickles (object arrays, pickles and garbage are an
+    :class:`~steerstats.errors.InputError` naming the file)."""
+    import numpy as np
+
+    from steerstats.errors import DataNotFoundError, InputError
+
+    path = Path(path)
+    if not path.is_file():
+        raise DataNotFoundError(f"{what} file not found: {path}")
+    try:
+        array = np.load(path, allow_pickle=False)
+    except (ValueError, OSError, EOFError) as err:
+        raise InputError(f"not a numeric .npy {what} ({' '.join(str(err).split())[:120]})", file=path) from None
+    if not isinstance(array, np.ndarray) or array.dtype.kind not in "biuf":
+        raise InputError(f"not a numeric .npy {what} (dtype {getattr(array, 'dtype', type(array).__name__)})", file=path)
+    return array
+
+
 def file_mode() -> int:
     """Mode of a new regular file under the process umask (0o666 & ~umask)."""
     return 0o666 & ~_umask()

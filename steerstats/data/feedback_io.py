@@ -31,6 +31,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from steerstats._io import load_array
 from steerstats.data.simulate_feedback import FeedbackSample
 from steerstats.errors import DataNotFoundError, InputError
 
@@ -172,9 +173,10 @@ def load_feedback(
         table[:, j] = values
     if embeddings is not None:
         npy = Path(embeddings)
-        if not npy.is_file():
-            raise DataNotFoundError(f"embeddings file not found: {npy}")
-        x = np.load(npy).astype(np.float32)
+        x = load_array(npy, "embeddings").astype(np.float32)
+        if not np.isfinite(x).all():
+            row = int(np.argwhere(~np.isfinite(x))[0, 0]) + 1
+            raise InputError("embeddings contain NaN or infinite values", file=npy, row=row)
         if x.ndim != 2 or x.shape[0] != len(frame):
             raise InputError(
                 f"embeddings have shape {x.shape}; expected ({len(frame)}, dim), one row per record",

@@ -46,8 +46,9 @@ class AestheticFirstLayer:
         path = Path(path)
         try:
             obj = torch.load(path, map_location="cpu", weights_only=True)
-        except (OSError, RuntimeError, ValueError) as err:
-            raise ConfigError(f"{path}: cannot load aesthetic head weights: {err}") from err
+        except Exception as err:  # any failure to read a user's file (pickle refused, garbage, zip)
+            raise ConfigError(f"{path}: cannot load aesthetic head weights ({type(err).__name__}: "
+                              f"{' '.join(str(err).split())[:160]})") from None
         state = _state_dict(obj)
         weight_keys = sorted(k for k in state if k.endswith("layers.0.weight"))
         if len(weight_keys) != 1:

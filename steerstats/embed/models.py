@@ -246,8 +246,9 @@ def load_model(
             tokenizer = open_clip.get_tokenizer(model, cache_dir=cache_dir)
     except ConfigError:
         raise
-    except (RuntimeError, OSError, ValueError) as err:
-        raise ConfigError(f"cannot build {model} with weights {weights!r}: {err}") from err
+    except Exception as err:  # a user's checkpoint that does not load (pickle refused, garbage, zip)
+        raise ConfigError(f"cannot build {model} with weights {weights!r} ({type(err).__name__}: "
+                          f"{' '.join(str(err).split())[:160]})") from None
     net.eval()
     if identity == "random-init":
         identity = f"random-init:sha256:{_state_dict_sha256(net)}"

@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from steerstats._io import load_array
 from steerstats.errors import InputError
 from steerstats.generate.candidates import Candidates
 
@@ -49,9 +50,7 @@ class PoolBackend:
         table = pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path)
         emb = None
         if embeddings is not None:
-            if not Path(embeddings).is_file():
-                raise InputError("embedding file not found", file=embeddings)
-            emb = np.load(embeddings)
+            emb = load_array(embeddings, "embeddings")
         return cls(table, emb, attributes=attributes, file=path)
 
     @property

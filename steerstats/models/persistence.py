@@ -19,7 +19,7 @@ import tomli_w
 from flax import traverse_util
 
 from steerstats._io import atomic_directory
-from steerstats.errors import ConfigError, DataNotFoundError
+from steerstats.errors import ConfigError, DataNotFoundError, InputError
 from steerstats.models.coarse import CoarseRewardModel
 from steerstats.models.concept_bottleneck import ConceptBottleneckRewardModel
 
@@ -96,10 +96,14 @@ def load_model(directory: str | Path) -> Any:
     directory = Path(directory)
     if not (directory / "model.toml").is_file() or not (directory / "weights.npz").is_file():
         raise DataNotFoundError(f"{directory}: not a saved model (model.toml, weights.npz)")
-    meta = tomllib.loads((directory / "model.toml").read_text())
-    model = make_model(meta["kind"], **meta.get("params", {}))
-    with np.load(directory / "weights.npz") as z:
-        arrays = {k: z[k] for k in z.files}
+    try:
+        meta = tomllib.loads((directory / "model.toml").read_text(encoding="utf-8"))
+        model = make_model(meta["kind"], **meta.get("params", {}))
+        with np.load(directory / "weights.npz", allow_pickle=False) as z:
+            arrays = {k: z[k] for k in z.files}
+    except (OSError, ValueError, KeyError, TypeError, EOFError, tomllib.TOMLDecodeError) as err:
+        raise InputError(f"not a loadable saved model ({type(err).__name__}: {' '.join(str(err).split())[:160]})",
+                         file=directory) from None
     agg = arrays.pop("__aggregator_weights", None)
     model.params_ = traverse_util.unflatten_dict(arrays, sep="/")
     for k, v in meta.get("fitted", {}).items():
