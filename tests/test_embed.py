@@ -355,7 +355,7 @@ def test_embed_table_input_errors(embedder, tmp_path):
     out = tmp_path / "o.parquet"
     bad_ids = tmp_path / "dup.csv"
     pd.DataFrame({"id": [1, 2, 2], "path": ["a.png", "b.png", "c.png"]}).to_csv(bad_ids, index=False)
-    with pytest.raises(InputError, match=r"row 3, column 'id': duplicate id 2 \(first at row 2\)"):
+    with pytest.raises(InputError, match=r"row 3, column 'id': duplicate id '2' \(first at row 2\)"):
         embed_table("images", bad_ids, "path", out, embedder=embedder, id_column="id")
     with pytest.raises(InputError, match="column 'nope': no such column"):
         embed_table("images", bad_ids, "nope", out, embedder=embedder)

@@ -54,7 +54,7 @@ def test_images_end_to_end_and_rerun_from_cache(workdir, capsys):
     assert "6/7 embedded (0 from cache, 6 computed)" in out.out
     assert "1 unreadable images listed in" in out.err
     frame, vectors, meta = read_embeddings(workdir / "img.parquet")
-    assert frame["uid"].tolist() == list(range(100, 107))
+    assert frame["uid"].tolist() == [str(i) for i in range(100, 107)]  # CSV ids are kept as text
     assert frame["status"].tolist() == ["ok"] * 6 + ["unreadable"]
     np.testing.assert_allclose(np.linalg.norm(vectors[:6], axis=1), 1.0, atol=1e-5)
     assert meta["model"] == "tiny-cli" and meta["weights"].startswith("random-init:sha256:")

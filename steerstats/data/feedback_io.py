@@ -33,7 +33,7 @@ import pandas as pd
 
 from steerstats._io import load_array
 from steerstats.data.simulate_feedback import FeedbackSample
-from steerstats.errors import DataNotFoundError, InputError
+from steerstats.errors import InputError
 
 ID, GROUP, AGGREGATE, EMBEDDING = "example_id", "group_id", "aggregate", "embedding"
 
@@ -86,16 +86,9 @@ def feedback_from_sample(sample: FeedbackSample, *, source: str = "synthetic") -
 
 
 def _read_table(path: Path) -> pd.DataFrame:
-    if not path.is_file():
-        raise DataNotFoundError(f"feedback table not found: {path}")
-    try:
-        if path.suffix == ".parquet":
-            return pd.read_parquet(path)
-        if path.suffix in (".csv", ".gz"):
-            return pd.read_csv(path)
-    except (ValueError, OSError) as err:
-        raise InputError(f"cannot read table: {err}", file=path) from err
-    raise InputError("feedback table must be .parquet or .csv", file=path)
+    from steerstats.data.user_table import read_user_table
+
+    return read_user_table(path, what="feedback table", empty_as_missing=True)
 
 
 def _embeddings_from_column(frame: pd.DataFrame, path: Path) -> np.ndarray:

@@ -56,20 +56,10 @@ def report_path(out: str | Path) -> Path:
 
 
 def read_table(path: str | Path, column: str) -> pd.DataFrame:
-    """A csv (``column`` read as text, no NA guessing) or parquet table."""
-    path = Path(path)
-    if not path.is_file():
-        raise InputError("no such file", file=path)
-    suffix = path.suffix.lower()
-    try:
-        if suffix in {".csv", ".tsv"}:
-            sep = "\t" if suffix == ".tsv" else ","
-            return pd.read_csv(path, sep=sep, dtype={column: str}, keep_default_na=False)
-        if suffix in {".parquet", ".pq"}:
-            return pd.read_parquet(path)
-    except (ValueError, OSError, pa.ArrowException) as err:
-        raise InputError(f"cannot read table: {err}", file=path) from err
-    raise InputError("table must be .csv, .tsv or .parquet", file=path)
+    """A csv/tsv (read as text, no NA guessing) or parquet table."""
+    from steerstats.data.user_table import read_user_table
+
+    return read_user_table(path)
 
 
 def _blank(value: Any) -> bool:

@@ -33,16 +33,11 @@ TEXT_COLUMNS = ("source_text", "output_text")
 
 
 def read_table(path: str | Path) -> pd.DataFrame:
-    """Read a CSV or parquet table as strings/objects (no type guessing on text)."""
-    path = Path(path)
-    if not path.is_file():
-        raise InputError("file not found", file=path)
-    try:
-        if path.suffix.lower() in (".parquet", ".pq"):
-            return pd.read_parquet(path)
-        return pd.read_csv(path, dtype=str, keep_default_na=False)
-    except (ValueError, OSError, pd.errors.ParserError) as err:
-        raise InputError(f"cannot read table: {err}", file=path) from err
+    """Read a CSV or parquet table as strings/objects (no type guessing on text; a short record
+    is an error, never goals read as 'not requested')."""
+    from steerstats.data.user_table import read_user_table
+
+    return read_user_table(path)
 
 
 def _check_text(frame: pd.DataFrame, column: str, file: str | Path | None) -> list[str]:
