@@ -96,3 +96,37 @@ def test_validate_coverage_cli(vafa2025_dir, tmp_path, capsys):
     calibration = (out / "calibration.json").read_text()
     assert "sigma_user" in calibration and "method of moments" in calibration
     assert main([*args[:3], "-1", *args[4:]]) == 2  # bad --reps: one-line error, exit 2
+
+
+def test_every_replication_is_kept_and_a_torn_tail_is_recomputed(tmp_path, monkeypatch):
+    import steerstats.uncertainty.coverage as cov
+    from steerstats.errors import InputError
+
+    config = dataclasses.replace(CONFIG, reps=3)
+    run_coverage(tmp_path / "a", SMALL, config, progress=False)
+    log = tmp_path / "a" / cov.LOGS["fast"]
+    lines = log.read_bytes().splitlines(keepends=True)
+    assert len(lines) == 3  # one flushed line per replication, written as it finished
+    log.write_bytes(b"".join(lines[:2]) + lines[2][: len(lines[2]) // 2])  # killed mid-append
+    calls = []
+    real = cov.fast_replication
+    monkeypatch.setattr(cov, "fast_replication", lambda *a: calls.append(a[2]) or real(*a))
+    resumed = run_coverage(tmp_path / "a", SMALL, config, progress=False)
+    assert calls == [2]  # only the torn replication ran again
+    monkeypatch.setattr(cov, "fast_replication", real)
+    fresh = run_coverage(tmp_path / "b", SMALL, config, progress=False)
+    key = ["rep", "method", "model"]
+    pd.testing.assert_frame_equal(resumed.sort_values(key).reset_index(drop=True),
+                                  fresh.sort_values(key).reset_index(drop=True))
+    log.write_bytes(b"not json\n" + log.read_bytes())  # damage in the middle is not a torn tail
+    with pytest.raises(InputError, match="row 1"):
+        run_coverage(tmp_path / "a", SMALL, config, progress=False)
+
+
+def test_coverage_out_in_a_foreign_directory_is_refused(tmp_path):
+    from steerstats._io import OutputError
+
+    (tmp_path / "notes.txt").write_text("mine")
+    with pytest.raises(OutputError, match="did not write"):
+        run_coverage(tmp_path, SMALL, CONFIG, progress=False)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt"]

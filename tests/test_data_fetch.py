@@ -8,6 +8,7 @@ import os
 import shutil
 import socket
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -137,3 +138,85 @@ def test_cli_fetch_and_card(served, tmp_path, capsys):
     text = capsys.readouterr().out
     assert "SarahBentley/Steerability" in text and "MIT" in text
     assert all(spec.path in text for spec in CARD.files) and "dreamsim" in text
+
+
+class _Trickle(http.server.BaseHTTPRequestHandler):
+    """Sends a large Content-Length, then one byte every 50 ms (a hostile or broken server)."""
+
+    def log_message(self, *args) -> None:
+        pass
+
+    def do_GET(self) -> None:
+        self.send_response(200)
+        self.send_header("Content-Length", str(10**9))
+        self.end_headers()
+        deadline = time.monotonic() + 20  # bounded: the server stops by itself
+        try:
+            while time.monotonic() < deadline:
+                self.wfile.write(b"x")
+                self.wfile.flush()
+                time.sleep(0.05)
+        except OSError:
+            pass
+
+
+class _Flood(http.server.BaseHTTPRequestHandler):
+    """Answers every file with far more bytes than the card says it has."""
+
+    def log_message(self, *args) -> None:
+        pass
+
+    def do_GET(self) -> None:
+        self.send_response(200)
+        self.end_headers()
+        block = b"y" * (1 << 16)
+        try:
+            for _ in range(2000):  # at most 128 MiB, stopped early by the client
+                self.wfile.write(block)
+        except OSError:
+            pass
+
+
+@pytest.fixture
+def hostile_server(request):
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), request.param)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
+@pytest.mark.parametrize("hostile_server", [_Trickle], indirect=True)
+def test_a_trickling_server_is_stopped_by_the_total_time_limit(hostile_server, tmp_path):
+    out = tmp_path / "out"
+    t0 = time.monotonic()
+    with pytest.raises(FetchError, match="not finished within 1 s"):
+        fetch_dataset("vafa2025", out, base_url=hostile_server, timeout=2, total_timeout=1, progress=False)
+    assert time.monotonic() - t0 < 15
+    assert not any(out.rglob("*")) or not [p for p in out.rglob("*") if p.is_file()]
+
+
+@pytest.mark.parametrize("hostile_server", [_Flood], indirect=True)
+def test_a_body_far_larger_than_the_card_says_is_refused(hostile_server, tmp_path):
+    out = tmp_path / "out"
+    with pytest.raises(FetchError, match="more than"):
+        fetch_dataset("vafa2025", out, base_url=hostile_server, progress=False)
+    assert not [p for p in out.rglob("*") if p.is_file()]
+
+
+def test_a_card_path_that_leaves_the_target_is_refused(tmp_path, served):
+    base, _, requests = served
+    card = (Path(CARD.source).read_text(encoding="utf-8")
+            .replace('path = "image_generation/steering.csv"', 'path = "../../escaped.csv"', 1))
+    custom = tmp_path / "custom.toml"
+    custom.write_text(card, encoding="utf-8")
+    out = tmp_path / "a" / "b" / "out"
+    with pytest.raises(FetchError, match="leaves the target directory"):
+        fetch_dataset(str(custom), out, base_url=base, progress=False)
+    assert not (tmp_path / "escaped.csv").exists() and not (tmp_path / "a" / "escaped.csv").exists()
+    assert requests == []  # refused before any download

@@ -135,61 +135,60 @@ def _locate_end(prefix: str) -> tuple[int | None, str | None]:
     return len(recs) - 1, header[min(max(len(last), 1), len(header)) - 1]
 
 
-def _unclosed_quote(text: str) -> tuple[int, int] | None:
-    """(record, field) where a quoted field opens that never closes (record 0 is the header)."""
-    rec = field = i = 0
-    in_quote, opened = False, None
-    n = len(text)
-    while i < n:
-        c = text[i]
-        if in_quote:
-            if c == '"':
-                if i + 1 < n and text[i + 1] == '"':
-                    i += 2
-                    continue
-                in_quote = False
-        elif c == '"':
-            in_quote, opened = True, (rec, field)
-        elif c == ",":
-            field += 1
-        elif c in "\r\n":
-            if c == "\r" and i + 1 < n and text[i + 1] == "\n":
-                i += 1
-            rec, field = rec + 1, 0
-        i += 1
-    return opened if in_quote else None
-
-
 def _balanced_quotes(text: str) -> bool:
     return text.count('"') % 2 == 0
 
 
-def _records(text: str, name: str) -> list[list[str]]:
-    try:
-        recs = list(csv.reader(io.StringIO(text, newline=""), strict=True))
-    except csv.Error as err:
-        opened = _unclosed_quote(text) if "end of data" in str(err) else None
-        if opened is not None:
-            row, field = opened
-            header = next(csv.reader(io.StringIO(text.split("\n", 1)[0], newline="")), [])
-            column = header[field] if field < len(header) else None
+def _records(text: str, name: str, delimiter: str = ",") -> list[list[str]]:
+    """Every non-blank CSV record; a malformed one is an error at the record where it starts
+    (where its stray quote opens), not where the parser gave up."""
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
+    recs: list[list[str]] = []
+    start_line = 1  # physical line where the next record starts
+    while True:
+        try:
+            rec = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as err:
+            header = recs[0] if recs else []
+            lines = text.splitlines()
+            column = _quoted_field(lines[start_line - 1] if start_line <= len(lines) else "", header, delimiter)
+            truncated = "end of data" in str(err)
             raise InputError(
-                "malformed CSV: a quote opens here and is never closed", file=name,
-                row=row if row > 0 else None, column=column,
+                f"malformed CSV ({err}): "
+                + ("a quote opens in this record and is never closed" if truncated
+                   else "a stray quote in this record (a quote inside a field must be doubled)"),
+                file=name,
+                row=len(recs) if recs else None,
+                column=column,
             ) from None
-        row, column = _locate_end(text)
-        raise InputError(
-            f"malformed CSV ({err}); the last line looks truncated"
-            if "end of data" in str(err)
-            else f"malformed CSV ({err})",
-            file=name,
-            row=row,
-            column=column,
-        ) from None
-    recs = [r for r in recs if r]  # csv yields [] for blank lines
+        start_line = reader.line_num + 1
+        if rec:  # csv yields [] for blank lines
+            recs.append(rec)
     if not recs:
         raise InputError("file is empty", file=name)
     return recs
+
+
+def _quoted_field(line: str, header: Sequence[str], delimiter: str = ",") -> str | None:
+    """The header name of the first field of ``line`` that opens a quote (the likeliest stray)."""
+    field, i, in_quote, opened = 0, 0, False, None
+    while i < len(line):
+        c = line[i]
+        if in_quote:
+            if c == '"':
+                if i + 1 < len(line) and line[i + 1] == '"':
+                    i += 1
+                else:
+                    in_quote = False
+        elif c == '"':
+            in_quote = True
+            opened = field if opened is None else opened  # the first quote is the suspect
+        elif c == delimiter:
+            field += 1
+        i += 1
+    return None if opened is None or opened >= len(header) else header[opened]
 
 
 def _check_header(header: Sequence[str], spec: FileSpec, name: str) -> None:

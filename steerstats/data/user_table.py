@@ -10,8 +10,6 @@ Cells come back as text (``"NA"`` stays the text ``NA``); empty cells are ``""``
 
 from __future__ import annotations
 
-import csv
-import io
 from pathlib import Path
 
 import pandas as pd
@@ -23,7 +21,7 @@ SUFFIXES = (".csv", ".tsv", ".parquet", ".pq")
 
 def read_user_table(path: str | Path, *, what: str = "table", empty_as_missing: bool = False) -> pd.DataFrame:
     """The table at ``path`` (see the module docstring); problems name file, row and column."""
-    from steerstats.data.table import _decode, _locate_end, _unclosed_quote
+    from steerstats.data.table import _decode, _locate_end, _records
 
     path = Path(path)
     if path.is_dir():
@@ -45,14 +43,9 @@ def read_user_table(path: str | Path, *, what: str = "table", empty_as_missing: 
         row, column = _locate_end(text[: text.index("\x00")])
         raise InputError("NUL byte in the file (not a text table?)", file=path, row=row, column=column)
     delimiter = "\t" if suffix == ".tsv" else ","
-    try:
-        records = [r for r in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True) if r]
-    except csv.Error as err:
-        opened = _unclosed_quote(text) if "end of data" in str(err) else None
-        row = opened[0] if opened else _locate_end(text)[0]
-        raise InputError(f"malformed CSV ({err})", file=path, row=row or None) from None
-    if not records:
+    if not text.strip():
         raise InputError(f"{what} is empty", file=path)
+    records = _records(text, str(path), delimiter)
     header, rows = records[0], records[1:]
     seen: set[str] = set()
     for col in header:
