@@ -506,3 +506,40 @@ def test_stale_partial_of_a_live_writer_is_kept(tmp_path):
     removed = remove_stale_partials(tmp_path, "out")
     assert removed == [dead] and live.exists() and foreign.exists()
     shutil.rmtree(live)
+
+
+def test_sigterm_mid_report_removes_the_partial_output(tmp_path):
+    out = tmp_path / "report"
+    cmd = [sys.executable, "-m", "steerstats", "report", "--out", str(out), "--n-boot", "50", "--quiet"]
+    proc = subprocess.Popen(cmd, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 240
+        while time.monotonic() < deadline and proc.poll() is None and not list(tmp_path.glob(".report.*.sstmp")):
+            time.sleep(0.05)
+        assert proc.poll() is None, "the report finished before it could be terminated"
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 128 + signal.SIGTERM, err
+    assert "terminated" in err and "Traceback" not in err
+    assert not out.exists() and leftovers(tmp_path) == []
+
+
+def test_config_keys_and_effective_config(tmp_path, capsys):
+    for kind in ("budget", "rejection", "steer"):
+        rc, out, _ = run(["config", "keys", kind], capsys)
+        assert rc == 0 and "default" in out
+    rc, out, _ = run(["config", "keys", "budget"], capsys)
+    assert "budget.n_boot (int; default 500; >= 2" in out and "model.epochs" in out
+    rc, out, err = run(["config", "show", ANALYSES / BUDGET], capsys)
+    shown = tomllib.loads(out)
+    assert rc == 0, err
+    assert shown["budget"]["sizes"] == [100, 200, 500, 1000, 2000] and shown["data"]["test_fraction"] == 0.5
+    assert shown["budget"]["cost"] == "count"  # a default spelled out
+    rc, out, _ = run(["config", "show", "steer"], capsys)
+    assert tomllib.loads(out)["train"]["episodes"] == 60000
+    bad = _toml(tmp_path / "c.toml", {"seed": 1, "suggestion": 3})
+    assert_clean_error(run(["config", "show", bad, "--kind", "steer"], capsys), "suggestion", "did you mean 'suggestions'")

@@ -122,7 +122,7 @@ class BudgetConfig:
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
-def _schema() -> dict[str, Field]:
+def budget_schema() -> dict[str, Field]:
     from steerstats.data.simulate_feedback import FEEDBACK_WORLD_FIELDS
     from steerstats.models.schema import model_fields
 
@@ -174,7 +174,7 @@ def parse_config(table: dict[str, Any], source: str | None = None) -> BudgetConf
     """A :class:`BudgetConfig` from a parsed TOML table (see the module docstring); every key is
     checked by the strict config layer (:mod:`steerstats.config`)."""
     where = source or "budget config"
-    cfg = validate(table, _schema(), where=where)
+    cfg = validate(table, budget_schema(), where=where)
     budget, arms = cfg["budget"], []
     for i, raw in enumerate(cfg["arm"]):
         attrs = tuple(raw["attributes"]) if isinstance(raw["attributes"], list) else raw["attributes"]
@@ -221,9 +221,15 @@ def parse_config(table: dict[str, Any], source: str | None = None) -> BudgetConf
     )
 
 
+def effective_config(table: dict[str, Any], source: str | None = None) -> dict[str, Any]:
+    """The checked table with every default filled in (what a sweep of ``table`` runs with)."""
+    parse_config(table, source)  # every semantic check
+    return validate(table, budget_schema(), where=source or "budget config")
+
+
 def describe_config() -> list[str]:
     """Every key of a budget config with its type, default, allowed values and meaning."""
-    return describe(_schema())
+    return describe(budget_schema())
 
 
 def load_config(path: str | Path) -> BudgetConfig:

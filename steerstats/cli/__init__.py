@@ -13,7 +13,9 @@ from __future__ import annotations
 import argparse
 import errno
 import importlib
+import signal
 import sys
+import threading
 import traceback
 from collections.abc import Sequence
 
@@ -31,6 +33,7 @@ COMMANDS = (
     "rejection",
     "steer",
     "goalspace",
+    "config",
 )
 
 
@@ -74,11 +77,33 @@ def _version() -> str:
         return "unknown"
 
 
+class Terminated(BaseException):
+    """SIGTERM, raised in the main thread so that partial outputs are removed on the way out."""
+
+
+def _on_sigterm(signum, frame) -> None:
+    raise Terminated
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    previous = None
+    if threading.current_thread() is threading.main_thread():
+        previous = signal.signal(signal.SIGTERM, _on_sigterm)
+    try:
+        return _run(args)
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _run(args: argparse.Namespace) -> int:
     try:
         return int(args.func(args) or 0)
+    except Terminated:
+        print("steerstats: terminated (partial output removed)", file=sys.stderr)
+        return 128 + signal.SIGTERM
     except SteerstatsError as err:
         return _fail(f"error: {err}", 2)
     except KeyboardInterrupt:

@@ -1,0 +1,84 @@
+"""``steerstats config``: the keys every config file may hold, and the effective config of a file.
+
+    steerstats config keys budget|rejection|steer     every key: type, default, allowed values, meaning
+    steerstats config show FILE [--kind KIND]          the checked config with every default filled in
+    steerstats config show rejection|steer             the built-in configuration
+"""
+
+from __future__ import annotations
+
+import argparse
+
+KINDS = ("budget", "rejection", "steer")
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("config", help="document config keys; print a file's effective config",
+                                   description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="config_command", required=True, metavar="ACTION")
+    keys = sub.add_parser("keys", help="every key of a kind of config, with type, default and meaning")
+    keys.add_argument("kind", choices=KINDS, help="which config")
+    keys.set_defaults(func=_keys)
+    show = sub.add_parser("show", help="the effective config (checked, defaults filled in) as TOML")
+    show.add_argument("source", help="a config file, or 'rejection' / 'steer' for the built-in one")
+    show.add_argument("--kind", choices=KINDS, default=None,
+                      help="kind of the file (default: budget if it has a [budget] or [[arm]] table, "
+                      "steer if it has steer keys, else rejection)")
+    show.set_defaults(func=_show)
+
+
+def _keys(args: argparse.Namespace) -> int:
+    from steerstats.config import describe
+
+    print("\n".join(describe(_schema(args.kind))))
+    return 0
+
+
+def _schema(kind: str):
+    if kind == "budget":
+        from steerstats.budget.config import budget_schema
+
+        return budget_schema()
+    if kind == "rejection":
+        from steerstats.report.rejection import SCHEMA
+    else:
+        from steerstats.report.steer import SCHEMA
+    return SCHEMA
+
+
+def _show(args: argparse.Namespace) -> int:
+    import tomli_w
+
+    from steerstats.config import read_toml
+    from steerstats.errors import ConfigError
+
+    if args.source in ("rejection", "steer") and args.kind in (None, args.source):
+        table, kind, where = {}, args.source, None
+    else:
+        table = read_toml(args.source)
+        kind, where = args.kind or _guess(table), args.source
+    if kind == "budget":
+        from steerstats.budget.config import effective_config
+
+        cfg = effective_config(table, where)
+    elif kind == "rejection":
+        from steerstats.report.rejection import check_config
+
+        cfg = check_config(table, where=where or "")
+    else:
+        from steerstats.report.steer import check_config
+
+        cfg = check_config(table, where=where or "")
+    if not cfg:
+        raise ConfigError(f"{args.source}: empty config")
+    print(f"# effective {kind} config of {args.source}")
+    print(tomli_w.dumps(cfg), end="")
+    return 0
+
+
+def _guess(table: dict) -> str:
+    if "budget" in table or "arm" in table:
+        return "budget"
+    if {"rounds", "suggestions", "steerer", "random", "evaluate"} & set(table) or "episodes" in table.get("train", {}):
+        return "steer"
+    return "rejection"
