@@ -15,7 +15,7 @@ import shutil
 import tempfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from steerstats.errors import SteerstatsError
 
@@ -36,6 +36,16 @@ def sha256_bytes(data: bytes) -> str:
 def atomic_write_bytes(path: str | Path, data: bytes) -> Path:
     """Write ``data`` to ``path`` via a temporary sibling and ``os.replace``."""
     path = Path(path)
+    with atomic_file(path) as f:
+        f.write(data)
+    return path
+
+
+@contextlib.contextmanager
+def atomic_file(path: str | Path) -> Iterator[BinaryIO]:
+    """A binary file written in a temporary sibling and moved to ``path`` only if the block
+    succeeds (flushed to disk first; mode from the umask); on any exception nothing appears."""
+    path = Path(path)
     if path.is_dir():
         raise OutputError(f"{path} is a directory; give a file path")
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -43,7 +53,7 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> Path:
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{stem}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as f:
-            f.write(data)
+            yield f
             f.flush()
             os.fsync(f.fileno())
         os.chmod(tmp, file_mode())  # mkstemp makes 0600; outputs follow the umask
@@ -52,7 +62,6 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> Path:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
-    return path
 
 
 def read_jsonl(path: str | Path) -> list[Any]:

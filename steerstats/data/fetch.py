@@ -9,18 +9,15 @@ present with the right hash are skipped; a file with the wrong hash is downloade
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import http.client
-import os
-import tempfile
 import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from steerstats._io import file_mode, sha256_file
+from steerstats._io import atomic_file, sha256_file
 from steerstats.data.card import DatasetCard, FileSpec, load_card
 from steerstats.data.location import default_cache_dir
 from steerstats.errors import SteerstatsError
@@ -100,45 +97,34 @@ def _target(root: Path, spec: FileSpec) -> Path:
 
 
 def _download(url: str, spec: FileSpec, target: Path, timeout: float, limit: float, bar) -> int:
-    """Stream ``url`` into a temporary sibling of ``target`` while hashing it; move it into place
-    only when the sha256 matches. Returns the number of bytes."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name[:200]}.", suffix=".part")
+    """Stream ``url`` into a temporary sibling of ``target`` while hashing it; it takes the final
+    name only when the sha256 matches (:func:`steerstats._io.atomic_file`). Returns the bytes."""
     h, size, deadline = hashlib.sha256(), 0, time.monotonic() + limit
     cap = 2 * spec.bytes + (1 << 20) if spec.bytes else None
-    try:
-        with os.fdopen(fd, "wb") as f:
-            try:
-                with urllib.request.urlopen(url, timeout=timeout) as resp:
-                    while block := resp.read1(CHUNK):
-                        h.update(block)
-                        f.write(block)
-                        size += len(block)
-                        bar.update(len(block))
-                        if time.monotonic() > deadline:
-                            raise FetchError(f"cannot download {url}: not finished within {limit:g} s; file not written")
-                        if cap is not None and size > cap:
-                            raise FetchError(f"{url}: more than {cap} bytes for a {spec.bytes}-byte file; file not written")
-            except urllib.error.HTTPError as err:
-                raise FetchError(f"cannot download {url}: HTTP {err.code} {err.reason}") from None
-            except (urllib.error.URLError, TimeoutError, OSError, http.client.HTTPException) as err:
-                reason = getattr(err, "reason", err)
-                raise FetchError(
-                    f"cannot download {url}: {reason} (offline? pass --base-url for a mirror, "
-                    "or copy the files and use --data-dir)"
-                ) from None
-            f.flush()
-            os.fsync(f.fileno())
+    with atomic_file(target) as f:
+        try:
+            with urllib.request.urlopen(url, timeout=timeout) as resp:
+                while block := resp.read1(CHUNK):
+                    h.update(block)
+                    f.write(block)
+                    size += len(block)
+                    bar.update(len(block))
+                    if time.monotonic() > deadline:
+                        raise FetchError(f"cannot download {url}: not finished within {limit:g} s; file not written")
+                    if cap is not None and size > cap:
+                        raise FetchError(f"{url}: more than {cap} bytes for a {spec.bytes}-byte file; file not written")
+        except urllib.error.HTTPError as err:
+            raise FetchError(f"cannot download {url}: HTTP {err.code} {err.reason}") from None
+        except (urllib.error.URLError, TimeoutError, OSError, http.client.HTTPException) as err:
+            reason = getattr(err, "reason", err)
+            raise FetchError(
+                f"cannot download {url}: {reason} (offline? pass --base-url for a mirror, "
+                "or copy the files and use --data-dir)"
+            ) from None
         digest = h.hexdigest()
         if digest != spec.sha256:
             raise FetchError(
                 f"{url}: sha256 {digest} does not match the card's {spec.sha256} for {spec.path}; "
                 "file not written"
             )
-        os.chmod(tmp, file_mode())
-        os.replace(tmp, target)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
     return size
