@@ -8,7 +8,7 @@
 Each table is also a function of a study (estimates with n, row SEM and cluster-bootstrap SEs):
 
     from steerstats.report import similarity_tables
-    by_model, by_attempt = similarity_tables(study, ReportContext(seed=0, n_boot=2000))
+    by_model, by_attempt, design = similarity_tables(study, ReportContext(seed=0, n_boot=2000))
 
 Sections are registered in :mod:`steerstats.report.sections` (see its docstring to add one).
 """
@@ -23,7 +23,7 @@ from steerstats.report.artifacts import (
     write_table,
 )
 from steerstats.report.build import ReportResult, build_report, manifest, package_versions
-from steerstats.report.estimates import add_cluster_se, bootstrap_se
+from steerstats.report.estimates import add_design_se, bootstrap_se, design_note
 from steerstats.report.sections import SECTIONS, ReportContext, Section
 from steerstats.report.steerability import (
     blind_steering_table,
@@ -42,10 +42,11 @@ __all__ = [
     "ReportResult",
     "Section",
     "Table",
-    "add_cluster_se",
+    "add_design_se",
     "blind_steering_table",
     "bootstrap_se",
     "build_report",
+    "design_note",
     "judgement_table",
     "llm_table",
     "manifest",

@@ -1,9 +1,15 @@
-"""Attach cluster-bootstrap standard errors to a metric table.
+"""Attach design-based standard errors to a metric table.
 
 The metrics layer gives point estimates, n and plain row SEMs; this module adds, for each
-estimate column ``c``, ``c_se_cluster`` (goal-image clusters) and, where users apply,
-``c_se_user`` (steering-user clusters), by running :func:`steerstats.uncertainty.cluster_bootstrap`
-on the metric's weighted statistic: one call per cluster kind evaluates all B replicates at once.
+estimate column ``c`` (SE stem ``s``):
+
+- ``s_se_goal`` / ``s_se_user`` / ``s_se_rater``: the one-way cluster-bootstrap SE with goal images,
+  steering users or raters as clusters (each id column the data has);
+- ``s_se_twoway``: the Cameron-Gelbach-Miller two-way SE where two factors are crossed;
+- ``s_se_cluster``: the headline SE, chosen from the design the id columns show
+  (:func:`steerstats.uncertainty.clusters.headline_cluster`): the outermost factor's bootstrap SE
+  when the factors are nested (goals in users: user clusters), the CGM two-way SE when two are
+  crossed (raters x users). Figures and interpretation lines use it.
 """
 
 from __future__ import annotations
@@ -16,11 +22,25 @@ import pandas as pd
 from steerstats.metrics.weighted import Statistic
 from steerstats.report.artifacts import se_stem
 from steerstats.uncertainty import cluster_bootstrap
+from steerstats.uncertainty.clusters import (
+    HeadlineCluster,
+    cluster_robust_se,
+    cluster_structure,
+    headline_cluster,
+)
 
-#: column suffix -> cluster column, in the order they are added
-GOAL_AND_USER = {"_se_cluster": "goal_image", "_se_user": "steering_user_id"}
+#: id column -> suffix of its one-way bootstrap SE column, in the order they are added
+ID_SUFFIXES = {
+    "goal_image": "_se_goal",
+    "goal_key": "_se_goal",
+    "steering_user_id": "_se_user",
+    "user_id": "_se_rater",
+}
+#: what each id column is, for notes
+ID_NAMES = {"goal_image": "goal images", "goal_key": "goal headlines", "steering_user_id": "steering users",
+            "user_id": "raters"}
 #: SE column suffixes in display order (after the plain ``_se``)
-SE_SUFFIXES = ("_se_cluster", "_se_user", "_se_rater")
+SE_SUFFIXES = ("_se_cluster", "_se_goal", "_se_user", "_se_rater", "_se_twoway")
 
 
 def bootstrap_se(
@@ -30,7 +50,7 @@ def bootstrap_se(
     return cluster_bootstrap(statistic, data, cluster, n_boot=n_boot, seed=seed).se
 
 
-def add_cluster_se(
+def add_design_se(
     table: pd.DataFrame,
     statistic: Statistic,
     data: pd.DataFrame,
@@ -38,28 +58,62 @@ def add_cluster_se(
     *,
     n_boot: int,
     seed: int,
-    clusters: Mapping[str, str] = GOAL_AND_USER,
+    ids: Sequence[str] | None = None,
     stems: dict[str, str] | None = None,
-) -> pd.DataFrame:
-    """Add ``{stem}{suffix}`` SE columns to ``table`` (stem: :func:`se_stem` of the column).
+) -> tuple[pd.DataFrame, HeadlineCluster]:
+    """Add the SE columns of the module docstring for ``columns``; returns the table and the
+    headline's design (for the table's SE note).
 
     ``statistic(data, weights)`` must return the values of ``columns`` stacked column after
     column, each over the table's rows in order (len(columns) * len(table) numbers). Its point
     estimate is checked against the table, so a table and its statistic cannot drift apart.
+    ``ids``: the id columns to consider (default: every one of :data:`ID_SUFFIXES` in ``data``);
+    leave raters out for statistics that are not row-level means (a goal's best rating).
     """
     k = len(table)
     estimate = np.asarray(statistic(data, None), dtype=float).reshape(len(columns), k)
     expected = table[list(columns)].to_numpy(float).T
     if not np.allclose(estimate, expected, equal_nan=True, rtol=1e-9, atol=1e-12):
         raise AssertionError(f"statistic does not reproduce table columns {list(columns)}")
+    present = [c for c in (ID_SUFFIXES if ids is None else ids) if c in data.columns]
+    head = headline_cluster(cluster_structure(data, present))
     out = table.copy()
-    for suffix, cluster in clusters.items():
-        if cluster not in data.columns:
-            continue
+    one_way: dict[str, np.ndarray] = {}
+    for cluster in present:
         se = bootstrap_se(statistic, data, cluster, n_boot=n_boot, seed=seed).reshape(len(columns), k)
+        one_way[cluster] = se
         for j, column in enumerate(columns):
-            out[f"{se_stem(column, stems)}{suffix}"] = se[j]
-    return out
+            out[f"{se_stem(column, stems)}{ID_SUFFIXES[cluster]}"] = se[j]
+    robust = cluster_robust_se(statistic, data, list(head.factors))
+    if len(head.factors) == 2:
+        headline = robust.se.reshape(len(columns), k)
+        for j, column in enumerate(columns):
+            out[f"{se_stem(column, stems)}_se_twoway"] = headline[j]
+    else:
+        headline = one_way[head.factors[0]]
+    for j, column in enumerate(columns):
+        out[f"{se_stem(column, stems)}_se_cluster"] = headline[j]
+    # clusters behind each row's headline SE (the smaller factor's for two-way): the t(G - 1)
+    # reference of its intervals below 50 clusters (steerstats.uncertainty.clusters.critical_value)
+    clusters = robust.n_clusters.reshape(len(columns), k).min(axis=0)
+    out["n_clusters"] = np.minimum(out["n_clusters"].to_numpy(float), clusters) if "n_clusters" in out else clusters
+    return out, head
+
+
+def design_note(heads: Mapping[str, HeadlineCluster], *, n_boot: int, seed: int) -> str:
+    """One sentence per distinct headline design: which SE is the headline, and why."""
+    groups: dict[tuple, list[str]] = {}
+    for name, head in heads.items():
+        groups.setdefault((head.factors, head.method, head.reason), []).append(name)
+    parts = []
+    for (factors, method, reason), names in groups.items():
+        who = " x ".join(ID_NAMES.get(f, f) for f in factors)
+        what = (f"the CGM two-way cluster-robust SE over {who} (CR1 factors per term)" if method == "CGM two-way"
+                else f"the cluster-bootstrap SE over {who}")
+        scope = "" if len(heads) == 1 else f" for {', '.join(f'`{n}`' for n in names)}"
+        parts.append(f"`_se_cluster` (headline{scope}) is {what}, as the design has {reason}")
+    return ("; ".join(parts) + f". `_se_goal` / `_se_user` / `_se_rater` are one-way cluster-bootstrap SEs over "
+            f"goals / steering users / raters, `_se_twoway` the CGM two-way SE (B = {n_boot}, seed {seed}).")
 
 
 def order_columns(

@@ -17,8 +17,17 @@ def _pyplot():
     return plt
 
 
-def similarity_by_attempt_figure(table: pd.DataFrame, column: str = "dreamsim"):
-    """Mean similarity per attempt, one line per model, the pooled Average in black."""
+def _critical(rows: pd.DataFrame) -> np.ndarray:
+    """95% critical values per row: t(G - 1) below 50 clusters, else 1.96."""
+    from steerstats.uncertainty.clusters import critical_value
+
+    if "n_clusters" not in rows:
+        return np.full(len(rows), 1.959964)
+    return critical_value(0.95, rows["n_clusters"].to_numpy(float))
+
+
+def similarity_by_attempt_figure(table: pd.DataFrame, se_label: str = "headline", column: str = "dreamsim"):
+    """Mean similarity per attempt, one line per model, the pooled Average in black (±1 headline SE)."""
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(7, 4.5))
     for model, rows in table.groupby("model", sort=False):
@@ -26,7 +35,7 @@ def similarity_by_attempt_figure(table: pd.DataFrame, column: str = "dreamsim"):
         ax.errorbar(
             rows["attempt"], rows[f"{column}_mean"], yerr=rows[f"{column}_se_cluster"] if pooled else None,
             marker="o", lw=2.5 if pooled else 1.0, color="black" if pooled else None,
-            alpha=1.0 if pooled else 0.8, capsize=3, label=model,
+            alpha=1.0 if pooled else 0.8, capsize=3, label=f"{model} (±1 SE, {se_label})" if pooled else model,
         )
     ax.set_xlabel("attempt")
     ax.set_ylabel(f"mean {column} similarity to goal")
@@ -37,8 +46,9 @@ def similarity_by_attempt_figure(table: pd.DataFrame, column: str = "dreamsim"):
     return fig
 
 
-def similarity_by_model_figure(table: pd.DataFrame, column: str = "dreamsim"):
-    """Mean similarity per model (sorted), 95% bars from the row SEM and the goal-cluster SE."""
+def similarity_by_model_figure(table: pd.DataFrame, se_label: str = "headline", column: str = "dreamsim"):
+    """Mean similarity per model (sorted), 95% bars from the row SEM and from the headline SE
+    (t(G - 1) quantile below 50 clusters)."""
     plt = _pyplot()
     rows = table[table["model"] != AVERAGE].sort_values(f"{column}_mean")
     pooled = table[table["model"] == AVERAGE]
@@ -46,8 +56,8 @@ def similarity_by_model_figure(table: pd.DataFrame, column: str = "dreamsim"):
     fig, ax = plt.subplots(figsize=(7, 4.5))
     ax.errorbar(rows[f"{column}_mean"], y - 0.12, xerr=1.96 * rows[f"{column}_se"], fmt="o",
                 capsize=3, label="±1.96 row SEM (paper)")
-    ax.errorbar(rows[f"{column}_mean"], y + 0.12, xerr=1.96 * rows[f"{column}_se_cluster"], fmt="s",
-                capsize=3, label="±1.96 goal-cluster bootstrap SE")
+    ax.errorbar(rows[f"{column}_mean"], y + 0.12, xerr=_critical(rows) * rows[f"{column}_se_cluster"], fmt="s",
+                capsize=3, label=f"95% from the {se_label} SE (t(G-1) below 50 clusters)")
     if len(pooled):
         ax.axvline(float(pooled[f"{column}_mean"].iloc[0]), color="grey", ls="--", lw=1, label="Average")
     ax.set_yticks(y)

@@ -16,7 +16,7 @@ import pandas as pd
 from steerstats import metrics as M
 from steerstats.data.study import Study
 from steerstats.report.artifacts import Figure, Table
-from steerstats.report.estimates import GOAL_AND_USER, add_cluster_se, order_columns
+from steerstats.report.estimates import add_design_se, design_note, order_columns
 from steerstats.report.figures import (
     blind_steering_figure,
     similarity_by_attempt_figure,
@@ -25,14 +25,10 @@ from steerstats.report.figures import (
 from steerstats.report.sections import ReportContext
 
 SE_ROW = "`_se` is the plain row SEM (sd/sqrt(n), as printed in the paper); "
-SE_CLUSTER = (
-    "`_se_cluster` is the cluster-bootstrap SE with goal images as clusters and `_se_user` with "
-    "steering users as clusters (B = {B}, seed {seed})."
-)
 
 
-def _se_note(context: ReportContext, first: str = SE_ROW) -> str:
-    return first + SE_CLUSTER.format(B=context.n_boot, seed=context.seed)
+def _se_note(context: ReportContext, heads: Mapping, first: str = SE_ROW) -> str:
+    return first + design_note(heads, n_boot=context.n_boot, seed=context.seed)
 
 
 def _key(value: object) -> object:
@@ -100,6 +96,14 @@ def _sem_to_se(frame: pd.DataFrame) -> pd.DataFrame:
                                  for c in frame.columns if c.endswith("_sem")})
 
 
+def _cluster_label(head) -> str:
+    """Short label of a headline SE for figure legends ('steering-user cluster bootstrap')."""
+    from steerstats.report.estimates import ID_NAMES
+
+    who = " x ".join(ID_NAMES.get(f, f) for f in head.factors)
+    return f"{who}, CGM two-way" if len(head.factors) == 2 else f"{who} cluster bootstrap"
+
+
 def _range_line(frame: pd.DataFrame, label: str, column: str, what: str, pooled: str) -> str:
     rows = frame[frame[label] != pooled]
     best, worst = rows.loc[rows[column].idxmax()], rows.loc[rows[column].idxmin()]
@@ -112,8 +116,8 @@ def _range_line(frame: pd.DataFrame, label: str, column: str, what: str, pooled:
 # ------------------------------------------------------------------------------------ similarity
 
 
-def similarity_tables(study: Study, context: ReportContext) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(similarity_by_model, similarity_by_attempt) frames."""
+def similarity_tables(study: Study, context: ReportContext) -> tuple[pd.DataFrame, pd.DataFrame, object]:
+    """(similarity_by_model, similarity_by_attempt, the headline SE's design)."""
     s = study.require("steering")
     models = M.cells.levels_of(s["model"])
     by_model = M.similarity_summary(s, column="dreamsim", models=models).rename(
@@ -140,7 +144,7 @@ def similarity_tables(study: Study, context: ReportContext) -> tuple[pd.DataFram
         )
 
     cols = ["dreamsim_mean", "clip_mean", "dreamsim_first_mean", "dreamsim_last_mean"]
-    by_model = add_cluster_se(by_model, stat, s, cols, n_boot=context.n_boot, seed=context.seed)
+    by_model, head = add_design_se(by_model, stat, s, cols, n_boot=context.n_boot, seed=context.seed)
     by_model = add_truth(
         by_model, study, {"dreamsim_mean": "dreamsim_mean_by_model", "clip_mean": "clip_mean_by_model"}, "model"
     )
@@ -163,22 +167,23 @@ def similarity_tables(study: Study, context: ReportContext) -> tuple[pd.DataFram
             axis=-1,
         )
 
-    by_attempt = add_cluster_se(
+    by_attempt, _ = add_design_se(
         by_attempt, stat_attempt, s, ["dreamsim_mean", "clip_mean"], n_boot=context.n_boot, seed=context.seed
     )
     by_attempt = add_truth(by_attempt, study, {"dreamsim_mean": "dreamsim_mean_by_attempt"}, ["model", "attempt"])
     by_attempt = order_columns(by_attempt, ["model", "attempt", "n", "dreamsim_mean", "clip_mean"])
-    return by_model, by_attempt
+    return by_model, by_attempt, head
 
 
 def similarity_section(study: Study, context: ReportContext) -> list:
-    by_model, by_attempt = similarity_tables(study, context)
+    by_model, by_attempt, head = similarity_tables(study, context)
     avg = by_model[by_model["model"] == M.AVERAGE].iloc[0]
     line = _range_line(by_model, "model", "dreamsim_mean", "mean DreamSim similarity to the goal", M.AVERAGE)
     line += (
         f"; pooled over all {int(avg['n'])} attempts the mean is {avg['dreamsim_mean']:.3f} "
-        f"(row SEM {avg['dreamsim_se']:.4f}, goal-cluster SE {avg['dreamsim_se_cluster']:.4f}, "
-        f"{avg['dreamsim_se_cluster'] / avg['dreamsim_se']:.1f}x larger)."
+        f"(row SEM {avg['dreamsim_se']:.4f}, {head.factors[0].replace('_', ' ')}-cluster SE "
+        f"{avg['dreamsim_se_cluster']:.4f}, {avg['dreamsim_se_cluster'] / avg['dreamsim_se']:.1f}x larger; "
+        f"goal-cluster SE {avg['dreamsim_se_goal']:.4f})."
     )
     if "dreamsim_mean_true" in by_model.columns:
         line += " " + truth_line(by_model, "dreamsim_mean", "dreamsim_se_cluster")
@@ -189,37 +194,31 @@ def similarity_section(study: Study, context: ReportContext) -> list:
         f"{last['dreamsim_mean']:.3f} at attempt 5 (+{last['dreamsim_mean'] - first['dreamsim_mean']:.3f})."
     )
     return [
-        Table("similarity_by_model", by_model, "Similarity to the goal by model", line, _se_note(context)),
-        Table("similarity_by_attempt", by_attempt, "Similarity to the goal by attempt", line2, _se_note(context)),
-        Figure("similarity_by_attempt", similarity_by_attempt_figure(by_attempt), "Similarity per attempt",
-               "Mean DreamSim per attempt and model; the pooled Average with ±1 goal-cluster SE."),
-        Figure("similarity_by_model", similarity_by_model_figure(by_model), "Similarity by model",
-               "Mean DreamSim per model with 95% bars from the row SEM and from the goal-cluster bootstrap."),
+        Table("similarity_by_model", by_model, "Similarity to the goal by model", line, _se_note(context, {"all": head})),
+        Table("similarity_by_attempt", by_attempt, "Similarity to the goal by attempt", line2, _se_note(context, {"all": head})),
+        Figure("similarity_by_attempt", similarity_by_attempt_figure(by_attempt, _cluster_label(head)), "Similarity per attempt",
+               f"Mean DreamSim per attempt and model; the pooled Average with ±1 headline SE ({_cluster_label(head)})."),
+        Figure("similarity_by_model", similarity_by_model_figure(by_model, _cluster_label(head)), "Similarity by model",
+               f"Mean DreamSim per model with 95% bars from the row SEM and from the headline SE ({_cluster_label(head)})."),
     ]
 
 
 # ---------------------------------------------------------------------------------- satisfaction
 
 
-def satisfaction_table(study: Study, context: ReportContext) -> pd.DataFrame:
+def satisfaction_table(study: Study, context: ReportContext) -> tuple[pd.DataFrame, dict]:
     r = study.require("sat_ratings")
     models = M.cells.levels_of(r["model"])
     table = _sem_to_se(M.satisfaction_summary(r, models=models))
     table = table.rename(columns={"rating_max_mean_se": "rating_max_se"})
     cols = [*M.RATING_STATS, "rating_max_mean"]
 
-    def stat(frame: pd.DataFrame, w: np.ndarray | None) -> np.ndarray:
-        return np.concatenate(
-            [M.satisfaction_by_model(frame, w, models=models), M.rating_max_by_model(frame, w, models=models)],
-            axis=-1,
-        )
-
-    table = add_cluster_se(table, stat, r, cols, n_boot=context.n_boot, seed=context.seed)
-    # raters: only the row-level statistics (a goal's best rating is not a rater-level mean)
-    table = add_cluster_se(
-        table, lambda f, w: M.satisfaction_by_model(f, w, models=models), r, list(M.RATING_STATS),
-        n_boot=context.n_boot, seed=context.seed, clusters={"_se_rater": "user_id"},
-    )
+    # rating_max: a goal's best rating is no rater-level mean, so raters are not its clusters
+    table, head_max = add_design_se(table, lambda f, w: M.rating_max_by_model(f, w, models=models), r,
+                                    ["rating_max_mean"], n_boot=context.n_boot, seed=context.seed,
+                                    ids=("goal_image", "steering_user_id"))
+    table, head = add_design_se(table, lambda f, w: M.satisfaction_by_model(f, w, models=models), r,
+                                list(M.RATING_STATS), n_boot=context.n_boot, seed=context.seed)
     table = add_truth(
         table,
         study,
@@ -230,11 +229,11 @@ def satisfaction_table(study: Study, context: ReportContext) -> pd.DataFrame:
         },
         "model",
     )
-    return order_columns(table, ["model", "n", "n_goals", *cols])
+    return order_columns(table, ["model", "n", "n_goals", *cols]), {"rating statistics": head, "rating_max_mean": head_max}
 
 
 def satisfaction_section(study: Study, context: ReportContext) -> list:
-    table = satisfaction_table(study, context)
+    table, heads = satisfaction_table(study, context)
     overall = table[table["model"] == M.OVERALL].iloc[0]
     line = _range_line(table, "model", "rating_mean", "mean 4-point rating", M.OVERALL)
     line += (
@@ -242,7 +241,7 @@ def satisfaction_section(study: Study, context: ReportContext) -> list:
         f"{overall['share_very_satisfied']:.0%} very satisfied (4); the mean rating moves from "
         f"{overall['first_attempt_mean']:.2f} (first attempt) to {overall['last_attempt_mean']:.2f} (last)."
     )
-    note = _se_note(context) + " `_se_rater` clusters by rater (`user_id`)."
+    note = _se_note(context, heads)
     return [Table("satisfaction_by_model", table, "Satisfaction ratings (4-point) by model", line, note,
                   notes=("rating_max_mean: best rating per (model, goal) over attempts and raters, averaged over goals; its `_se` is over goals.",))]
 
@@ -256,10 +255,11 @@ JUDGEMENTS = {
 }
 
 
-def judgement_table(study: Study, context: ReportContext) -> pd.DataFrame:
+def judgement_table(study: Study, context: ReportContext) -> tuple[pd.DataFrame, dict]:
     frames = {name: study.require(attr) for name, (attr, _) in JUDGEMENTS.items()}
     models = sorted(set().union(*(set(f["model"]) for f in frames.values())))
     table = pd.DataFrame({"model": [*models, M.OVERALL]})
+    heads: dict = {}
     for name, (_, column) in JUDGEMENTS.items():
         f = frames[name]
         exact = M.majority_rate_exact_summary(f, column=column, models=models)
@@ -274,20 +274,26 @@ def judgement_table(study: Study, context: ReportContext) -> pd.DataFrame:
         def stat(frame: pd.DataFrame, w: np.ndarray | None, column: str = column) -> np.ndarray:
             return M.majority_rate_exact(frame, w, column=column, models=models)
 
-        part = add_cluster_se(part, stat, f, [name], n_boot=context.n_boot, seed=context.seed,
-                              stems={name: name})
+        # the majority procedure aggregates a goal's raters into votes: goals/users are its clusters
+        part, heads[name] = add_design_se(part, stat, f, [name], n_boot=context.n_boot, seed=context.seed,
+                                          stems={name: name}, ids=("goal_image", "steering_user_id"))
         part[f"{name}_seeded"] = M.majority_rate_seeded(f, column, seed=context.seed, models=models)["rate"]
         part[f"{name}_share"] = M.judgement_share(f, column=column, models=models)
+        part, heads[f"{name}_share"] = add_design_se(
+            part, lambda fr, w, column=column: M.judgement_share(fr, w, column=column, models=models), f,
+            [f"{name}_share"], n_boot=context.n_boot, seed=context.seed, stems={f"{name}_share": f"{name}_share"},
+        )
         table = table.merge(part, on="model", how="left", validate="one_to_one")
     # the simulation's truth is the per-judgement probability: the estimand of the plain share
     truth = {f"{n}_share": f"{n.removesuffix('_rate')}_prob_by_model" for n in JUDGEMENTS}
     table = add_truth(table, study, truth, "model")
     leading = [c for n in JUDGEMENTS for c in (n, f"{n}_seeded", f"{n}_share")]
-    return order_columns(table, ["model", *leading], stems={n: n for n in JUDGEMENTS})
+    stems = {n: n for n in JUDGEMENTS} | {f"{n}_share": f"{n}_share" for n in JUDGEMENTS}
+    return order_columns(table, ["model", *leading], stems=stems), heads
 
 
 def judgements_section(study: Study, context: ReportContext) -> list:
-    table = judgement_table(study, context)
+    table, heads = judgement_table(study, context)
     overall = table[table["model"] == M.OVERALL].iloc[0]
     line = _range_line(table, "model", "improvement_rate", "improvement rate", M.OVERALL)
     line += (
@@ -300,7 +306,10 @@ def judgements_section(study: Study, context: ReportContext) -> list:
         "(a 1-1 tie counts as False); `_seeded` is one run of that procedure with the report seed; "
         "`_share` is the plain share of yes judgements; `_votes` the number of chunks.",
     )
-    note = _se_note(context, "`_se` is the release's SEM over 0/1 votes, sqrt(r(1-r)/(votes-1)) at the exact rate; ")
+    note = _se_note(context, heads, "`_se` is the release's SEM over 0/1 votes, sqrt(r(1-r)/(votes-1)) at the exact rate; ")
+    note += (" The majority rates' headline leaves raters out: the release's procedure turns a goal's "
+             "judgements into chunk votes, so it is not a rater-level mean; the `_share` columns are, and "
+             "their headline is two-way when raters cross steering users.")
     return [Table("judgement_rates", table, "Improvement rate and prompt-output misalignment", line, note,
                   notes=notes, se_stems={n: n for n in JUDGEMENTS})]
 
@@ -328,11 +337,11 @@ def blind_steering_table(study: Study, context: ReportContext) -> pd.DataFrame:
             "ratio": est[2],
         }
         part = pd.DataFrame([row])
-        part = add_cluster_se(
+        part, _ = add_design_se(
             part, lambda f, w: M.blind_steering_ratio(f, w)[..., 2:], goals, ["ratio"],
             n_boot=context.n_boot, seed=context.seed, stems={"ratio": "ratio"},
         )
-        part["ratio_se"] = part["ratio_se_cluster"]  # goals are the clusters: one bootstrap over goals
+        part["ratio_se"] = part["ratio_se_cluster"]  # the ratio has no row SEM: its SE is the headline
         rows.append(part)
     table = pd.concat(rows, ignore_index=True)
     table = add_truth(
@@ -354,11 +363,12 @@ def blind_steering_section(study: Study, context: ReportContext) -> list:
         f"{lo['ratio']:.0%} (SE {lo['ratio_se']:.2f}) of the improvement users reached by steering; with "
         f"k = {int(hi['k'])} it recovers {hi['ratio']:.0%} (SE {hi['ratio_se']:.2f})."
     )
-    note = (
-        "`human_improvement_se` / `llm_improvement_se` are plain SEMs over goals; `ratio_se` is the "
-        f"bootstrap SE over goals (= `ratio_se_cluster`, goal clusters), `ratio_se_user` clusters by "
-        f"steering user (B = {context.n_boot}, seed {context.seed})."
-    )
+    from steerstats.uncertainty.clusters import cluster_structure, headline_cluster
+
+    goals = M.blind_steering_goals(study.require("steering"), next(iter(study.require("blind_steering").values())))
+    head = headline_cluster(cluster_structure(goals, ("goal_image", "steering_user_id")))
+    note = ("`human_improvement_se` / `llm_improvement_se` are plain SEMs over goals; `ratio_se` = the headline "
+            "`ratio_se_cluster`. " + design_note({"ratio": head}, n_boot=context.n_boot, seed=context.seed))
     notes = ("human improvement = best - first attempt DreamSim; LLM improvement = max(0, best of k "
              "rewrites' DreamSim - the user's first-attempt DreamSim); ratio = mean LLM / mean human; "
              "goals in both steering.csv and blind_steering_k.csv (joined on goal image and steering user); "
@@ -376,19 +386,19 @@ def blind_steering_section(study: Study, context: ReportContext) -> list:
 # ------------------------------------------------------------------------------------------ seeds
 
 
-def seed_constraint_table(study: Study, context: ReportContext) -> pd.DataFrame:
+def seed_constraint_table(study: Study, context: ReportContext) -> tuple[pd.DataFrame, object]:
     frame = M.seed_constraint_frame(study.require("seed_constraint"), study.require("steering"))
     levels = M.condition_levels(frame)
     cells = M.group_cells(frame, "condition", levels)
     table = _sem_to_se(cells.summary(frame["dreamsim"].to_numpy(float), "dreamsim_mean"))
     table["n_goals"] = [frame.loc[frame["condition"] == c, "goal_image"].nunique() for c in levels]
-    table = add_cluster_se(table, lambda f, w: M.seed_constraint_means(f, w), frame, ["dreamsim_mean"],
-                           n_boot=context.n_boot, seed=context.seed)
+    table, head = add_design_se(table, lambda f, w: M.seed_constraint_means(f, w), frame, ["dreamsim_mean"],
+                                n_boot=context.n_boot, seed=context.seed)
     table = add_truth(table, study, {"dreamsim_mean": "seed_constraint"}, "condition")
-    return order_columns(table, ["condition", "n", "n_goals", "dreamsim_mean"])
+    return order_columns(table, ["condition", "n", "n_goals", "dreamsim_mean"]), head
 
 
-def seed_choice_table(study: Study, context: ReportContext) -> pd.DataFrame:
+def seed_choice_table(study: Study, context: ReportContext) -> tuple[pd.DataFrame, object]:
     frame = M.seed_choice_frame(study.require("choosing_seed"), study.require("steering"))
     table = M.seed_choice_summary(frame).rename(columns={"chosen_sem": "chosen_se", "not_chosen_sem": "not_chosen_se"})
     est = M.seed_choice_means(frame)
@@ -398,8 +408,8 @@ def seed_choice_table(study: Study, context: ReportContext) -> pd.DataFrame:
     table["not_chosen_standardized"] = est[3 * k :]
     stems = {"chosen_mean": "chosen", "not_chosen_mean": "not_chosen", "difference": "difference",
              "not_chosen_standardized": "not_chosen_standardized"}
-    table = add_cluster_se(table, M.seed_choice_means, frame, list(stems), n_boot=context.n_boot,
-                           seed=context.seed, stems=stems)
+    table, head = add_design_se(table, M.seed_choice_means, frame, list(stems), n_boot=context.n_boot,
+                                seed=context.seed, stems=stems)
     table = add_truth(
         table,
         study,
@@ -407,13 +417,13 @@ def seed_choice_table(study: Study, context: ReportContext) -> pd.DataFrame:
         "attempt",
     )
     return order_columns(table, ["attempt", "chosen_n", "chosen_mean", "not_chosen_n", "not_chosen_mean",
-                                 "difference", "not_chosen_standardized"], stems=stems)
+                                 "difference", "not_chosen_standardized"], stems=stems), head
 
 
 def seeds_section(study: Study, context: ReportContext) -> list:
     out: list = []
     if study.seed_constraint:
-        table = seed_constraint_table(study, context)
+        table, head = seed_constraint_table(study, context)
         default = table[table["condition"] == M.seeds.DEFAULT]
         parts = [f"{r.condition} seed(s): {r.dreamsim_mean:.3f}" for r in table.itertuples() if r.condition != M.seeds.DEFAULT]
         line = "Mean DreamSim with seeds constrained: " + ", ".join(parts)
@@ -421,20 +431,20 @@ def seeds_section(study: Study, context: ReportContext) -> list:
             line += f"; unconstrained ({M.DEFAULT_SEED_MODEL} in the main study): {default['dreamsim_mean'].iloc[0]:.3f}."
         notes = (f"'default' = the {M.DEFAULT_SEED_MODEL} sequences of steering.csv (a fresh seed per image), "
                  "the model the seed files use; their goals differ from the seed files' goals.",)
-        out.append(Table("seed_constraint", table, "Constraining the seed", line, _se_note(context), notes=notes,
+        out.append(Table("seed_constraint", table, "Constraining the seed", line, _se_note(context, {"all": head}), notes=notes,
                          se_stems={"dreamsim_mean": "dreamsim"}))
     if study.choosing_seed is not None:
-        table = seed_choice_table(study, context)
+        table, head = seed_choice_table(study, context)
         avg = table[table["attempt"] == M.AVERAGE].iloc[0]
         line = (
             f"Averaged over attempts, mean DreamSim is {avg['chosen_mean']:.3f} when users choose the seed and "
-            f"{avg['not_chosen_mean']:.3f} without (same models; difference {avg['difference']:+.3f}, goal-cluster "
-            f"SE {avg['difference_se_cluster']:.3f}; {avg['not_chosen_standardized']:.3f} when the main study is "
+            f"{avg['not_chosen_mean']:.3f} without (same models; difference {avg['difference']:+.3f}, headline "
+            f"SE {avg['difference_se_cluster']:.3f} ({_cluster_label(head)}); {avg['not_chosen_standardized']:.3f} when the main study is "
             "reweighted to the chosen-seed model mix)."
         )
         notes = ("not chosen = steering.csv restricted to the models in choosing_seed.csv; "
                  "`not_chosen_standardized` reweights its per-model means to the chosen side's model mix.",)
-        out.append(Table("seed_choice", table, "Choosing the seed", line, _se_note(context), notes=notes,
+        out.append(Table("seed_choice", table, "Choosing the seed", line, _se_note(context, {"all": head}), notes=notes,
                          se_stems={"chosen_mean": "chosen", "not_chosen_mean": "not_chosen"}))
     if not out:
         study.require("seed_constraint")
@@ -449,26 +459,26 @@ def headline_key(values: pd.Series) -> pd.Series:
     return values.astype(str).str.strip().str.strip('"').str.strip()
 
 
-def llm_table(study: Study, context: ReportContext) -> pd.DataFrame:
+def llm_table(study: Study, context: ReportContext) -> tuple[pd.DataFrame, dict]:
     ratings = study.require("llm_sat_ratings")
     improvement = study.require("llm_improvement")
     ratings = ratings.assign(goal_key=headline_key(ratings[M.LLM_GOAL]))
     improvement = improvement.assign(goal_key=headline_key(improvement[M.LLM_GOAL]))
     models = sorted(set(ratings["model"]) | set(improvement["model"]))
-    clusters = {"_se_cluster": "goal_key", "_se_user": "steering_user_id"}
+    ids = ("goal_key", "steering_user_id", "user_id")
     table = M.llm_ratings_summary(ratings, models=models).rename(columns={"very_satisfied_sem": "very_satisfied_se"})
     table = table.rename(columns={"rating_sem": "rating_se"})
-    table = add_cluster_se(table, lambda f, w: M.llm_ratings(f, w, models=models), ratings,
-                           ["rating_mean", "very_satisfied"], n_boot=context.n_boot, seed=context.seed,
-                           clusters=clusters, stems={"very_satisfied": "very_satisfied"})
+    table, head_ratings = add_design_se(table, lambda f, w: M.llm_ratings(f, w, models=models), ratings,
+                                        ["rating_mean", "very_satisfied"], n_boot=context.n_boot, seed=context.seed,
+                                        ids=ids, stems={"very_satisfied": "very_satisfied"})
     exact = M.majority_rate_exact_summary(improvement, column="last_chosen", models=models, goal="goal_key")
     table["improvement_n"] = exact["n"].to_numpy()
     table["improvement_rate"] = exact["rate"].to_numpy()
     table["improvement_se"] = exact["rate_sem"].to_numpy()
-    table = add_cluster_se(
+    table, head_improvement = add_design_se(
         table,
         lambda f, w: M.majority_rate_exact(f, w, column="last_chosen", models=models, goal="goal_key"),
-        improvement, ["improvement_rate"], n_boot=context.n_boot, seed=context.seed, clusters=clusters,
+        improvement, ["improvement_rate"], n_boot=context.n_boot, seed=context.seed, ids=ids[:2],
         stems={"improvement_rate": "improvement"},
     )
     table["improvement_share"] = M.judgement_share(improvement, column="last_chosen", models=models)
@@ -483,21 +493,21 @@ def llm_table(study: Study, context: ReportContext) -> pd.DataFrame:
         "model",
     )
     stems = {"very_satisfied": "very_satisfied", "improvement_rate": "improvement"}
-    return order_columns(table, ["model", "n", "rating_mean", "very_satisfied", "improvement_n", "improvement_rate"],
-                         stems=stems)
+    table = order_columns(table, ["model", "n", "rating_mean", "very_satisfied", "improvement_n", "improvement_rate"],
+                          stems=stems)
+    return table, {"ratings": head_ratings, "improvement_rate": head_improvement}
 
 
 def llm_section(study: Study, context: ReportContext) -> list:
-    table = llm_table(study, context)
+    table, heads = llm_table(study, context)
     overall = table[table["model"] == M.OVERALL].iloc[0]
     line = _range_line(table, "model", "rating_mean", "mean rating", M.OVERALL)
     line += (
         f"; overall {overall['very_satisfied']:.0%} of ratings are very satisfied and the last attempt "
         f"beats the first in {overall['improvement_rate']:.0%} of majority votes."
     )
-    note = _se_note(context, "`rating_se` is the row SEM, `very_satisfied_se` the binomial sqrt(p(1-p)/n) "
-                    "and `improvement_se` the SEM over votes, as in the release; ").replace(
-        "goal images as clusters", "target headlines as clusters")
+    note = _se_note(context, heads, "`rating_se` is the row SEM, `very_satisfied_se` the binomial sqrt(p(1-p)/n) "
+                    "and `improvement_se` the SEM over votes, as in the release; ")
     return [Table("llm_steerability", table, "Steering LLMs: satisfaction and improvement", line, note,
                   se_stems={"very_satisfied": "very_satisfied", "improvement_rate": "improvement"})]
 
@@ -529,7 +539,6 @@ def image_steering_section(study: Study, context: ReportContext) -> list:
 
 
 __all__ = [
-    "GOAL_AND_USER",
     "blind_steering_section",
     "image_steering_section",
     "judgements_section",

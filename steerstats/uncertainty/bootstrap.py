@@ -91,8 +91,11 @@ def percentile_interval(replicates: np.ndarray, level: float) -> tuple[np.ndarra
 def jackknife_acceleration(jackknife: Sequence[np.ndarray]) -> np.ndarray:
     """BCa acceleration a from leave-one-cluster-out estimates, one (G_f, k) array per factor.
 
-    a = sum U^3 / (6 (sum U^2)^{3/2}), U_i = (G-1)(mean_j theta_(j) - theta_(i)); with several
-    factors the sums run over all factors' U (Davison & Hinkley 1997, eq. 3.18 / sec. 3.9).
+    With jackknife influence values U_fi = (G_f - 1)(mean_j theta_f(j) - theta_f(i)) of factor f,
+    a = sum_f G_f^-3 sum_i U_fi^3 / (6 (sum_f G_f^-2 sum_i U_fi^2)^{3/2}) (Davison & Hinkley 1997,
+    eq. 3.18, the multi-sample form: each factor's terms on the scale of its own G_f). For one
+    factor the G factors cancel to sum U^3 / (6 (sum U^2)^{3/2}). Without the G_f scaling, a factor
+    with many clusters swamps one with few and a shrinks towards 0.
     """
     num = 0.0
     den = 0.0
@@ -100,8 +103,8 @@ def jackknife_acceleration(jackknife: Sequence[np.ndarray]) -> np.ndarray:
         theta = np.asarray(theta, dtype=float)
         g = theta.shape[0]
         u = (g - 1) * (np.nanmean(theta, axis=0) - theta)
-        num = num + np.nansum(u**3, axis=0)
-        den = den + np.nansum(u**2, axis=0)
+        num = num + np.nansum(u**3, axis=0) / float(g) ** 3
+        den = den + np.nansum(u**2, axis=0) / float(g) ** 2
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(den > 0, num / (6.0 * den**1.5), 0.0)
 
