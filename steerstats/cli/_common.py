@@ -9,7 +9,8 @@ def add_dataset_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--dataset",
         default="synthetic",
-        help="'synthetic' (built-in simulated study, known truth) or 'vafa2025' (released data)",
+        help="'synthetic' (built-in simulated study, known truth), 'vafa2025' (released data); predict and "
+        "decompose also take 'synthetic-nonadditive' (model-specific slopes, non-linear goal effect)",
     )
     parser.add_argument(
         "--data-dir",
@@ -56,7 +57,7 @@ def add_embedding_args(parser: argparse.ArgumentParser) -> None:
 
 def goal_source(args: argparse.Namespace) -> str:
     """``--goal-embeddings``, defaulting to the true goal features on synthetic data, else text."""
-    return args.goal_embeddings or ("truth" if args.dataset == "synthetic" else "text")
+    return args.goal_embeddings or ("truth" if args.dataset.startswith("synthetic") else "text")
 
 
 def goal_file(args: argparse.Namespace) -> str | None:

@@ -1,21 +1,31 @@
 """A synthetic steering study with a known producibility/steering decomposition (SPEC section 1).
 
-Linear-Gaussian on purpose, so that mu_i(x) and p_i(x) are known in closed form and a linear
-predictor on the goal's features is well specified (the release-calibrated simulator in
-:mod:`steerstats.data.simulate` has a scalar goal difficulty that no feature reveals and a sigmoid
-link, which suits the metrics but not a test of the decomposition estimator).
+Gaussian goal features, so that mu_i(x) and p_i(x) give the terms in closed form (the
+release-calibrated simulator in :mod:`steerstats.data.simulate` has a scalar goal difficulty that
+no feature reveals and a sigmoid link, which suits the metrics but not a test of the
+decomposition estimator).
 
 Every goal g of model i has features x_g ~ N(shift_i * v, I_k) (p_i, what model i produces; v a
-fixed unit vector) and difficulty d(x) = v'x. User u steers model i toward goal g in attempts
-a = 1..5:
+fixed unit vector) and difficulty d(x) = v'x ~ N(shift_i, 1). User u steers model i toward goal g
+in attempts a = 1..5:
 
-    dreamsim = c_i - slope * d(x_g) + trend * (a - 3) + b_u + e_g + eps,
+    dreamsim = c_i - s_i * d(x_g) + kappa * (d(x_g)^2 - 1) + trend * (a - 3) + b_u + e_g + eps,
     b_u ~ N(0, user_sd^2),  e_g ~ N(0, goal_sd^2),  eps ~ N(0, noise_sd^2)
 
-so mu_i(x) = c_i - slope * v'x (averaged over attempts) and, for models i (compared) and 1 (ref):
+with model-specific slopes s_i (``slopes``; default: one ``slope`` for all) and a non-linear goal
+effect of curvature kappa (``curvature``; default 0). So mu_i(x) = c_i - s_i d + kappa (d^2 - 1)
+(averaged over attempts) and, for models i (compared) and 1 (the reference):
 
-    steering term   E_{p_i}[mu_i - mu_1]               = c_i - c_1
-    producible term E_{p_i}[mu_1] - E_{p_1}[mu_1]      = -slope * (shift_i - shift_1)
+    steering term   E_{p_i}[mu_i - mu_1]           = c_i - c_1 - (s_i - s_1) shift_i
+    producible term E_{p_i}[mu_1] - E_{p_1}[mu_1]  = -s_1 (shift_i - shift_1) + E_{p_i}[g] - E_{p_1}[g]
+
+(E[g] = kappa shift^2 for the quadratic effect; ``curvature_shape = "sine"`` uses
+g(d) = kappa sin(1.5 d), E[g] = kappa sin(1.5 shift) exp(-1.125): an effect no second-order
+polynomial captures.)
+
+The defaults are additive and linear (one slope, no curvature); :func:`nonadditive_params` gives
+the scenario an additive estimator cannot fit: slopes that differ by model, curvature, and goal
+distributions that differ across models.
 
 The goal's "image embedding" is x_g itself (``truth["goal_embeddings"]``, keyed by goal URL); its
 ``reference_prompt`` is a text whose words encode the quantised coordinates of x_g, and the user's
@@ -46,7 +56,10 @@ class DecompositionSimParams:
     models: tuple[str, ...] = ("dall-e-2", "dall-e-3", "flux-dev", "sd3-large")
     steerability: tuple[float, ...] = (0.55, 0.60, 0.64, 0.64)  # c_i
     goal_shift: tuple[float, ...] = (0.0, 0.8, -0.2, 0.8)  # shift_i: mean difficulty of p_i
-    slope: float = 0.05  # similarity lost per unit of goal difficulty
+    slope: float = 0.05  # similarity lost per unit of goal difficulty (every model, unless slopes)
+    slopes: tuple[float, ...] | None = None  # s_i: model-specific slopes (non-additive mu)
+    curvature: float = 0.0  # kappa: non-linear goal effect kappa * (d^2 - 1), or kappa * sin(1.5 d)
+    curvature_shape: str = "quadratic"  # "quadratic" | "sine"
     n_features: int = 6
     users_per_model: int = 28
     goals_per_user: int = 2
@@ -60,8 +73,48 @@ class DecompositionSimParams:
         k = len(self.models)
         if len(self.steerability) != k or len(self.goal_shift) != k:
             raise ConfigError("steerability and goal_shift need one value per model")
+        if self.slopes is not None and len(self.slopes) != k:
+            raise ConfigError("slopes need one value per model")
+        if self.curvature_shape not in ("quadratic", "sine"):
+            raise ConfigError("curvature_shape must be 'quadratic' or 'sine'")
         if k < 2 or self.n_features < 1 or self.users_per_model < 1 or self.attempts < 1:
             raise ConfigError("the decomposition simulation needs >= 2 models, >= 1 feature, user, attempt")
+
+
+def model_slopes(params: DecompositionSimParams) -> np.ndarray:
+    """s_i per model: ``slopes`` if given, else ``slope`` for every model."""
+    if params.slopes is not None:
+        return np.asarray(params.slopes, dtype=float)
+    return np.full(len(params.models), params.slope)
+
+
+SINE_FREQUENCY = 1.5
+
+
+def goal_effect(params: DecompositionSimParams, d: np.ndarray) -> np.ndarray:
+    """The non-linear goal effect g(d): kappa (d^2 - 1) or kappa sin(1.5 d)."""
+    if params.curvature_shape == "sine":
+        return params.curvature * np.sin(SINE_FREQUENCY * d)
+    return params.curvature * (d**2 - 1)
+
+
+def mean_goal_effect(params: DecompositionSimParams, shift: np.ndarray) -> np.ndarray:
+    """E[g(d)] for d ~ N(shift, 1): kappa shift^2, or kappa sin(1.5 shift) exp(-1.5^2 / 2)."""
+    shift = np.asarray(shift, dtype=float)
+    if params.curvature_shape == "sine":
+        return params.curvature * np.sin(SINE_FREQUENCY * shift) * np.exp(-(SINE_FREQUENCY**2) / 2)
+    return params.curvature * shift**2
+
+
+def nonadditive_params(**overrides) -> DecompositionSimParams:
+    """A scenario that breaks the additive estimator's assumptions: slopes from 0 to 0.12 by model,
+    a curvature of 0.03 and goal distributions shifted differently per model."""
+    base = {
+        "slopes": (0.05, 0.12, 0.0, 0.09),
+        "curvature": 0.03,
+        "goal_shift": (0.0, 0.9, -0.5, 0.6),
+    }
+    return DecompositionSimParams(**{**base, **overrides})
 
 
 def difficulty_direction(n_features: int) -> np.ndarray:
@@ -76,12 +129,13 @@ def true_decomposition(params: DecompositionSimParams, reference: str | None = N
     ref = p.models.index(reference or p.models[0])
     c = np.asarray(p.steerability)
     s = np.asarray(p.goal_shift)
+    slope = model_slopes(p)
     rows = []
     for i, m in enumerate(p.models):
         if i == ref:
             continue
-        steer = c[i] - c[ref]
-        prod = -p.slope * (s[i] - s[ref])
+        steer = c[i] - c[ref] - (slope[i] - slope[ref]) * s[i]
+        prod = -slope[ref] * (s[i] - s[ref]) + float(mean_goal_effect(p, s[i]) - mean_goal_effect(p, s[ref]))
         rows.append(
             {
                 "model": m,
@@ -89,7 +143,7 @@ def true_decomposition(params: DecompositionSimParams, reference: str | None = N
                 "observed_diff": steer + prod,
                 "steering_term": steer,
                 "producible_term": prod,
-                "residual": 0.0,
+                "mean_error_diff": 0.0,
             }
         )
     return pd.DataFrame(rows)
@@ -97,12 +151,13 @@ def true_decomposition(params: DecompositionSimParams, reference: str | None = N
 
 def oracle_mu(params: DecompositionSimParams, frame: pd.DataFrame, goal_embeddings: pd.DataFrame) -> np.ndarray:
     """(n, K) exact conditional mean of every row under every model's identity:
-    c_k - slope * d(x_g) + trend * (attempt - 3) (user, goal and attempt noise excluded)."""
+    c_k - s_k d(x_g) + kappa (d^2 - 1) + trend * (attempt - 3) (user, goal and attempt noise
+    excluded)."""
     x = goal_embeddings.set_index("goal_image").loc[frame["goal_image"]].to_numpy(dtype=float)
     d = x @ difficulty_direction(params.n_features)
     mid = (params.attempts + 1) / 2
-    base = -params.slope * d + params.trend * (frame["attempt"].to_numpy() - mid)
-    return base[:, None] + np.asarray(params.steerability)[None, :]
+    base = goal_effect(params, d) + params.trend * (frame["attempt"].to_numpy() - mid)
+    return base[:, None] + np.asarray(params.steerability)[None, :] - d[:, None] * model_slopes(params)[None, :]
 
 
 def _describe(x: np.ndarray, rng: np.random.Generator) -> str:
@@ -145,9 +200,11 @@ def simulate_decomposition_study(
     attempt = np.tile(np.arange(1, p.attempts + 1), n_goals)
     mid = (p.attempts + 1) / 2
     m = goal_model[goal]
+    d = x[goal] @ v
     y = (
         np.asarray(p.steerability)[m]
-        - p.slope * (x[goal] @ v)
+        - model_slopes(p)[m] * d
+        + goal_effect(p, d)
         + p.trend * (attempt - mid)
         + b_u[goal_user[goal]]
         + e_g[goal]

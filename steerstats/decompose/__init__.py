@@ -9,10 +9,13 @@ from steerstats.decompose.bayes import (
     posterior_terms,
 )
 from steerstats.decompose.bootstrap import TermsInterval, bootstrap_terms, replicate_weights
+from steerstats.decompose.diagnostics import predictor_diagnostics
 from steerstats.decompose.estimate import (
+    ESTIMATORS,
     DecompositionData,
     crossfit_mu,
     estimate_terms,
+    fourier_features,
     prepare_decomposition,
     terms_frame,
 )
@@ -21,6 +24,7 @@ from steerstats.decompose.terms import TERMS, decomposition_terms
 from steerstats.decompose.validate import summarize_validation, validate_decomposition
 
 __all__ = [
+    "ESTIMATORS",
     "SEED_MODEL",
     "TERMS",
     "DecompositionData",
@@ -30,9 +34,11 @@ __all__ = [
     "crossfit_mu",
     "decomposition_terms",
     "estimate_terms",
+    "fourier_features",
     "linear_decomposition_model",
     "model_inputs",
     "posterior_terms",
+    "predictor_diagnostics",
     "prepare_decomposition",
     "replicate_weights",
     "seed_tradeoff",

@@ -1,10 +1,21 @@
-"""Point estimate of the decomposition with a cross-fitted ridge predictor of mu_i.
+"""Point estimate of the decomposition with a cross-fitted predictor of mu_i.
 
-mu_i(x) is the ridge predictor of per-attempt similarity from [model one-hot | prompt | goal]
-features (:mod:`steerstats.features`), evaluated with model i's identity. Its predictions are
-*cross-fitted*: rows are split into K folds by goal and each fold is predicted by the fit on the
-others (alpha chosen by grouped CV inside those), so the residual term measures out-of-sample
-predictor error rather than the zero in-sample error of a model with a per-model intercept.
+Two estimators of mu_i(x), the expected similarity of model i on a goal with features x
+(goal block, and the prompt block when asked for; :mod:`steerstats.features`):
+
+``interacted`` (default): mu_i(x) = a_i + f(x) + x' delta_i. Stage 1 is a ridge on
+[model one-hot | x | phi(x)] with phi random Fourier features of x (an RBF-kernel approximation,
+Rahimi & Recht 2007), so the shared goal effect f may be non-linear; stage 2 fits, per model, a
+ridge of stage 1's residuals on x: model-specific slopes delta_i shrunk towards the pooled slope
+(a per-model learner with the pooled fit as its prior mean). Each penalty is chosen by CV grouped
+by goal. Goal features may act differently per model, so the steering term E_{p_i}[mu_i - mu_1]
+is no longer forced to an intercept difference.
+
+``additive``: mu_i(x) = a_i + x' beta, one slope for every model (the estimator of the earlier
+releases, kept as an explicit option): the steering term is then a_i - a_1 whatever the data say.
+
+Predictions are *cross-fitted*: rows are split into K folds by goal and each fold is predicted by
+the fits on the others, so every row's mu comes from a predictor that never saw its goal.
 
 The embedding space (e.g. TF-IDF + SVD) is fitted once on all texts of the study: it uses no
 outcome, so cross-fitting and the bootstrap refit only the outcome model.
@@ -44,13 +55,66 @@ class DecompositionData:
     n_folds: int
     cluster: np.ndarray  # (n,) bootstrap cluster index (steering user by default)
     goal: np.ndarray  # (n,) goal index
+    expanded: np.ndarray | None = None  # (n, D) shared non-linear basis of ``features`` (interacted)
+    interaction: np.ndarray | None = None  # (n, q) leading components whose slopes differ by model
+    n_quadratic: int = 0  # leading columns of ``expanded`` that are second-order terms
+    estimator: str = "interacted"  # see ESTIMATORS
+    blocks: tuple[str, ...] = ("model", "goal")
 
-    def design(self, model: int | None = None) -> tuple[np.ndarray, np.ndarray]:
-        """[one-hot(model) | features]; ``model`` overrides every row's identity."""
-        codes = self.codes if model is None else np.full(len(self.y), model)
-        onehot = np.eye(len(self.models))[codes]
-        penalized = np.r_[np.zeros(len(self.models), bool), np.ones(self.features.shape[1], bool)]
-        return np.hstack([onehot, self.features]), penalized
+
+#: estimators of mu_i (see the module docstring)
+ESTIMATORS = ("interacted", "additive")
+#: random Fourier features of the interacted estimator's shared goal effect
+N_FOURIER = 128
+
+
+def fourier_features(x: np.ndarray, n: int = N_FOURIER, seed: int = 0) -> np.ndarray:
+    """(rows, n) random Fourier features sqrt(2/n) cos(x W + b) of an RBF kernel whose bandwidth
+    is the median distance between rows (W ~ N(0, 1/bandwidth^2), b ~ U(0, 2 pi)). Uses no
+    outcome; deterministic for ``seed``."""
+    rng = np.random.default_rng([seed, 7919])
+    if x.shape[1] == 0:
+        return np.zeros((len(x), 0))
+    sample = x[rng.choice(len(x), size=min(len(x), 500), replace=False)]
+    d = np.sqrt(((sample[:, None, :] - sample[None, :, :]) ** 2).sum(-1))
+    bandwidth = float(np.median(d[d > 0])) if (d > 0).any() else 1.0
+    w = rng.standard_normal((x.shape[1], n)) / bandwidth
+    b = rng.uniform(0, 2 * np.pi, n)
+    return np.sqrt(2.0 / n) * np.cos(x @ w + b)
+
+
+#: leading principal components whose squares and products enter the shared non-linear basis
+N_QUADRATIC = 8
+
+
+def leading_components(x: np.ndarray, q: int = N_QUADRATIC) -> np.ndarray:
+    """(rows, min(q, dim)) leading principal components of x, each scaled to unit SD."""
+    if x.shape[1] == 0:
+        return np.zeros((len(x), 0))
+    centred = x - x.mean(axis=0)
+    _, _, vt = np.linalg.svd(centred, full_matrices=False)
+    pcs = centred @ vt[: min(q, x.shape[1])].T
+    return pcs / np.maximum(pcs.std(axis=0), 1e-12)
+
+
+def n_quadratic_terms(dim: int) -> int:
+    """Number of squares and pairwise products of the leading min(N_QUADRATIC, dim) components."""
+    q = min(N_QUADRATIC, dim)
+    return q * (q + 1) // 2
+
+
+def nonlinear_basis(x: np.ndarray, seed: int = 0) -> np.ndarray:
+    """The shared goal effect's non-linear basis: squares and pairwise products of the leading
+    principal components of x (a second-order series sieve), then random Fourier features of x
+    (smooth effects beyond second order). Scaled to unit SD; uses no outcome."""
+    if x.shape[1] == 0:
+        return np.zeros((len(x), 0))
+    pcs = leading_components(x)
+    i, j = np.triu_indices(pcs.shape[1])
+    quad = pcs[:, i] * pcs[:, j]
+    basis = np.hstack([quad, fourier_features(x, seed=seed)])
+    sd = basis.std(axis=0)
+    return (basis - basis.mean(axis=0)) / np.where(sd > 1e-12, sd, 1.0)
 
 
 def prepare_decomposition(
@@ -58,7 +122,8 @@ def prepare_decomposition(
     *,
     reference: str = "dall-e-2",
     embedder: TextEmbedder | None = None,
-    blocks: Sequence[str] = ("model", "prompt", "goal"),
+    blocks: Sequence[str] = ("model", "goal"),
+    estimator: str = "interacted",
     goal_embeddings: pd.DataFrame | None = None,
     cache: EmbeddingCache | None = None,
     target: str = "dreamsim",
@@ -72,6 +137,8 @@ def prepare_decomposition(
         raise InputError(f"reference model '{reference}' is not in the data", column="model")
     if "model" not in blocks:
         raise ConfigError("the decomposition needs the 'model' block: mu_i depends on the model")
+    if estimator not in ESTIMATORS:
+        raise ConfigError(f"estimator must be one of {', '.join(ESTIMATORS)}, got {estimator!r}")
     y = frame[target].to_numpy(dtype=float)
     if not np.isfinite(y).all():
         row = int(np.flatnonzero(~np.isfinite(y))[0]) + 1
@@ -89,6 +156,11 @@ def prepare_decomposition(
         n_folds=n_folds,
         cluster=cluster_idx,
         goal=goal_idx,
+        expanded=nonlinear_basis(design.features, seed=seed) if estimator == "interacted" else None,
+        interaction=leading_components(design.features) if estimator == "interacted" else None,
+        n_quadratic=n_quadratic_terms(design.features.shape[1]) if estimator == "interacted" else 0,
+        estimator=estimator,
+        blocks=tuple(blocks),
     )
 
 
@@ -107,11 +179,27 @@ def crossfit_mu(
 def _crossfit_mu(
     data: DecompositionData, weights: np.ndarray | None, alphas: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
-    x, penalized = data.design()
+    k, n = len(data.models), len(data.y)
+    onehot = np.eye(k)[data.codes]
+    shared = data.features if data.expanded is None else np.hstack([data.features, data.expanded])
+    blocks = [onehot, shared]
+    q = 0 if data.interaction is None else data.interaction.shape[1]
+    if q:
+        blocks.append((onehot[:, :, None] * data.interaction[:, None, :]).reshape(n, k * q))
+    x = np.hstack(blocks)
+    # unpenalised: the model intercepts, the second-order terms and the per-model slopes of the
+    # leading components (shrinking them would bias mu towards the additive fit); penalised: the
+    # remaining linear features and the random Fourier features
+    n_quad = 0 if data.expanded is None else min(data.n_quadratic, data.expanded.shape[1])
+    free = np.zeros(x.shape[1], bool)
+    free[:k] = True
+    start = k + data.features.shape[1]
+    free[start : start + n_quad] = True
+    free[k + shared.shape[1] :] = True
+    penalized = ~free
     stats = fold_stats(x, data.y, data.fold, data.n_folds, weights)
-    k = len(data.models)
-    base = np.zeros(len(data.y))
-    offset = np.zeros((len(data.y), k))
+    p_shared = shared.shape[1]
+    mu = np.zeros((n, k))
     chosen = np.zeros(data.n_folds)
     for f in range(data.n_folds):
         others = np.setdiff1d(np.arange(data.n_folds), [f])
@@ -119,10 +207,11 @@ def _crossfit_mu(
         gram, xty = stats.total(others)
         beta = ridge_solve(gram, xty, alpha, penalized)
         rows = data.fold == f
-        base[rows] = data.features[rows] @ beta[k:]
-        offset[rows] = beta[:k]
+        mu[rows] = (shared[rows] @ beta[k : k + p_shared])[:, None] + beta[:k][None, :]
+        if q:  # model m's own slopes on the leading goal components, evaluated for every row
+            mu[rows] += data.interaction[rows] @ beta[k + p_shared :].reshape(k, q).T
         chosen[f] = alpha
-    return base[:, None] + offset, chosen
+    return mu, chosen
 
 
 def estimate_terms(data: DecompositionData, weights: np.ndarray | None = None) -> np.ndarray:

@@ -7,16 +7,18 @@ With p_i model i's distribution over goals and mu_i(x) the expected steering rew
             + E_{p2}[mu1(X)] - E_{p1}[mu1(X)]       producible set
 
 Expectations are Monte Carlo averages over the observed rows (goal, prompt, attempt) of each model,
-optionally weighted (bootstrap counts or Bayesian-bootstrap weights). The residual
-``observed - steering - producible`` equals mean_2(y - mu2) - mean_1(y - mu1): the difference in the
-predictor's mean errors, zero when mu is exact.
+optionally weighted (bootstrap counts or Bayesian-bootstrap weights). ``mean_error_diff`` =
+observed - steering - producible equals mean_2(y - mu2) - mean_1(y - mu1), the difference in the
+predictor's mean cross-fitted errors: an accounting identity, near 0 by construction for any
+predictor with a per-model intercept, and **not** a measure of predictor quality (for that see
+:func:`steerstats.decompose.predictor_diagnostics`: cross-fitted R^2, MSE and calibration).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-TERMS = ("observed_diff", "steering_term", "producible_term", "residual")
+TERMS = ("observed_diff", "steering_term", "producible_term", "mean_error_diff")
 
 
 def decomposition_terms(

@@ -1,16 +1,24 @@
-"""Validation of the decomposition estimator on synthetic studies with a known truth.
+"""Validation of the decomposition estimators on synthetic studies with a known truth.
 
-Repeat R times: simulate a study (:mod:`steerstats.data.simulate_decomposition`), estimate the
-terms with the cross-fitted ridge (goal represented by its true feature vector, the "image
-embedding" of a simulated goal), bootstrap with refits, and compare with the population truth.
-Per (model, term): bias = mean(estimate) - truth, the empirical SD of the estimates (the SE of one
-estimate), the mean bootstrap SE, and the coverage of the percentile intervals with its binomial
-Monte Carlo SE.
+For each scenario (:data:`SCENARIOS`: the additive-linear study, and a non-additive one with
+model-specific slopes, a non-linear goal effect and goal distributions that differ by model) and
+each estimator (:data:`~steerstats.decompose.estimate.ESTIMATORS`), repeat R times: simulate a
+study (:mod:`steerstats.data.simulate_decomposition`), estimate the terms (goal represented by its
+true feature vector, the "image embedding" of a simulated goal), bootstrap with refits, and
+compare with the population truth. Per (scenario, estimator, model, term):
+
+- bias = mean(estimate) - truth with its Monte Carlo SE = SD(estimates) / sqrt(R), and bias in
+  units of the SD of one estimate (the criterion |bias| < 0.2 SD);
+- the empirical SD of the estimates (the SE of one estimate) against the mean bootstrap SE;
+- the coverage of the 95% intervals with its binomial Monte Carlo SE sqrt(c (1 - c) / R).
+
+The same simulated study is used by every estimator of a replication (paired comparison).
 """
 
 from __future__ import annotations
 
 import functools
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
@@ -18,46 +26,59 @@ from tqdm.auto import tqdm
 
 from steerstats._parallel import parallel_map
 from steerstats.decompose.bootstrap import bootstrap_terms
-from steerstats.decompose.estimate import prepare_decomposition
+from steerstats.decompose.estimate import ESTIMATORS, prepare_decomposition
 from steerstats.decompose.terms import TERMS
 
 
-def _one_simulation(params, seed: int, r: int, n_boot: int, level: float) -> pd.DataFrame:
+def _scenarios() -> dict:
+    from steerstats.data.simulate_decomposition import DecompositionSimParams, nonadditive_params
+
+    return {"additive": DecompositionSimParams(), "nonadditive": nonadditive_params(),
+            "nonadditive_sine": nonadditive_params(curvature_shape="sine", curvature=0.05)}
+
+
+#: scenario name -> what it breaks
+SCENARIOS = {
+    "additive": "one slope for every model, linear goal effect (the additive estimator's assumptions)",
+    "nonadditive": "model-specific slopes, a quadratic goal effect, goal distributions shifted per model",
+    "nonadditive_sine": "model-specific slopes, a sinusoidal goal effect (beyond a second-order sieve)",
+}
+
+
+def _one_simulation(scenario: str, seed: int, n_boot: int, level: float,
+                    estimators: Sequence[str], r: int) -> pd.DataFrame:
     from steerstats.data.simulate_decomposition import simulate_decomposition_study
 
-    study = simulate_decomposition_study(params, seed=[seed, r])
+    study = simulate_decomposition_study(_scenarios()[scenario], seed=[seed, r])
     truth = study.truth["decomposition"].set_index("model")
-    data = prepare_decomposition(
-        study.steering,
-        reference=str(truth["reference"].iloc[0]),
-        blocks=("model", "goal"),
-        goal_embeddings=study.truth["goal_embeddings"],
-        seed=r,
-    )
-    boot = bootstrap_terms(data, n_boot=n_boot, seed=r, level=level, n_jobs=1, progress=False)
     rows = []
-    for k, model in enumerate(data.models):
-        if k == data.reference:
-            continue
-        for j, term in enumerate(TERMS):
-            rows.append(
-                {
-                    "sim": r,
-                    "model": model,
-                    "term": term,
-                    "truth": float(truth.loc[model, term]),
-                    "estimate": float(boot.estimate[j, k]),
-                    "se": float(boot.se[j, k]),
-                    "ci_low": float(boot.ci_low[j, k]),
+    for estimator in estimators:
+        data = prepare_decomposition(
+            study.steering,
+            reference=str(truth["reference"].iloc[0]),
+            blocks=("model", "goal"),
+            goal_embeddings=study.truth["goal_embeddings"],
+            estimator=estimator,
+            seed=r,
+        )
+        boot = bootstrap_terms(data, n_boot=n_boot, seed=r, level=level, n_jobs=1, progress=False)
+        for k, model in enumerate(data.models):
+            if k == data.reference:
+                continue
+            for j, term in enumerate(TERMS):
+                rows.append({
+                    "scenario": scenario, "estimator": estimator, "sim": r, "model": model, "term": term,
+                    "truth": float(truth.loc[model, term]), "estimate": float(boot.estimate[j, k]),
+                    "se": float(boot.se[j, k]), "ci_low": float(boot.ci_low[j, k]),
                     "ci_high": float(boot.ci_high[j, k]),
-                }
-            )
+                })
     return pd.DataFrame(rows)
 
 
 def validate_decomposition(
-    params=None,
     *,
+    scenarios: Sequence[str] = ("additive", "nonadditive"),
+    estimators: Sequence[str] = ESTIMATORS,
     n_sims: int = 100,
     n_boot: int = 100,
     seed: int = 0,
@@ -65,11 +86,19 @@ def validate_decomposition(
     n_jobs: int = 2,
     progress: bool = True,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(per-simulation estimates, summary per model and term). Deterministic for ``seed``."""
-    bar = tqdm(total=n_sims, desc="validation simulations", disable=not progress)
+    """(per-simulation estimates, summary per scenario, estimator, model and term).
+    Deterministic for ``seed`` (replication r of every scenario uses seed [seed, r])."""
+    from steerstats.errors import ConfigError
+
+    unknown = [s for s in scenarios if s not in SCENARIOS] + [e for e in estimators if e not in ESTIMATORS]
+    if unknown:
+        raise ConfigError(f"unknown scenario/estimator {unknown}; scenarios: {', '.join(SCENARIOS)}; "
+                          f"estimators: {', '.join(ESTIMATORS)}")
+    tasks = [(s, r) for s in scenarios for r in range(n_sims)]
+    bar = tqdm(total=len(tasks), desc="validation simulations", disable=not progress)
     parts = []
-    one = functools.partial(_simulation_at, params, seed, n_boot, level)
-    for part in parallel_map(one, range(n_sims), n_jobs):
+    one = functools.partial(_run_task, seed, n_boot, level, tuple(estimators))
+    for part in parallel_map(one, tasks, n_jobs):
         parts.append(part)
         bar.update()
     bar.close()
@@ -77,32 +106,34 @@ def validate_decomposition(
     return sims, summarize_validation(sims, level)
 
 
-def _simulation_at(params, seed: int, n_boot: int, level: float, r: int) -> pd.DataFrame:
-    return _one_simulation(params, seed, r, n_boot, level)
+def _run_task(seed: int, n_boot: int, level: float, estimators: tuple[str, ...], task: tuple[str, int]) -> pd.DataFrame:
+    scenario, r = task
+    return _one_simulation(scenario, seed, n_boot, level, estimators, r)
 
 
 def summarize_validation(sims: pd.DataFrame, level: float = 0.95) -> pd.DataFrame:
-    """Bias, SEs and coverage per (model, term) from :func:`validate_decomposition`'s draws."""
+    """Bias with its MC SE, SEs and coverage with its MC error per (scenario, estimator, model, term)."""
 
     def one(g: pd.DataFrame) -> pd.Series:
         covered = (g["ci_low"] <= g["truth"]) & (g["truth"] <= g["ci_high"])
+        r = len(g)
         sd = g["estimate"].std(ddof=1)
         bias = g["estimate"].mean() - g["truth"].iloc[0]
-        return pd.Series(
-            {
-                "truth": g["truth"].iloc[0],
-                "mean_estimate": g["estimate"].mean(),
-                "bias": bias,
-                "empirical_sd": sd,
-                "bias_mcse": sd / np.sqrt(len(g)),
-                "mean_boot_se": g["se"].mean(),
-                "bias_within_1se": abs(bias) <= sd,
-                "coverage": covered.mean(),
-                "coverage_mcse": np.sqrt(level * (1 - level) / len(g)),
-                "n_sims": len(g),
-            }
-        )
+        cov = covered.mean()
+        return pd.Series({
+            "truth": g["truth"].iloc[0],
+            "mean_estimate": g["estimate"].mean(),
+            "bias": bias,
+            "bias_mcse": sd / np.sqrt(r),
+            "bias_over_sd": bias / sd if sd > 0 else np.nan,
+            "empirical_sd": sd,
+            "mean_boot_se": g["se"].mean(),
+            "coverage": cov,
+            "coverage_mcse": np.sqrt(cov * (1 - cov) / r) if 0 < cov < 1 else np.sqrt(level * (1 - level) / r),
+            "n_sims": r,
+        })
 
+    keys = [k for k in ("scenario", "estimator") if k in sims.columns] + ["model", "term"]
     order = {t: i for i, t in enumerate(TERMS)}
-    out = sims.groupby(["model", "term"], sort=False).apply(one, include_groups=False).reset_index()
-    return out.sort_values(["model", "term"], key=lambda s: s.map(order) if s.name == "term" else s).reset_index(drop=True)
+    out = sims.groupby(keys, sort=False).apply(one, include_groups=False).reset_index()
+    return out.sort_values(keys, key=lambda s: s.map(order) if s.name == "term" else s).reset_index(drop=True)

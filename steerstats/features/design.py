@@ -140,7 +140,8 @@ class FeatureBuilder:
                 texts += frame["prompt"].astype(str).tolist()
             if "goal" in self.blocks and self.goal_embeddings is None:
                 texts += frame["reference_prompt"].astype(str).tolist()
-            self.embedder.fit(texts)
+            if texts:  # no text block (goals given as embeddings, no prompts): nothing to embed
+                self.embedder.fit(texts)
         raw, slices = self._raw(frame)
         self._center = raw.mean(axis=0)
         # one scale per block (its root-mean-square column SD), not per column: per-column scaling

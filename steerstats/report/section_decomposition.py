@@ -223,7 +223,16 @@ def predictors_figure(table: pd.DataFrame) -> Figure:
 # --------------------------------------------------------------------------- decomposition
 
 
-TERM_COLUMNS = ("observed_diff", "steering_term", "producible_term", "residual")
+TERM_COLUMNS = ("observed_diff", "steering_term", "producible_term", "mean_error_diff")
+
+ESTIMATOR_NOTES = {
+    "interacted": "mu_i(x) = a_i + f(x) + x_lead' delta_i, cross-fitted over 5 goal folds: f a ridge on the goal "
+                  "features with a second-order sieve of their 8 leading components and 128 random Fourier "
+                  "features; delta_i model-specific slopes on those components (goal features may act "
+                  "differently per model)",
+    "additive": "mu_i(x) = a_i + x' beta, one slope for every model (ADDITIVE: the steering term is forced to "
+                "an intercept difference), cross-fitted over 5 goal folds",
+}
 
 
 def decomposition_frame(data, interval, method: str, truth: pd.DataFrame | None = None) -> pd.DataFrame:
@@ -247,7 +256,8 @@ def decomposition_frame(data, interval, method: str, truth: pd.DataFrame | None 
     return out
 
 
-def decomposition_table(frame: pd.DataFrame, n_boot: int, bayes: bool) -> Table:
+def decomposition_table(frame: pd.DataFrame, n_boot: int, bayes: bool, *, estimator: str = "interacted",
+                        blocks: tuple[str, ...] = ("model", "goal")) -> Table:
     share = frame["steering_term"].abs() / (frame["steering_term"].abs() + frame["producible_term"].abs())
     ref = frame["reference"].iloc[0]
     return Table(
@@ -257,17 +267,22 @@ def decomposition_table(frame: pd.DataFrame, n_boot: int, bayes: bool) -> Table:
         interpretation=(
             f"Averaged over models, {share[frame['method'].str.startswith('cluster')].mean():.0%} of the "
             "size of the two terms is the steering mechanism E_p2[mu2 - mu1]; the rest is the producible "
-            "set E_p2[mu1] - E_p1[mu1]. residual = observed - steering - producible (predictor error)."
+            f"set E_p2[mu1] - E_p1[mu1]. Estimand: mu_i conditions on {' + '.join(blocks)}"
+            + ("" if "prompt" in blocks else " (prompts adapt to the model, so they are left out by default)")
+            + f"; estimator: {estimator}."
         ),
         se_note=(
             f"95% intervals: percentile cluster bootstrap over steering users within model (B={n_boot}), "
-            "refitting the cross-fitted ridge predictor in every replicate"
+            "refitting the cross-fitted predictor in every replicate"
             + ("; and equal-tailed posterior intervals of the Bayesian linear model with Bayesian-bootstrap weights over users" if bayes else "")
             + "."
         ),
         notes=(
-            "mu_i = ridge on [model one-hot | prompt | goal] evaluated with model i's identity, cross-fitted over 5 goal folds.",
+            ESTIMATOR_NOTES[estimator] + f"; features: {' + '.join(b for b in blocks if b != 'model')}.",
             "Expectations over p_i = averages over model i's observed rows (goals, prompts, attempts).",
+            "mean_error_diff = observed - steering - producible = mean_2(y - mu_2) - mean_1(y - mu_1): an "
+            "accounting identity near 0 for any predictor with model intercepts, not a check of mu; see "
+            "the decomposition_predictor and decomposition_calibration tables for that.",
         ),
     )
 
@@ -320,12 +335,21 @@ def decomposition_results(
     cache_dir: str | None = None,
     embedder_options: dict | None = None,
     progress: bool = True,
-) -> tuple[Table, Figure, dict]:
-    """Decomposition table and figure (bootstrap with refits; optionally the Bayesian model).
+    estimator: str = "interacted",
+    blocks: tuple[str, ...] = ("model", "goal"),
+) -> tuple[Table, Figure, list[Table], dict]:
+    """Decomposition table and figure (bootstrap with refits; optionally the Bayesian model), and
+    the predictor's diagnostics (cross-fitted fit per model, calibration by decile).
 
-    Returns (table, figure, info) where info holds the chosen alphas and NUTS diagnostics.
+    Returns (table, figure, diagnostic tables, info); info holds the chosen alphas and NUTS
+    diagnostics.
     """
-    from steerstats.decompose import bootstrap_terms, crossfit_mu, prepare_decomposition
+    from steerstats.decompose import (
+        bootstrap_terms,
+        crossfit_mu,
+        predictor_diagnostics,
+        prepare_decomposition,
+    )
     from steerstats.features import EmbeddingCache, make_embedder
 
     frame = study.require("steering").reset_index(drop=True)
@@ -337,6 +361,8 @@ def decomposition_results(
         goal_embeddings=goal_table,
         cache=EmbeddingCache(cache_dir) if cache_dir else None,
         seed=seed,
+        estimator=estimator,
+        blocks=blocks,
     )
     truth = None
     if study.truth and "decomposition" in study.truth:
@@ -350,13 +376,27 @@ def decomposition_results(
             truth = true_decomposition(DecompositionSimParams(**study.truth["params"]), reference)
     boot = bootstrap_terms(data, n_boot=n_boot, seed=seed, n_jobs=n_jobs, progress=progress)
     parts = [decomposition_frame(data, boot, "cluster bootstrap (refit)", truth)]
-    _, alphas = crossfit_mu(data)
-    info: dict = {"ridge_alpha_per_fold": alphas.tolist(), "n_features": int(data.features.shape[1])}
+    mu, alphas = crossfit_mu(data)
+    info: dict = {"ridge_alpha_per_fold": alphas.tolist(), "n_features": int(data.features.shape[1]),
+                  "estimator": estimator, "blocks": list(blocks)}
+    fit, calibration = predictor_diagnostics(data, mu)
+    diagnostics = [
+        Table("decomposition_predictor", fit, "Cross-fitted predictor of mu_i: fit per model",
+              f"Out of sample (goal folds) the goal features explain {fit['r2_within'].iloc[-1]:.1%} of the "
+              f"within-model variance of DreamSim (per model {fit['r2_within'].iloc[:-1].min():.1%} to "
+              f"{fit['r2_within'].iloc[:-1].max():.1%}).",
+              "descriptive: cross-fitted predictions, no interval", se_stems={}),
+        Table("decomposition_calibration", calibration, "Calibration of the cross-fitted mu (deciles of mu)",
+              f"Largest mean error in a decile: {calibration['mean_error'].abs().max():.3f} "
+              f"(SE {calibration.loc[calibration['mean_error'].abs().idxmax(), 'error_se']:.3f}).",
+              "error_se = SD of the errors in the bin / sqrt(n) (rows, not clusters)", se_stems={}),
+    ]
     if bayes:
         nuts = {"progress": progress, **(nuts or {})}
-        parts.append(decomposition_frame(data, _bayes_interval(data, nuts, seed, info), "Bayesian linear model", truth))
+        parts.append(decomposition_frame(data, _bayes_interval(data, nuts, seed, info), "Bayesian hierarchical model", truth))
     frame_out = pd.concat(parts, ignore_index=True)
-    return decomposition_table(frame_out, n_boot, bayes), decomposition_figure(frame_out), info
+    table = decomposition_table(frame_out, n_boot, bayes, estimator=estimator, blocks=tuple(blocks))
+    return table, decomposition_figure(frame_out), diagnostics, info
 
 
 def _bayes_interval(data, nuts: dict, seed: int, info: dict):
@@ -383,7 +423,7 @@ def _bayes_interval(data, nuts: dict, seed: int, info: dict):
     lo, hi = np.quantile(draws, [0.025, 0.975], axis=0)
     return TermsInterval(
         estimate=draws.mean(axis=0), ci_low=lo, ci_high=hi, se=draws.std(axis=0, ddof=1),
-        draws=draws, level=0.95, method="Bayesian linear model",
+        draws=draws, level=0.95, method="Bayesian hierarchical model",
     )
 
 
@@ -425,17 +465,17 @@ def seed_tradeoff_outputs(study: Study) -> tuple[Table, Figure]:
 
 def section(study: Study, context) -> list:
     """Report section (cheap setting): predictors (TF-IDF + ridge, 80/20) and the decomposition
-    (refit bootstrap with B = min(context.n_boot, 50), in-process). The seed constraint is already
+    (refit bootstrap with B = min(context.n_boot, 30), in-process). The seed constraint is already
     in the report's "seeds" section. ``steerstats predict`` / ``steerstats decompose`` give the full
     versions (MLP head, K-fold, larger B, the Bayesian model, the seed trade-off figure)."""
     study.require("steering")
     out: list = []
     pred = predictor_results(study, n_boot=min(context.n_boot, 1000), seed=context.seed, progress=False)
     out += [pred.table, pred.figure]
-    table, figure, _ = decomposition_results(
-        study, n_boot=min(context.n_boot, 50), seed=context.seed, n_jobs=1, progress=False
+    table, figure, diagnostics, _ = decomposition_results(
+        study, n_boot=min(context.n_boot, 30), seed=context.seed, n_jobs=1, progress=False
     )
-    out += [table, figure]
+    out += [table, figure, *diagnostics]
     return out
 
 
@@ -444,11 +484,15 @@ def section(study: Study, context) -> list:
 
 def load_analysis_study(dataset: str, data_dir: str | None, seed: int) -> Study:
     """vafa2025 (or another card) through :func:`steerstats.data.load_study`; ``synthetic`` is the
-    decomposition simulation (known mu_i and p_i, see :mod:`steerstats.data.simulate_decomposition`)."""
-    if dataset == "synthetic":
-        from steerstats.data.simulate_decomposition import simulate_decomposition_study
+    decomposition simulation (known mu_i and p_i, see :mod:`steerstats.data.simulate_decomposition`),
+    ``synthetic-nonadditive`` its scenario with model-specific slopes and a non-linear goal effect."""
+    if dataset in ("synthetic", "synthetic-nonadditive"):
+        from steerstats.data.simulate_decomposition import (
+            nonadditive_params,
+            simulate_decomposition_study,
+        )
 
-        return simulate_decomposition_study(seed=seed)
+        return simulate_decomposition_study(nonadditive_params() if dataset.endswith("nonadditive") else None, seed=seed)
     from steerstats.data import load_study
 
     return load_study(dataset, data_dir, seed)
