@@ -64,8 +64,13 @@ def test_similarity_model_recovers_parameters():
     attempt = np.tile(np.arange(1, 6), 160).astype(float)
     kw = dict(model=d["model"], attempt_c=attempt - 3.0, user=d["user"], goal=d["goal"],
               n_models=4, n_users=80, n_goals=160)
-    truth = {"alpha": np.array([-0.2, 0.3, 0.6, 0.9]), "beta": 0.08, "sigma_user": 0.4,
-             "sigma_goal": 0.45, "sigma_e": 0.35}
+    sds = {"user": np.array([0.2, 0.4, 0.7, 0.3]), "goal": np.full(4, 0.45), "e": np.array([0.25, 0.35, 0.5, 0.3])}
+    truth = {"alpha": np.array([-0.2, 0.3, 0.6, 0.9]), "beta": 0.08}
+    for name, sd in sds.items():  # the non-centred sites that give these per-model SDs
+        log = np.log(sd)
+        spread = max(float(log.std()), 1e-3)
+        truth |= {f"log_sigma_{name}_mean": log.mean(), f"log_sigma_{name}_sd": spread,
+                  f"zeta_{name}": (log - log.mean()) / spread}
     y = simulate(similarity_model, kw, truth, 1)
     frame = pd.DataFrame({"dreamsim": y, "model": [f"m{i}" for i in d["model"]], "attempt": attempt,
                           "steering_user_id": d["user"], "goal_image": d["goal"]})
@@ -73,7 +78,9 @@ def test_similarity_model_recovers_parameters():
     s = fit.posterior.samples
     assert fit.posterior.diagnostics.rhat_max < 1.05, fit.status  # converged (strict gate: own test)
     assert covers(s["alpha"], truth["alpha"]) and covers(s["beta"], truth["beta"])
-    assert covers(s["sigma_e"], truth["sigma_e"]) and covers(s["sigma_goal"], truth["sigma_goal"])
+    assert covers(s["sigma_e"], sds["e"]) and covers(s["sigma_user"], sds["user"])
+    # per-model SDs: the model with the most heterogeneous users gets the largest user SD
+    assert int(np.argmax(s["sigma_user"].reshape(-1, 4).mean(axis=0))) == 2
     assert list(fit.summary.columns) == ["model", "mean", "hdi_low", "hdi_high", "status"]
     assert (fit.summary["hdi_low"] < fit.summary["mean"]).all()
     assert (fit.summary["mean"] < fit.summary["hdi_high"]).all()
@@ -159,6 +166,12 @@ def test_marginal_means_match_monte_carlo():
     tt = rng.choice(t, size=n)
     want = [expit(a + 0.1 * tt + sd * rng.standard_normal(n)).mean() for a in (0.2, 1.0)]
     np.testing.assert_allclose(got, want, atol=3e-3)
+    per_model = {**samples, "sigma_user": np.array([[[0.4, 1.2]]]), "sigma_goal": np.array([[[0.3, 0.3]]]),
+                 "sigma_e": np.array([[[0.5, 0.5]]])}
+    got2 = similarity_means(per_model, t)[0, 0]
+    assert got2[0] == pytest.approx(got[0], abs=1e-12)  # model 0 keeps its SDs
+    sd1 = np.sqrt(1.2**2 + 0.3**2 + 0.5**2)
+    assert got2[1] == pytest.approx(expit(1.0 + 0.1 * tt + sd1 * rng.standard_normal(n)).mean(), abs=3e-3)
     rates = binary_rates({"alpha": np.array([[[0.0]]]), "sigma_rater": np.array([[1.0]]),
                           "sigma_goal": np.array([[0.0]])})
     assert rates[0, 0, 0] == pytest.approx(0.5, abs=1e-12)

@@ -37,3 +37,6 @@ def test_section_tables_on_synthetic_study():
     assert f.loc[ok, "bayes_mean"].between(f.loc[ok, "hdi94_low"], f.loc[ok, "hdi94_high"]).all()
     assert "as wide as the row-SEM interval" in sim.interpretation
     assert set(judge.frame["judgement"]) == {"improvement", "pom1", "pom5"}
+    assert {"cgm_low", "cgm_high", "hdi_to_cluster_width"} <= set(judge.frame.columns)
+    assert (judge.frame["cgm_high"] > judge.frame["cgm_low"]).all()
+    assert "model by model" in sim.interpretation or not ok.any()

@@ -122,12 +122,14 @@ def _re_sd(samples: dict[str, np.ndarray], names: tuple[str, str]) -> np.ndarray
 
 def similarity_means(samples: dict[str, np.ndarray], attempt_c: np.ndarray) -> np.ndarray:
     """Per-model population mean similarity (chain, draw, M): E over attempts (their empirical
-    distribution), user and goal effects and attempt noise of expit(alpha_m + beta t + u + g + e)."""
+    distribution), user and goal effects and attempt noise of expit(alpha_m + beta t + u + g + e),
+    with model m's own SDs (per-model arrays (chain, draw, M); scalars are shared)."""
     z, w = _gauss_hermite()
     t, n_t = np.unique(attempt_c, return_counts=True)
     p_t = n_t / n_t.sum()
-    s = np.sqrt(_re_sd(samples, ("user", "goal")) ** 2 + samples["sigma_e"] ** 2)
-    s = s[..., None, None, None]
+    s = np.sqrt(_re_sd(samples, ("user", "goal")) ** 2 + samples["sigma_e"] ** 2)  # (..., M) or (...)
+    s = np.broadcast_to(s if s.ndim == samples["alpha"].ndim else s[..., None], samples["alpha"].shape)
+    s = s[..., None, None]  # per model: that model's own user, goal and attempt SDs
     eta = (
         samples["alpha"][..., :, None, None]
         + samples["beta"][..., None, None, None] * t[:, None]

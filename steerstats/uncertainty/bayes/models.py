@@ -7,7 +7,10 @@ predictive, which the parameter-recovery tests use to simulate data from each mo
 
 - :func:`similarity_model`: similarity in (0, 1) (DreamSim, CLIP), logit-normal likelihood
   (respects the bounded scale; Gaussian on the logit, so NUTS is cheap and well behaved):
-  logit y = alpha[model] + beta * attempt_c + sigma_u z_u[user] + sigma_g z_g[goal] + sigma_e e.
+  logit y = alpha[m] + beta * attempt_c + sigma_u[m] z_u[user] + sigma_g[m] z_g[goal] + sigma_e[m] e,
+  m the row's model: users and goals are nested in models, and each model has its own user, goal
+  and attempt SDs, tied by a hierarchical prior log sigma_x[m] ~ N(mu_x, tau_x^2) (partial
+  pooling: a model with few users borrows strength, a model whose users differ a lot is free to).
 - :func:`ordinal_model`: 4-point ratings, cumulative logit (McCullagh 1980):
   P(y <= k) = logistic(c_k - eta), eta = alpha[model] + sigma_r z_r[rater] + sigma_g z_g[goal].
 - :func:`binary_model`: binary judgements (improvement, POM), logistic:
@@ -30,18 +33,33 @@ def _random_effect(name: str, n: int, scale_prior: float):
     return sigma * z, sigma
 
 
+def _scale_per_model(name: str, n_models: int, prior_median: float):
+    """(n_models,) SDs with a hierarchical log-normal prior, sampled non-centred as
+    sigma[m] = exp(mu + tau * zeta[m]); the deterministic site ``sigma_{name}`` holds them."""
+    mu = numpyro.sample(f"log_sigma_{name}_mean", dist.Normal(jnp.log(prior_median), 1.0))
+    tau = numpyro.sample(f"log_sigma_{name}_sd", dist.HalfNormal(0.5))
+    zeta = numpyro.sample(f"zeta_{name}", dist.Normal(0.0, 1.0).expand([n_models]).to_event(1))
+    return numpyro.deterministic(f"sigma_{name}", jnp.exp(mu + tau * zeta))
+
+
 def similarity_model(model, attempt_c, user, goal, n_models, n_users, n_goals, y=None):
-    """Similarity in (0, 1): per-model logit mean, attempt trend, user and goal random effects.
+    """Similarity in (0, 1): per-model logit mean, attempt trend, and user, goal and attempt
+    random effects whose SDs differ by model (hierarchical prior across models).
 
     ``y`` is the similarity itself; the likelihood is Normal on logit(y) (logit-normal), with the
     log-Jacobian of the logit added so the density is that of y.
     """
     alpha = numpyro.sample("alpha", dist.Normal(0.5, 1.5).expand([n_models]).to_event(1))
     beta = numpyro.sample("beta", dist.Normal(0.0, 0.5))
-    u, _ = _random_effect("user", n_users, 1.0)
-    g, _ = _random_effect("goal", n_goals, 1.0)
-    sigma_e = numpyro.sample("sigma_e", dist.HalfNormal(1.0))
-    eta = alpha[model] + beta * attempt_c + u[user] + g[goal]
+    sigma_user = _scale_per_model("user", n_models, 0.4)
+    sigma_goal = _scale_per_model("goal", n_models, 0.4)
+    sigma_e = _scale_per_model("e", n_models, 0.4)[model]
+    with numpyro.plate("users", n_users):
+        z_user = numpyro.sample("z_user", dist.Normal(0.0, 1.0))
+    with numpyro.plate("goals", n_goals):
+        z_goal = numpyro.sample("z_goal", dist.Normal(0.0, 1.0))
+    sd_user, sd_goal = sigma_user[model], sigma_goal[model]  # a user/goal belongs to one model
+    eta = alpha[model] + beta * attempt_c + sd_user * z_user[user] + sd_goal * z_goal[goal]
     with numpyro.plate("obs", model.shape[0]):
         numpyro.sample(
             "y",
