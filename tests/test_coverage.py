@@ -14,7 +14,7 @@ from steerstats.uncertainty.calibrate import fit_variance_components
 from steerstats.uncertainty.coverage import CoverageConfig, run_coverage, summarise, write_outputs
 
 SMALL = dataclasses.replace(SimulationParams(), n_users=60)
-CONFIG = CoverageConfig(reps=5, reps_bayes=0, n_boot=100, seed=3)
+CONFIG = CoverageConfig(reps=5, reps_bayes=0, n_boot=100, seed=3, scenarios=("nested",))
 
 
 def test_resume_skips_finished_reps_and_matches_a_fresh_run(tmp_path, monkeypatch):
@@ -29,12 +29,13 @@ def test_resume_skips_finished_reps_and_matches_a_fresh_run(tmp_path, monkeypatc
     assert calls == [3, 4]  # only the missing replications ran
     monkeypatch.setattr(cov, "fast_replication", real)
     fresh = run_coverage(tmp_path / "b", SMALL, CONFIG, progress=False)
-    key = ["rep", "method", "model"]
+    key = ["scenario", "rep", "method", "model"]
     pd.testing.assert_frame_equal(
         resumed.sort_values(key).reset_index(drop=True), fresh.sort_values(key).reset_index(drop=True)
     )
-    assert set(fresh["method"]) == {"sem", "bootstrap", "bootstrap_bca"}
-    assert len(fresh) == 5 * 3 * len(SMALL.models)
+    methods = {"sem", "bootstrap_goal", "bootstrap_user", "bootstrap_user_bca", "bootstrap_user_t", "cr1_user_t"}
+    assert set(fresh["method"]) == methods
+    assert len(fresh) == 5 * len(methods) * len(SMALL.models)
 
 
 def test_other_settings_refuse_to_resume(tmp_path):
@@ -45,12 +46,13 @@ def test_other_settings_refuse_to_resume(tmp_path):
 
 def test_summary_and_outputs(tmp_path):
     rows = pd.DataFrame(
-        {"rep": [0, 0, 1, 1, 0, 1], "method": ["sem"] * 4 + ["bayes"] * 2, "model": ["a", "b", "a", "b", "a", "a"],
+        {"scenario": "nested", "rep": [0, 0, 1, 1, 0, 1], "method": ["sem"] * 4 + ["bayes"] * 2, "model": ["a", "b", "a", "b", "a", "a"],
          "estimate": 0.5, "low": 0.4, "high": 0.6, "truth": 0.5,
          "covered": [True, False, True, True, True, True], "width": [0.2, 0.2, 0.2, 0.2, 0.1, 0.3],
          "status": ["ok"] * 5 + ["failed: R-hat 1.05 > 1.01 (alpha[0])"]}
     )
     table = summarise(rows)
+    assert (table["scenario"] == "nested").all()
     sem = table.set_index("method").loc["sem"]
     assert sem["coverage"] == 0.75 and sem["mc_se"] == pytest.approx(np.sqrt(0.75 * 0.25 / 4))
     bayes = table.set_index("method").loc["bayes"]
@@ -58,7 +60,7 @@ def test_summary_and_outputs(tmp_path):
     write_outputs(tmp_path, rows, CONFIG, {"sigma_user": 0.4})
     for name in ("coverage.csv", "coverage.md", "coverage.png", "calibration.json"):
         assert (tmp_path / name).stat().st_size > 0
-    assert "| sem | 2 | 0 | 4 | 0.750 |" in (tmp_path / "coverage.md").read_text()
+    assert "| nested | sem | 2 | 0 | 4 | 0.750 |" in (tmp_path / "coverage.md").read_text()
 
 
 def test_variance_components_recovered_on_a_large_simulated_study():
@@ -92,7 +94,7 @@ def test_validate_coverage_cli(vafa2025_dir, tmp_path, capsys):
             "--data-dir", str(vafa2025_dir), "--out", str(out), "--quiet"]
     assert main(args) == 0
     text = capsys.readouterr().out
-    assert "| sem | 2 |" in text and "| bootstrap | 2 |" in text
+    assert "| nested | sem | 2 |" in text and "| nested | bootstrap_user | 2 |" in text and "| crossed | cgm_twoway | 2 |" in text
     calibration = (out / "calibration.json").read_text()
     assert "sigma_user" in calibration and "method of moments" in calibration
     assert main([*args[:3], "-1", *args[4:]]) == 2  # bad --reps: one-line error, exit 2
@@ -115,7 +117,7 @@ def test_every_replication_is_kept_and_a_torn_tail_is_recomputed(tmp_path, monke
     assert calls == [2]  # only the torn replication ran again
     monkeypatch.setattr(cov, "fast_replication", real)
     fresh = run_coverage(tmp_path / "b", SMALL, config, progress=False)
-    key = ["rep", "method", "model"]
+    key = ["scenario", "rep", "method", "model"]
     pd.testing.assert_frame_equal(resumed.sort_values(key).reset_index(drop=True),
                                   fresh.sort_values(key).reset_index(drop=True))
     log.write_bytes(b"not json\n" + log.read_bytes())  # damage in the middle is not a torn tail
@@ -130,3 +132,36 @@ def test_coverage_out_in_a_foreign_directory_is_refused(tmp_path):
     with pytest.raises(OutputError, match="did not write"):
         run_coverage(tmp_path, SMALL, CONFIG, progress=False)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt"]
+
+
+def test_crossed_and_heterogeneous_scenarios_have_their_methods_and_truth():
+    import steerstats.uncertainty.coverage as cov
+
+    rng = np.random.default_rng(0)
+    frame, truth = cov.simulate_crossed_judgements(SMALL, rng)
+    from steerstats.uncertainty.clusters import cluster_structure, headline_cluster
+
+    head = headline_cluster(cluster_structure(frame, ["goal_image", "steering_user_id", "user_id"]))
+    assert head.method == "CGM two-way" and set(head.factors) == {"steering_user_id", "user_id"}
+    # the truth is the per-judgement rate: a large sample's share is close to it
+    big, big_truth = cov.simulate_crossed_judgements(dataclasses.replace(SMALL, n_users=4000), np.random.default_rng(1))
+    share = big.groupby("model")["y"].mean()
+    np.testing.assert_allclose(share.reindex(big_truth.index), big_truth, atol=0.08)  # ~3.5 SE of 110 shared raters
+    rows = cov.fast_replication(frame, truth, 0, CONFIG, "crossed")
+    assert {r["method"] for r in rows} == {"sem", "bootstrap_user", "bootstrap_rater", "bootstrap_twoway",
+                                            "cgm_twoway", "cgm_twoway_t"}
+    het, het_truth = cov.simulate_scenario("heterogeneous", SMALL, np.random.default_rng(2))
+    assert set(het["model"]) == set(SMALL.models) and het_truth.index.tolist() == list(SMALL.models)
+    sd = het.groupby(["model", "steering_user_id"])["dreamsim"].mean().groupby("model").std()
+    assert sd.max() > 2 * sd.min()  # user SDs differ by model
+
+
+def test_validate_coverage_cli_scenarios(tmp_path, capsys, vafa2025_dir):
+    from steerstats.cli import main
+
+    out = tmp_path / "cov"
+    assert main(["validate", "coverage", "--reps", "2", "--reps-bayes", "0", "--n-boot", "30", "--scenarios",
+                 "crossed", "--data-dir", str(vafa2025_dir), "--out", str(out), "--quiet"]) == 0
+    text = capsys.readouterr().out
+    assert "| crossed | cgm_twoway |" in text and "| crossed | bootstrap_twoway |" in text
+    assert main(["validate", "coverage", "--scenarios", "bogus", "--out", str(tmp_path / "x"), "--quiet"]) == 2

@@ -11,16 +11,18 @@ from collections.abc import Callable
 
 
 def _coverage_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--reps", type=int, default=1000, help="replications for SEM and bootstrap (default 1000)")
+    parser.add_argument("--reps", type=int, default=1000, help="replications per scenario for SEM, bootstrap, CR1/CGM (default 1000)")
     parser.add_argument("--reps-bayes", type=int, default=100, help="replications with a NUTS fit (default 100)")
     parser.add_argument("--n-boot", type=int, default=2000, help="bootstrap replicates per study")
-    parser.add_argument("--nuts-warmup", type=int, default=1000)
-    parser.add_argument("--nuts-samples", type=int, default=1000)
-    parser.add_argument("--nuts-chains", type=int, default=4)
-    parser.add_argument("--cluster", default="steering_user_id", help="bootstrap cluster column")
+    parser.add_argument("--nuts-warmup", type=int, default=1000, help="NUTS warm-up iterations per chain")
+    parser.add_argument("--nuts-samples", type=int, default=1000, help="NUTS draws per chain")
+    parser.add_argument("--nuts-chains", type=int, default=4, help="NUTS chains (run in parallel on host devices)")
+    parser.add_argument("--scenarios", default="nested,heterogeneous,crossed",
+                        help="comma-separated designs: nested (release-calibrated), heterogeneous (per-model user SD), "
+                        "crossed (raters x users judgements)")
     parser.add_argument("--data-dir", default=None, help="vafa2025 data (to fit the simulation parameters)")
     parser.add_argument("--out", default="out/coverage", help="output directory (resumable)")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=int, default=0, help="seed of every simulation and bootstrap")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
@@ -30,7 +32,6 @@ def _coverage_run(args: argparse.Namespace) -> int:
     request_host_devices(args.nuts_chains)  # before anything starts JAX
     from pathlib import Path
 
-    from steerstats.errors import ConfigError
     from steerstats.uncertainty.coverage import (
         CoverageConfig,
         default_params,
@@ -38,12 +39,10 @@ def _coverage_run(args: argparse.Namespace) -> int:
         write_outputs,
     )
 
-    if args.reps < 0 or args.reps_bayes < 0 or args.n_boot < 2:
-        raise ConfigError("--reps and --reps-bayes must be >= 0 and --n-boot >= 2")
     config = CoverageConfig(
         reps=args.reps, reps_bayes=args.reps_bayes, n_boot=args.n_boot, seed=args.seed,
-        cluster=args.cluster, nuts_warmup=args.nuts_warmup, nuts_samples=args.nuts_samples,
-        nuts_chains=args.nuts_chains,
+        nuts_warmup=args.nuts_warmup, nuts_samples=args.nuts_samples, nuts_chains=args.nuts_chains,
+        scenarios=tuple(x.strip() for x in args.scenarios.split(",") if x.strip()),
     )
     from steerstats._io import check_output_dir
 

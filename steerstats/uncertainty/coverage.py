@@ -1,30 +1,45 @@
-"""Coverage study: how often does each kind of 95% interval cover the true per-model mean?
+"""Coverage study: how often does each kind of 95% interval the report uses cover the truth?
 
-For r = 1..R, a study is simulated (:func:`steerstats.data.simulate.simulate_steering`) with known
-per-model population mean DreamSim (:func:`steerstats.data.simulate_truth.simulation_truth`), and
-each model's mean gets an interval from
+Scenarios (``CoverageConfig.scenarios``), each a simulated design with a known truth:
 
-  sem            mean +- z * sd / sqrt(n), rows treated as independent (the release's SEs);
-  bootstrap      cluster bootstrap over steering users (goals are nested in users), percentile;
-  bootstrap_bca  the same replicates, BCa interval;
-  bayes          95% HDI of the logit-normal hierarchical model's population mean (NUTS), on the
-                 first ``reps_bayes`` replications only (NUTS is ~10^4 x dearer).
+``nested``   the release-calibrated steering study (:func:`steerstats.data.simulate.simulate_steering`):
+             goals nested in users nested in models; per-model mean DreamSim
+             (:func:`steerstats.data.simulate_truth.simulation_truth`).
+``heterogeneous``  the same with a steering-user SD that differs by model (x 0.3 to x 1.6).
+``crossed``  binary judgements (improvement-style) of each user's two goals by 6 of ~110 raters:
+             raters cross steering users; rater effects v_r ~ N(0, 0.6^2), user effects
+             b_u ~ N(0, 0.5^2); truth: the per-judgement rate per model in closed form,
+             Phi(theta_m / sqrt(1 + sd_u^2 + sd_r^2)).
 
-Coverage is pooled over models (models use disjoint users, so their intervals are independent);
-its Monte Carlo error is the binomial SE sqrt(p (1 - p) / n_intervals). Bayesian fits that fail
-their diagnostics are counted and left out of the coverage (never silently used).
+Methods (one row per scenario x method; ``*_t`` use a t(G - 1) quantile below 50 clusters):
+
+  sem               mean +- z * row SEM, rows treated as independent (the release's SEs);
+  bootstrap_goal    cluster bootstrap over goal images, percentile (the earlier headline);
+  bootstrap_user    cluster bootstrap over steering users, percentile (the report's headline for
+                    nested tables); bootstrap_user_bca the same replicates, BCa;
+  bootstrap_user_t  estimate +- t(G - 1) x the user-bootstrap SE (the report's figures' intervals);
+  cr1_user_t        CR1 over steering users, t reference;
+  bootstrap_rater / bootstrap_twoway   one-way over raters / product-weight two-way bootstrap;
+  cgm_twoway, cgm_twoway_t             the CGM two-way SE (the report's headline for crossed
+                    tables), normal and t reference;
+  bayes             95% HDI of the hierarchical model (nested scenarios, first ``reps_bayes``
+                    replications; NUTS is ~10^4 x dearer).
+
+Coverage is pooled over models; its Monte Carlo error is the binomial SE sqrt(p (1 - p) / n).
+Bayesian fits that fail their diagnostics are counted and left out (never silently used).
 
 Default parameters come from :func:`steerstats.uncertainty.calibrate.fit_variance_components` on
 the released ``steering.csv``. Each finished replication is appended at once to an append-only
-log (``replications_fast.jsonl``: SEM, bootstrap; ``replications_bayes.jsonl``: NUTS) in the
+log (``replications_fast.jsonl``: everything but NUTS; ``replications_bayes.jsonl``: NUTS) in the
 output directory, next to the settings it was made with; a rerun with the same settings skips
-them (so more NUTS replications can be added without redoing the bootstrap ones) and a torn last
-line of a killed run is recomputed. ``replications.csv`` / ``replications_bayes.csv`` are copies.
+them and a torn last line of a killed run is recomputed. ``replications.csv`` /
+``replications_bayes.csv`` are copies.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import io
 import json
 from dataclasses import dataclass
@@ -47,8 +62,13 @@ from steerstats.uncertainty.bootstrap import grouped_mean_bootstrap
 
 RESULTS = {"fast": "replications.csv", "bayes": "replications_bayes.csv"}
 LOGS = {"fast": "replications_fast.jsonl", "bayes": "replications_bayes.jsonl"}
-FAST_METHODS = ("sem", "bootstrap", "bootstrap_bca")
-COLUMNS = ["rep", "method", "model", "estimate", "low", "high", "truth", "covered", "width", "status"]
+FAST_METHODS = ("sem", "bootstrap_goal", "bootstrap_user", "bootstrap_user_bca", "bootstrap_user_t", "cr1_user_t",
+                "bootstrap_rater",
+                "bootstrap_twoway", "cgm_twoway", "cgm_twoway_t")
+COLUMNS = ["scenario", "rep", "method", "model", "estimate", "low", "high", "truth", "covered", "width", "status"]
+SCENARIOS = ("nested", "heterogeneous", "crossed")
+#: per-model multipliers of the steering-user SD in the heterogeneous scenario (cycled over models)
+USER_SD_SCALES = (0.3, 0.6, 1.0, 1.3, 1.6)
 
 
 @dataclass(frozen=True)
@@ -58,18 +78,26 @@ class CoverageConfig:
     n_boot: int = 2000
     level: float = 0.95
     seed: int = 0
-    cluster: str = "steering_user_id"
     value: str = "dreamsim"
     nuts_warmup: int = 1000
     nuts_samples: int = 1000
     nuts_chains: int = 4
+    scenarios: tuple[str, ...] = SCENARIOS
+
+    def __post_init__(self) -> None:
+        unknown = [s for s in self.scenarios if s not in SCENARIOS]
+        if unknown or not self.scenarios:
+            raise ConfigError(f"unknown coverage scenario(s) {unknown}; choose from {', '.join(SCENARIOS)}")
+        if self.n_boot < 2 or self.reps < 0 or self.reps_bayes < 0 or not 0 < self.level < 1:
+            raise ConfigError("coverage needs n_boot >= 2, reps >= 0, reps_bayes >= 0 and 0 < level < 1")
 
     def key(self, kind: str) -> dict:
         """Settings a results file of ``kind`` ("fast" | "bayes") must share to be resumed."""
         d = dataclasses.asdict(self)
         d.pop("reps")
         d.pop("reps_bayes")
-        drop = ("nuts_warmup", "nuts_samples", "nuts_chains") if kind == "fast" else ("n_boot", "cluster")
+        d.pop("scenarios")  # each record names its scenario: adding scenarios later resumes the rest
+        drop = ("nuts_warmup", "nuts_samples", "nuts_chains") if kind == "fast" else ("n_boot",)
         for k in drop:
             d.pop(k)
         return d
@@ -80,9 +108,9 @@ def rep_seed(seed: int, rep: int) -> np.random.SeedSequence:
     return np.random.SeedSequence([seed, rep])
 
 
-def _rows(rep: int, method: str, models, est, lo, hi, truth, status="ok") -> list[dict]:
+def _rows(rep: int, method: str, models, est, lo, hi, truth, status="ok", scenario: str = "nested") -> list[dict]:
     return [
-        {"rep": rep, "method": method, "model": m, "estimate": float(e), "low": float(a),
+        {"scenario": scenario, "rep": rep, "method": method, "model": m, "estimate": float(e), "low": float(a),
          "high": float(b), "truth": float(t), "covered": bool(a <= t <= b), "width": float(b - a),
          "status": status}
         for m, e, a, b, t in zip(models, est, lo, hi, truth, strict=True)
@@ -97,22 +125,133 @@ def sem_interval(frame: pd.DataFrame, value: str, level: float) -> tuple[list, n
     return list(mean.index), mean.to_numpy(), (mean - z * se).to_numpy(), (mean + z * se).to_numpy()
 
 
-def fast_replication(frame: pd.DataFrame, truth: pd.Series, rep: int, config: CoverageConfig) -> list[dict]:
-    """SEM and cluster-bootstrap intervals for one simulated study."""
-    models, est, lo, hi = sem_interval(frame, config.value, config.level)
+def _t_interval(est: np.ndarray, se: np.ndarray, n_clusters: np.ndarray, level: float) -> tuple[np.ndarray, np.ndarray]:
+    from steerstats.uncertainty.clusters import critical_value
+
+    half = critical_value(level, n_clusters) * se
+    return est - half, est + half
+
+
+def _mean_by_model(value: str):
+    """Weighted statistic: mean of ``value`` per model (sorted), for the generic SE machinery."""
+
+    def stat(frame: pd.DataFrame, w: np.ndarray | None) -> np.ndarray:
+        y = frame[value].to_numpy(float)
+        codes, _ = pd.factorize(frame["model"], sort=True)
+        member = np.eye(codes.max() + 1)[codes]
+        ww = np.ones((1, len(frame))) if w is None else np.atleast_2d(w)
+        out = (ww @ (member * y[:, None])) / (ww @ member)
+        return out[0] if w is None else out
+
+    return stat
+
+
+def fast_replication(frame: pd.DataFrame, truth: pd.Series, rep: int, config: CoverageConfig,
+                     scenario: str = "nested") -> list[dict]:
+    """Row-SEM, cluster-bootstrap and CR1 intervals of per-model means for one simulated study."""
+    from steerstats.uncertainty.clusters import cluster_robust_se
+
+    value = "y" if scenario == "crossed" else config.value
+    models, est, lo, hi = sem_interval(frame, value, config.level)
     t = truth.reindex(models).to_numpy()
-    rows = _rows(rep, "sem", models, est, lo, hi, t)
+    rows = _rows(rep, "sem", models, est, lo, hi, t, scenario=scenario)
     boot_seed = int(rep_seed(config.seed, rep).generate_state(1)[0])
-    for method, name in (("percentile", "bootstrap"), ("bca", "bootstrap_bca")):
-        res, levels = grouped_mean_bootstrap(
-            frame, config.value, "model", config.cluster,
-            n_boot=config.n_boot, seed=boot_seed, level=config.level, method=method,
-        )
-        rows += _rows(rep, name, levels, res.estimate, res.ci_low, res.ci_high, truth.reindex(levels).to_numpy())
+    one_way = (("goal_image", "bootstrap_goal", ("percentile",)), ("steering_user_id", "bootstrap_user", ("percentile", "bca")))
+    if scenario == "crossed":
+        one_way = (("steering_user_id", "bootstrap_user", ("percentile",)), ("user_id", "bootstrap_rater", ("percentile",)))
+    for cluster, name, methods in one_way:
+        for method in methods:
+            res, levels = grouped_mean_bootstrap(frame, value, "model", cluster, n_boot=config.n_boot,
+                                                 seed=boot_seed, level=config.level, method=method)
+            label = name if method == "percentile" else f"{name}_bca"
+            if label == "bootstrap_user":
+                user_boot = (res, levels)
+            rows += _rows(rep, label, levels, res.estimate, res.ci_low, res.ci_high, truth.reindex(levels).to_numpy(),
+                          scenario=scenario)
+    stat = _mean_by_model(value)
+    if scenario == "crossed":
+        from steerstats.uncertainty.bootstrap import cluster_bootstrap
+
+        res = cluster_bootstrap(stat, frame, ["steering_user_id", "user_id"], n_boot=config.n_boot, seed=boot_seed,
+                                level=config.level)
+        rows += _rows(rep, "bootstrap_twoway", models, res.estimate, res.ci_low, res.ci_high, t, scenario=scenario)
+        cgm = cluster_robust_se(stat, frame, ["steering_user_id", "user_id"])
+        z = norm.ppf(0.5 + config.level / 2)
+        rows += _rows(rep, "cgm_twoway", models, cgm.estimate, cgm.estimate - z * cgm.se, cgm.estimate + z * cgm.se,
+                      t, scenario=scenario)
+        rows += _rows(rep, "cgm_twoway_t", models, cgm.estimate, *_t_interval(cgm.estimate, cgm.se, cgm.n_clusters, config.level),
+                      t, scenario=scenario)
+    else:
+        res, levels = user_boot
+        counts = frame.groupby("model", sort=True)["steering_user_id"].nunique().reindex(levels).to_numpy()
+        rows += _rows(rep, "bootstrap_user_t", levels, res.estimate, *_t_interval(res.estimate, res.se, counts, config.level),
+                      truth.reindex(levels).to_numpy(), scenario=scenario)
+        cr1 = cluster_robust_se(stat, frame, "steering_user_id")
+        rows += _rows(rep, "cr1_user_t", models, cr1.estimate, *_t_interval(cr1.estimate, cr1.se, cr1.n_clusters, config.level),
+                      t, scenario=scenario)
     return rows
 
 
-def bayes_replication(frame: pd.DataFrame, truth: pd.Series, rep: int, config: CoverageConfig) -> list[dict]:
+def simulate_scenario(scenario: str, params, rng: np.random.Generator) -> tuple[pd.DataFrame, pd.Series]:
+    """(frame, per-model truth) of one replication of ``scenario`` (see the module docstring)."""
+    from steerstats.data.simulate import simulate_steering
+
+    if scenario == "nested":
+        return simulate_steering(params, rng), _truth(params).drop("Average")
+    if scenario == "heterogeneous":
+        parts, truth = [], {}
+        seeds = rng.spawn(len(params.models))
+        for k, model in enumerate(params.models):
+            scaled = dataclasses.replace(params, sigma_user=params.sigma_user * USER_SD_SCALES[k % len(USER_SD_SCALES)])
+            frame = simulate_steering(scaled, seeds[k])
+            parts.append(frame[frame["model"] == model])
+            truth[model] = float(_truth(scaled)[model])
+        return pd.concat(parts, ignore_index=True), pd.Series(truth)
+    return simulate_crossed_judgements(params, rng)
+
+
+@functools.lru_cache(maxsize=64)
+def _truth(params) -> pd.Series:
+    """Per-model population mean DreamSim of ``params`` (cached: it does not depend on the draws)."""
+    from steerstats.data.simulate_truth import simulation_truth
+
+    return simulation_truth(params)["dreamsim_mean_by_model"]
+
+
+#: the crossed scenario's design and effects (release-like: ~28 users a model, 2 goals each, 6 of
+#: ~110 raters per goal)
+CROSSED = {"n_raters": 110, "per_goal": 6, "sd_user": 0.5, "sd_rater": 0.6, "theta": (0.1, 0.2, 0.35, 0.5, 0.6)}
+
+
+def simulate_crossed_judgements(params, rng: np.random.Generator) -> tuple[pd.DataFrame, pd.Series]:
+    """Binary judgements y = 1[theta_m + b_u + v_r + e > 0], e ~ N(0, 1), of each goal by
+    ``per_goal`` distinct raters; truth P(y = 1 | m) = Phi(theta_m / sqrt(1 + sd_u^2 + sd_r^2))."""
+    from scipy.special import ndtr
+
+    c = CROSSED
+    models = list(params.models)
+    k = len(models)
+    n_users = params.n_users
+    user_model = np.arange(n_users) % k
+    theta = np.asarray(c["theta"])[np.arange(k) % len(c["theta"])]
+    b = c["sd_user"] * rng.standard_normal(n_users)
+    v = c["sd_rater"] * rng.standard_normal(c["n_raters"])
+    goal_user = np.repeat(np.arange(n_users), params.goals_per_user)
+    raters = np.argsort(rng.random((goal_user.size, c["n_raters"])), axis=1)[:, : c["per_goal"]]
+    g = np.repeat(np.arange(goal_user.size), c["per_goal"])
+    r = raters.ravel()
+    u = goal_user[g]
+    y = (theta[user_model[u]] + b[u] + v[r] + rng.standard_normal(g.size) > 0).astype(float)
+    frame = pd.DataFrame({
+        "model": np.asarray(models, dtype=object)[user_model[u]], "steering_user_id": [f"u{i}" for i in u],
+        "goal_image": [f"g{i}" for i in g], "user_id": [f"r{i}" for i in r], "y": y,
+    })
+    truth = pd.Series(ndtr(theta / np.sqrt(1 + c["sd_user"] ** 2 + c["sd_rater"] ** 2)), index=models)
+    return frame, truth
+
+
+def bayes_replication(frame: pd.DataFrame, truth: pd.Series, rep: int, config: CoverageConfig,
+                      scenario: str = "nested") -> list[dict]:
     """95% HDI of the hierarchical model's per-model population mean (fit status recorded)."""
     from steerstats.uncertainty.bayes import NutsSettings, fit_similarity, hdi
 
@@ -124,18 +263,22 @@ def bayes_replication(frame: pd.DataFrame, truth: pd.Series, rep: int, config: C
     bounds = hdi(fit.draws, config.level)
     est = fit.summary["mean"].to_numpy()
     models = list(fit.summary["model"])
-    return _rows(rep, "bayes", models, est, bounds[:, 0], bounds[:, 1], truth.reindex(models).to_numpy(), fit.status)
+    return _rows(rep, "bayes", models, est, bounds[:, 0], bounds[:, 1], truth.reindex(models).to_numpy(), fit.status,
+                 scenario=scenario)
 
 
 def summarise(results: pd.DataFrame) -> pd.DataFrame:
     """Coverage, its binomial Monte Carlo SE and mean width per method (usable fits only)."""
     out = []
-    for method, g in results.groupby("method", sort=False):
+    if "scenario" not in results.columns:
+        results = results.assign(scenario="nested")
+    for (scenario, method), g in results.groupby(["scenario", "method"], sort=False):
         ok = g[g["status"] == "ok"]
         n = len(ok)
         p = float(ok["covered"].mean()) if n else float("nan")
         out.append(
             {
+                "scenario": scenario,
                 "method": method,
                 "reps": int(g["rep"].nunique()),
                 "failed_fits": int(g.loc[g["status"] != "ok", "rep"].nunique()),
@@ -145,8 +288,8 @@ def summarise(results: pd.DataFrame) -> pd.DataFrame:
                 "mean_width": float(ok["width"].mean()) if n else float("nan"),
             }
         )
-    order = {m: i for i, m in enumerate((*FAST_METHODS, "bayes"))}
-    return pd.DataFrame(out).sort_values("method", key=lambda s: s.map(order)).reset_index(drop=True)
+    order = {m: i for i, m in enumerate((*SCENARIOS, *FAST_METHODS, "bayes"))}
+    return pd.DataFrame(out).sort_values(["scenario", "method"], key=lambda s: s.map(order)).reset_index(drop=True)
 
 
 def _load(out: Path, kind: str, config: CoverageConfig) -> pd.DataFrame:
@@ -159,15 +302,15 @@ def _load(out: Path, kind: str, config: CoverageConfig) -> pd.DataFrame:
             same = False
         if not same:
             raise ConfigError(f"{out} holds a coverage run with other settings; use another --out")
-    seen: set[int] = set()
+    seen: set[tuple[str, int]] = set()
     rows = []
     for record in read_jsonl(out / LOGS[kind]):
         try:
-            rep, reps_rows = int(record["rep"]), list(record["rows"])
+            key, reps_rows = (str(record["scenario"]), int(record["rep"])), list(record["rows"])
         except (KeyError, TypeError, ValueError):
             raise InputError("not a replication record", file=out / LOGS[kind]) from None
-        if rep not in seen:  # a replication appended twice (two runs at once) counts once
-            seen.add(rep)
+        if key not in seen:  # a replication appended twice (two runs at once) counts once
+            seen.add(key)
             rows += reps_rows
     return pd.DataFrame(rows, columns=COLUMNS)
 
@@ -187,28 +330,29 @@ def run_coverage(
     """
     from tqdm.auto import tqdm
 
-    from steerstats.data.simulate import simulate_steering
-    from steerstats.data.simulate_truth import simulation_truth
-
     config = config or CoverageConfig()
     if params is None:
         raise ConfigError("run_coverage needs SimulationParams (see default_params())")
     out = mark_output_dir(out, "validate coverage")
-    truth = simulation_truth(params)["dreamsim_mean_by_model"].drop("Average")
     results = {kind: _load(out, kind, config) for kind in RESULTS}
     for kind in RESULTS:
         atomic_write_json(out / f"settings_{kind}.json", config.key(kind))
+    done = {kind: set(zip(results[kind]["scenario"], results[kind]["rep"], strict=True)) for kind in RESULTS}
     todo = [
-        (kind, rep)
+        (kind, scenario, rep)
         for kind, n in (("fast", config.reps), ("bayes", config.reps_bayes))
-        for rep in sorted(set(range(n)) - set(results[kind]["rep"]))
+        for scenario in config.scenarios
+        if kind == "fast" or scenario != "crossed"  # NUTS: the similarity model of the nested scenarios
+        for rep in range(n)
+        if (scenario, rep) not in done[kind]
     ]
     new: dict[str, list[dict]] = {kind: [] for kind in RESULTS}
-    for kind, rep in tqdm(todo, desc="coverage", unit="rep", disable=not progress):
-        frame = simulate_steering(params, np.random.default_rng(rep_seed(config.seed, rep)))
+    for kind, scenario, rep in tqdm(todo, desc="coverage", unit="rep", disable=not progress):
+        rng = np.random.default_rng(np.random.SeedSequence([config.seed, rep, SCENARIOS.index(scenario)]))
+        frame, truth = simulate_scenario(scenario, params, rng)
         fn = fast_replication if kind == "fast" else bayes_replication
-        rows = fn(frame, truth, rep, config)
-        append_jsonl(out / LOGS[kind], {"rep": rep, "rows": rows})
+        rows = fn(frame, truth, rep, config, scenario)
+        append_jsonl(out / LOGS[kind], {"scenario": scenario, "rep": rep, "rows": rows})
         new[kind] += rows
     for kind in RESULTS:
         if new[kind]:
@@ -244,29 +388,33 @@ def write_outputs(out: str | Path, results: pd.DataFrame, config: CoverageConfig
     lines = [
         f"# Coverage of {config.level:.0%} intervals for per-model mean {config.value}",
         "",
-        f"Simulated studies: {n_fast} for the row SEM and the cluster bootstrap (B = {config.n_boot}, "
-        f"clusters: {config.cluster}); {n_bayes} of them also with a NUTS fit ({config.nuts_chains} "
+        f"Simulated studies per scenario: {n_fast} for the row SEM, the cluster bootstraps (B = {config.n_boot}) "
+        f"and CR1 / CGM; {n_bayes} of them also with a NUTS fit ({config.nuts_chains} "
         f"chains x {config.nuts_samples} draws after {config.nuts_warmup} warm-up; 95% HDI). "
         "Coverage is pooled over models; MC error = binomial SE sqrt(p(1-p)/intervals). Fits failing "
         "R-hat <= 1.01 / no divergences are counted under 'failed fits' and left out.",
         "",
-        "| method | reps | failed fits | intervals | coverage | MC error | mean width |",
-        "|---|---|---|---|---|---|---|",
+        "| scenario | method | reps | failed fits | intervals | coverage | MC error | mean width |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for r in table.itertuples():
         lines.append(
-            f"| {r.method} | {r.reps} | {r.failed_fits} | {r.intervals} | {r.coverage:.3f} | "
+            f"| {r.scenario} | {r.method} | {r.reps} | {r.failed_fits} | {r.intervals} | {r.coverage:.3f} | "
             f"{r.mc_se:.3f} | {r.mean_width:.4f} |"
         )
+    lines += ["", "Scenarios: nested = the release-calibrated steering study (goals in users in models); "
+              f"heterogeneous = steering-user SD x {', '.join(map(str, USER_SD_SCALES))} by model; crossed = "
+              "binary judgements, raters crossing steering users. The report's headline SE is bootstrap_user "
+              "for nested tables and cgm_twoway for crossed ones; *_t use t(G - 1) below 50 clusters."]
     atomic_write_text(out / "coverage.md", "\n".join(lines) + "\n")
     if calibration is not None:
         atomic_write_json(out / "calibration.json", calibration)
 
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(9, 3.2))
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 0.3 * len(table) + 1.5))
     y = np.arange(len(table))
     ax1.errorbar(table["coverage"], y, xerr=1.96 * table["mc_se"], fmt="o", capsize=3)
     ax1.axvline(config.level, color="grey", ls="--", lw=1)
-    ax1.set_yticks(y, table["method"])
+    ax1.set_yticks(y, table["scenario"] + ": " + table["method"], fontsize=7)
     ax1.set_xlabel("empirical coverage (±1.96 MC SE)")
     ax2.barh(y, table["mean_width"])
     ax2.set_yticks(y, [])
