@@ -111,6 +111,8 @@ def design_note(heads: Mapping[str, HeadlineCluster], *, n_boot: int, seed: int)
         what = (f"the CGM two-way cluster-robust SE over {who} (CR1 factors per term)" if method == "CGM two-way"
                 else f"the cluster-bootstrap SE over {who}")
         scope = "" if len(heads) == 1 else f" for {', '.join(f'`{n}`' for n in names)}"
+        for column, words in ID_NAMES.items():
+            reason = reason.replace(column, words)
         parts.append(f"`_se_cluster` (headline{scope}) is {what}, as the design has {reason}")
     return ("; ".join(parts) + f". `_se_goal` / `_se_user` / `_se_rater` are one-way cluster-bootstrap SEs over "
             f"goals / steering users / raters, `_se_twoway` the CGM two-way SE (B = {n_boot}, seed {seed}).")

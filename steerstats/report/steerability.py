@@ -181,8 +181,8 @@ def similarity_section(study: Study, context: ReportContext) -> list:
     line = _range_line(by_model, "model", "dreamsim_mean", "mean DreamSim similarity to the goal", M.AVERAGE)
     line += (
         f"; pooled over all {int(avg['n'])} attempts the mean is {avg['dreamsim_mean']:.3f} "
-        f"(row SEM {avg['dreamsim_se']:.4f}, {head.factors[0].replace('_', ' ')}-cluster SE "
-        f"{avg['dreamsim_se_cluster']:.4f}, {avg['dreamsim_se_cluster'] / avg['dreamsim_se']:.1f}x larger; "
+        f"(row SEM {avg['dreamsim_se']:.4f}, headline SE {avg['dreamsim_se_cluster']:.4f} ({_cluster_label(head)}), "
+        f"{avg['dreamsim_se_cluster'] / avg['dreamsim_se']:.1f}x larger; "
         f"goal-cluster SE {avg['dreamsim_se_goal']:.4f})."
     )
     if "dreamsim_mean_true" in by_model.columns:
