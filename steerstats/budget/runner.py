@@ -180,7 +180,6 @@ def run_budget(
     inputs = [config.source_file, config.data["source"] if config.data["source"] != "synthetic" else None,
               config.data.get("embeddings")]
     check_output_dir(out, "budget", inputs=inputs)
-    mark_output_dir(out, "budget")
     path = out / RESULTS
     done = {f"{r['key']}#{r['fingerprint']}" for r in read_results(path)}
     pending = list(iter_pending(config, done))
@@ -193,6 +192,7 @@ def run_budget(
                 f"largest training size {max(config.sizes)} exceeds the {len(split.train)} rows "
                 "of the training split"
             )
+        mark_output_dir(out, "budget")  # only once the inputs are known to be good
         bar = tqdm(pending, desc=f"budget {config.name}", unit="run", disable=not progress)
         for arm, n, s in bar:
             bar.set_postfix_str(f"{arm.name} N={n} seed={s}")
