@@ -212,8 +212,8 @@ def test_validation_bias_and_coverage():
     terms = summary[summary["term"].isin(["steering_term", "producible_term"])]
     interacted = terms[terms["estimator"] == "interacted"]
     additive = terms[terms["estimator"] == "additive"]
-    # the default estimator: |bias| within ~2.5 Monte Carlo SEs of zero (R = 20), coverage near 95%
-    assert (interacted["bias"].abs() <= 2.5 * interacted["bias_mcse"]).all()
+    # the default estimator: |bias| within ~3 Monte Carlo SEs of zero (R = 20), coverage near 95%
+    assert (interacted["bias"].abs() <= 3 * interacted["bias_mcse"]).all()
     assert interacted["coverage"].mean() >= 0.85
     # the additive option fails on the same studies: its worst bias is several MC SEs off
     assert (additive["bias"].abs() / additive["bias_mcse"]).max() > 4
@@ -250,23 +250,63 @@ def test_validate_cli_writes_summary(tmp_path):
 
 
 def test_cli_recovers_a_nonadditive_truth_that_the_additive_option_misses(tmp_path, capsys):
-    """Model-specific slopes, a non-linear goal effect, shifted goal distributions: the default
-    (interacted) estimator recovers both terms; the additive one is off where slopes differ."""
+    """Model-specific slopes, a non-linear goal effect, shifted goal distributions (one study;
+    the population claims are the R = 200 study of ``decompose --validate``): the default
+    estimator's intervals hold every true term, the additive option's miss several."""
     from steerstats.cli import main
 
-    errors = {}
+    result = {}
     for estimator in ("interacted", "additive"):
         out = tmp_path / estimator
-        argv = ["decompose", "--dataset", "synthetic-nonadditive", "--seed", "3", "--n-boot", "30", "--jobs", "1",
+        argv = ["decompose", "--dataset", "synthetic-nonadditive", "--seed", "1", "--n-boot", "30", "--jobs", "1",
                 "--estimator", estimator, "--quiet", "--out", str(out)]
         assert main(argv) == 0, capsys.readouterr().err
         table = pd.read_csv(out / "tables" / "decomposition.csv")
-        err = np.concatenate([(table[t] - table[f"truth_{t}"]).to_numpy() for t in ("steering_term", "producible_term")])
+        terms = ("steering_term", "producible_term")
+        err = np.concatenate([(table[t] - table[f"truth_{t}"]).to_numpy() for t in terms])
         inside = np.concatenate([((table[f"{t}_ci_low"] <= table[f"truth_{t}"]) & (table[f"truth_{t}"] <= table[f"{t}_ci_high"])).to_numpy()
-                                 for t in ("steering_term", "producible_term")])
-        errors[estimator] = (np.abs(err).max(), inside.mean())
-        assert (out / "tables" / "decomposition_predictor.csv").is_file()
+                                 for t in terms])
+        result[estimator] = (np.abs(err).mean(), inside.mean())
         fit = pd.read_csv(out / "tables" / "decomposition_predictor.csv")
         assert {"r2_within", "mse", "mean_error"} <= set(fit.columns) and fit["r2_within"].iloc[-1] > 0
-    assert errors["interacted"][0] < 0.03 and errors["interacted"][1] >= 4 / 6
-    assert errors["additive"][0] > errors["interacted"][0]
+    assert result["interacted"][0] < 0.03 and result["interacted"][1] >= 5 / 6
+    assert result["additive"][1] < result["interacted"][1]
+
+
+def test_debiased_terms_add_up_and_reduce_to_ipw_without_a_predictor(study):
+    from steerstats.decompose.terms import debiased_terms
+
+    data = _data(study)
+    rng = np.random.default_rng(3)
+    mu = rng.random((len(data.y), len(data.models)))
+    w = np.zeros_like(mu)
+    ref = data.codes == data.reference
+    w[ref] = rng.exponential(1.0, (ref.sum(), len(data.models)))
+    t = debiased_terms(data.y, data.codes, mu, data.reference, w)
+    np.testing.assert_allclose(t[1] + t[2], t[0], atol=1e-12)
+    np.testing.assert_allclose(t[3], 0.0, atol=1e-12)
+    # mu = 0: the counterfactual mean is the weighted (IPW) mean of the reference rows
+    t0 = debiased_terms(data.y, data.codes, np.zeros_like(mu), data.reference, w)
+    k = 1 if data.reference != 1 else 2
+    ipw = (w[ref, k] * data.y[ref]).sum() / ref.sum()
+    assert t0[2, k] == pytest.approx(ipw - data.y[ref].mean())
+
+
+def test_riesz_weights_recover_the_density_ratio_of_shifted_goals():
+    from steerstats.data.simulate_decomposition import difficulty_direction
+    from steerstats.decompose.estimate import riesz_weights
+
+    params = DecompositionSimParams(users_per_model=150, goal_shift=(0.0, 0.8, -0.5, 0.3))
+    s = simulate_decomposition_study(params, seed=5)
+    data = _data(s)
+    w = riesz_weights(data)
+    x = s.truth["goal_embeddings"].set_index("goal_image").loc[s.steering["goal_image"]].to_numpy()
+    d = x @ difficulty_direction(params.n_features)
+    ref = data.codes == data.reference
+    for k, shift in enumerate(params.goal_shift):
+        if k == data.reference:
+            continue
+        # log N(shift v, I) / N(0, I) = shift * d - shift^2 / 2: the log weights' slope on d is the shift
+        slope = np.polyfit(d[ref], np.log(w[ref, k]), 1)[0]
+        assert slope == pytest.approx(shift, abs=0.25)
+        assert np.mean(w[ref, k]) == pytest.approx(1.0)

@@ -3,16 +3,21 @@
 Two estimators of mu_i(x), the expected similarity of model i on a goal with features x
 (goal block, and the prompt block when asked for; :mod:`steerstats.features`):
 
-``interacted`` (default): mu_i(x) = a_i + f(x) + x' delta_i. Stage 1 is a ridge on
-[model one-hot | x | phi(x)] with phi random Fourier features of x (an RBF-kernel approximation,
-Rahimi & Recht 2007), so the shared goal effect f may be non-linear; stage 2 fits, per model, a
-ridge of stage 1's residuals on x: model-specific slopes delta_i shrunk towards the pooled slope
-(a per-model learner with the pooled fit as its prior mean). Each penalty is chosen by CV grouped
-by goal. Goal features may act differently per model, so the steering term E_{p_i}[mu_i - mu_1]
-is no longer forced to an intercept difference.
+``interacted`` (default), two parts:
 
-``additive``: mu_i(x) = a_i + x' beta, one slope for every model (the estimator of the earlier
-releases, kept as an explicit option): the steering term is then a_i - a_1 whatever the data say.
+1. mu_i(x) = a_i + f(x) + l(x)' delta_i, one ridge (penalty by CV grouped by goal) on
+   [model one-hot | x | phi(x) | one-hot x l(x)]: phi = squares and products of the 8 leading
+   principal components l(x) of x (a second-order sieve) and 128 random Fourier features (an
+   RBF-kernel approximation, Rahimi & Recht 2007), so the shared goal effect f may be non-linear;
+   delta_i are model-specific slopes on l(x), so goal features may act differently per model.
+2. Debiased terms (:func:`~steerstats.decompose.terms.debiased_terms`): the counterfactual mean
+   E_{p_i}[mu_1(X)] gets the correction mean_1(w_i (y - mu_1)) with w_i = p_i / p_1 estimated by
+   a cross-fitted logistic regression (:func:`riesz_weights`); the estimator is then
+   Neyman-orthogonal (Chernozhukov et al. 2018), so the ridge's shrinkage does not bias the terms.
+
+``additive``: mu_i(x) = a_i + x' beta, one slope for every model, plug-in terms (the estimator of
+the earlier releases, kept as an explicit option): the steering term is a_i - a_1 whatever the
+data say.
 
 Predictions are *cross-fitted*: rows are split into K folds by goal and each fold is predicted by
 the fits on the others, so every row's mu comes from a predictor that never saw its goal.
@@ -29,7 +34,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from steerstats.decompose.terms import TERMS, decomposition_terms
+from steerstats.decompose.terms import TERMS, debiased_terms, decomposition_terms
 from steerstats.errors import ConfigError, InputError
 from steerstats.features import EmbeddingCache, FeatureBuilder, TextEmbedder
 from steerstats.predictors.ridge import (
@@ -57,7 +62,6 @@ class DecompositionData:
     goal: np.ndarray  # (n,) goal index
     expanded: np.ndarray | None = None  # (n, D) shared non-linear basis of ``features`` (interacted)
     interaction: np.ndarray | None = None  # (n, q) leading components whose slopes differ by model
-    n_quadratic: int = 0  # leading columns of ``expanded`` that are second-order terms
     estimator: str = "interacted"  # see ESTIMATORS
     blocks: tuple[str, ...] = ("model", "goal")
 
@@ -95,12 +99,6 @@ def leading_components(x: np.ndarray, q: int = N_QUADRATIC) -> np.ndarray:
     _, _, vt = np.linalg.svd(centred, full_matrices=False)
     pcs = centred @ vt[: min(q, x.shape[1])].T
     return pcs / np.maximum(pcs.std(axis=0), 1e-12)
-
-
-def n_quadratic_terms(dim: int) -> int:
-    """Number of squares and pairwise products of the leading min(N_QUADRATIC, dim) components."""
-    q = min(N_QUADRATIC, dim)
-    return q * (q + 1) // 2
 
 
 def nonlinear_basis(x: np.ndarray, seed: int = 0) -> np.ndarray:
@@ -158,7 +156,6 @@ def prepare_decomposition(
         goal=goal_idx,
         expanded=nonlinear_basis(design.features, seed=seed) if estimator == "interacted" else None,
         interaction=leading_components(design.features) if estimator == "interacted" else None,
-        n_quadratic=n_quadratic_terms(design.features.shape[1]) if estimator == "interacted" else 0,
         estimator=estimator,
         blocks=tuple(blocks),
     )
@@ -187,16 +184,9 @@ def _crossfit_mu(
     if q:
         blocks.append((onehot[:, :, None] * data.interaction[:, None, :]).reshape(n, k * q))
     x = np.hstack(blocks)
-    # unpenalised: the model intercepts, the second-order terms and the per-model slopes of the
-    # leading components (shrinking them would bias mu towards the additive fit); penalised: the
-    # remaining linear features and the random Fourier features
-    n_quad = 0 if data.expanded is None else min(data.n_quadratic, data.expanded.shape[1])
-    free = np.zeros(x.shape[1], bool)
-    free[:k] = True
-    start = k + data.features.shape[1]
-    free[start : start + n_quad] = True
-    free[k + shared.shape[1] :] = True
-    penalized = ~free
+    # one penalty (chosen by CV) on everything but the model intercepts: the predictor is tuned for
+    # prediction; the shrinkage bias it leaves in the terms is removed by the debiased estimator
+    penalized = np.r_[np.zeros(k, bool), np.ones(x.shape[1] - k, bool)]
     stats = fold_stats(x, data.y, data.fold, data.n_folds, weights)
     p_shared = shared.shape[1]
     mu = np.zeros((n, k))
@@ -214,10 +204,53 @@ def _crossfit_mu(
     return mu, chosen
 
 
+def riesz_weights(data: DecompositionData, weights: np.ndarray | None = None, *, clip: float = 20.0) -> np.ndarray:
+    """(n, K) density ratios p_k(x) / p_ref(x) on the reference model's rows (0 elsewhere),
+    cross-fitted by goal fold: a logistic regression (L2, C = 1) of "row of model k vs row of the
+    reference" on the goal features, odds times n_ref / n_k, clipped at ``clip`` and normalised to
+    mean 1 over the reference rows. These are the Riesz representers of E_{p_k}[mu_ref(X)]."""
+    from sklearn.linear_model import LogisticRegression
+
+    n, k = len(data.y), len(data.models)
+    w = np.ones(n) if weights is None else np.asarray(weights, dtype=float)
+    x = data.features
+    out = np.zeros((n, k))
+    ref = data.codes == data.reference
+    if x.shape[1] == 0:
+        out[ref] = 1.0
+        return out
+    for m in range(k):
+        if m == data.reference:
+            out[ref, m] = 1.0
+            continue
+        pair = (data.codes == m) | ref
+        for f in range(data.n_folds):
+            train = pair & (data.fold != f) & (w > 0)
+            target = ref & (data.fold == f)
+            if not target.any():
+                continue
+            label = data.codes[train] == m
+            if label.all() or not label.any():
+                out[target, m] = 1.0
+                continue
+            clf = LogisticRegression(C=1.0, max_iter=500)
+            clf.fit(x[train], label, sample_weight=w[train])
+            prior = w[train][~label].sum() / w[train][label].sum()
+            logit = clf.decision_function(x[target])
+            out[target, m] = np.minimum(np.exp(np.clip(logit, -30, 30)) * prior, clip)
+        mean = (w[ref] * out[ref, m]).sum() / w[ref].sum()
+        out[ref, m] /= mean if mean > 0 else 1.0
+    return out
+
+
 def estimate_terms(data: DecompositionData, weights: np.ndarray | None = None) -> np.ndarray:
-    """(4, K) terms (see :data:`~steerstats.decompose.terms.TERMS`) with cross-fitted mu."""
+    """(4, K) terms (see :data:`~steerstats.decompose.terms.TERMS`) with cross-fitted mu; the
+    interacted estimator adds the debiasing correction of the counterfactual mean (doubly robust,
+    :func:`~steerstats.decompose.terms.debiased_terms`)."""
     mu, _ = crossfit_mu(data, weights)
-    return decomposition_terms(data.y, data.codes, mu, data.reference, weights)
+    if data.estimator == "additive":
+        return decomposition_terms(data.y, data.codes, mu, data.reference, weights)
+    return debiased_terms(data.y, data.codes, mu, data.reference, riesz_weights(data, weights), weights)
 
 
 def terms_frame(data: DecompositionData, terms: np.ndarray) -> pd.DataFrame:

@@ -55,3 +55,41 @@ def decomposition_terms(
     producible = mean_ref - mean_ref[:, [reference]]
     out = np.stack([observed, steering, producible, observed - steering - producible], axis=1)
     return out[0] if single else out
+
+
+def debiased_terms(
+    y: np.ndarray,
+    codes: np.ndarray,
+    mu: np.ndarray,
+    reference: int,
+    riesz: np.ndarray,
+    weights: np.ndarray | None = None,
+) -> np.ndarray:
+    """(4, K) terms with the counterfactual mean E_{p_k}[mu_ref(X)] estimated doubly robustly:
+
+        C_k = mean_k(mu_ref) + mean_ref(w_k * (y - mu_ref)),   w_k = p_k / p_ref on reference rows
+
+    (Chernozhukov et al. 2018, DML; the Riesz representer of the shift functional is the density
+    ratio). Errors in mu or in w enter C_k only through their product, so the shrinkage of a
+    regularised mu no longer biases the terms. Then
+
+        steering   = mean_k(y) - C_k,    producible = C_k - mean_ref(y),
+
+    which add up to the observed difference exactly (``mean_error_diff`` is 0 by construction).
+    ``riesz`` (n, K) holds w_k on the reference rows; ``weights`` None or (n,) row weights.
+    """
+    mu = np.asarray(mu, dtype=float)
+    n, k = mu.shape
+    w = np.ones(n) if weights is None else np.asarray(weights, dtype=float)
+    onehot = np.eye(k)[codes]
+    mass = w @ onehot
+    mean_y = (w * y) @ onehot / mass
+    mean_ref_mu = (w * mu[:, reference]) @ onehot / mass  # mean_k(mu_ref) for every k
+    ref = codes == reference
+    correction = (w[ref, None] * riesz[ref] * (y[ref] - mu[ref, reference])[:, None]).sum(axis=0) / w[ref].sum()
+    counterfactual = mean_ref_mu + correction
+    counterfactual[reference] = mean_y[reference]
+    observed = mean_y - mean_y[reference]
+    steering = mean_y - counterfactual
+    producible = counterfactual - mean_y[reference]
+    return np.stack([observed, steering, producible, observed - steering - producible])

@@ -226,12 +226,13 @@ def predictors_figure(table: pd.DataFrame) -> Figure:
 TERM_COLUMNS = ("observed_diff", "steering_term", "producible_term", "mean_error_diff")
 
 ESTIMATOR_NOTES = {
-    "interacted": "mu_i(x) = a_i + f(x) + x_lead' delta_i, cross-fitted over 5 goal folds: f a ridge on the goal "
-                  "features with a second-order sieve of their 8 leading components and 128 random Fourier "
-                  "features; delta_i model-specific slopes on those components (goal features may act "
-                  "differently per model)",
-    "additive": "mu_i(x) = a_i + x' beta, one slope for every model (ADDITIVE: the steering term is forced to "
-                "an intercept difference), cross-fitted over 5 goal folds",
+    "interacted": "mu_i(x) = a_i + f(x) + l(x)' delta_i, cross-fitted over 5 goal folds: f a ridge on the goal "
+                  "features with a second-order sieve of their 8 leading components l(x) and 128 random Fourier "
+                  "features, delta_i model-specific slopes on l(x); terms debiased (doubly robust): the "
+                  "counterfactual E_p2[mu1] adds mean_1(w (y - mu1)) with w = p2/p1 from a cross-fitted logistic "
+                  "regression, so the ridge's shrinkage does not bias them",
+    "additive": "mu_i(x) = a_i + x' beta, one slope for every model, plug-in terms (ADDITIVE: the steering term is "
+                "forced to an intercept difference), cross-fitted over 5 goal folds",
 }
 
 
