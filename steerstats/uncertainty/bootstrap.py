@@ -145,7 +145,8 @@ def bca_interval(
 # ---------------------------------------------------------------------------- generic bootstrap
 
 
-def _cluster_codes(data: pd.DataFrame, cluster: str | Sequence[str]) -> tuple[tuple[str, ...], list[np.ndarray]]:
+def cluster_factor_codes(data: pd.DataFrame, cluster: str | Sequence[str]) -> tuple[tuple[str, ...], list[np.ndarray]]:
+    """(names, integer codes per factor) of one or two cluster columns; missing ids are errors."""
     names = (cluster,) if isinstance(cluster, str) else tuple(cluster)
     if not 1 <= len(names) <= 2:
         raise InputError(f"cluster must name one or two columns, got {len(names)}")
@@ -236,7 +237,7 @@ def cluster_bootstrap(
     picks the interval: "percentile" or "bca" (jackknife over clusters for the acceleration).
     """
     _check_method(method)
-    names, codes = _cluster_codes(data, cluster)
+    names, codes = cluster_factor_codes(data, cluster)
     rng = np.random.default_rng(seed)
     estimate = np.atleast_1d(np.asarray(statistic(data, None), dtype=float))
     # all draws first (so results do not depend on the chunking), then (chunk, n) weights
@@ -310,7 +311,7 @@ def grouped_mean_bootstrap(
     if not np.isfinite(x).all():
         row = int(np.flatnonzero(~np.isfinite(x))[0]) + 1
         raise InputError("value is missing or not a number", row=row, column=value)
-    _, (ccodes,) = _cluster_codes(data, cluster)
+    _, (ccodes,) = cluster_factor_codes(data, cluster)
     if group is None:
         gcodes, levels = np.zeros(len(x), dtype=np.int64), ["all"]
     else:

@@ -34,6 +34,7 @@ import pandas as pd
 from scipy.stats import norm, t
 
 from steerstats.errors import InputError
+from steerstats.uncertainty.bootstrap import cluster_factor_codes
 
 Statistic = Callable[[pd.DataFrame, np.ndarray | None], np.ndarray]
 #: below this many clusters intervals use a t(G - 1) reference instead of the normal
@@ -166,17 +167,7 @@ def cluster_robust_se(
     cluster: str | Sequence[str],
 ) -> RobustSE:
     """CR1 (one column) or CGM two-way (two columns) SE of every component of ``statistic``."""
-    names = (cluster,) if isinstance(cluster, str) else tuple(cluster)
-    if not 1 <= len(names) <= 2:
-        raise InputError(f"cluster must name one or two columns, got {len(names)}")
-    codes = []
-    for name in names:
-        if name not in data.columns:
-            raise InputError("cluster column missing from the data", column=name)
-        c, _ = pd.factorize(data[name], sort=True)
-        if (c < 0).any():
-            raise InputError("missing cluster id", row=int(np.flatnonzero(c < 0)[0]) + 1, column=name)
-        codes.append(c)
+    names, codes = cluster_factor_codes(data, cluster)
     estimate = np.atleast_1d(np.asarray(statistic(data, None), dtype=float))
     var_a, g_a = _cr1(cluster_scores(statistic, data, codes[0]))
     if len(codes) == 1:
