@@ -310,3 +310,15 @@ def test_riesz_weights_recover_the_density_ratio_of_shifted_goals():
         slope = np.polyfit(d[ref], np.log(w[ref, k]), 1)[0]
         assert slope == pytest.approx(shift, abs=0.25)
         assert np.mean(w[ref, k]) == pytest.approx(1.0)
+
+
+def test_fixed_nuisance_bootstrap_is_deterministic_and_refuses_the_additive_estimator(study):
+    from steerstats.errors import ConfigError
+
+    data = _data(study)
+    a = bootstrap_terms(data, n_boot=20, seed=3, refit=False, progress=False)
+    b = bootstrap_terms(data, n_boot=20, seed=3, refit=False, progress=False)
+    assert np.array_equal(a.draws, b.draws) and "fixed" in a.method
+    np.testing.assert_allclose(a.draws[:, 1] + a.draws[:, 2], a.draws[:, 0], atol=1e-12)
+    with pytest.raises(ConfigError, match="debiased"):
+        bootstrap_terms(_data(study, estimator="additive"), n_boot=5, refit=False, progress=False)
