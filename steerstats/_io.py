@@ -277,8 +277,8 @@ def atomic_directory(
     remove_stale_partials(path.parent, path.name)
     stem = _short(path.name, 1 + 1 + 8 + len(_TMP_SUFFIX))
     tmp = path.parent / f".{stem}.{secrets.token_hex(4)}{_TMP_SUFFIX}"
-    tmp.mkdir(mode=0o777)
-    try:
+    try:  # from mkdir on: a signal at any point (SIGTERM raises in the main thread) removes tmp
+        tmp.mkdir(mode=0o777)
         (tmp / PARTIAL_MARKER).write_text(f"{os.getpid()}\n")
         yield tmp
         (tmp / PARTIAL_MARKER).unlink()
