@@ -7,6 +7,7 @@ leaves a half-written file or output directory behind.
 from __future__ import annotations
 
 import contextlib
+import glob
 import hashlib
 import json
 import os
@@ -17,7 +18,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from steerstats.errors import SteerstatsError
+from steerstats.errors import DataNotFoundError, InputError, SteerstatsError
 
 
 def sha256_file(path: str | Path, chunk: int = 1 << 20) -> str:
@@ -68,8 +69,6 @@ def read_jsonl(path: str | Path) -> list[Any]:
     """Records of an append-only JSON-lines log. A torn last line (a writer killed mid-append) is
     cut off the file, so the caller recomputes it; any other unreadable line is an
     :class:`~steerstats.errors.InputError` naming the file and line."""
-    from steerstats.errors import InputError
-
     path = Path(path)
     if not path.is_file():
         return []
@@ -125,8 +124,6 @@ def load_array(path: str | Path, what: str = "array") -> Any:
     """A numeric ``.npy`` array; never unpickles (object arrays, pickles and garbage are an
     :class:`~steerstats.errors.InputError` naming the file)."""
     import numpy as np
-
-    from steerstats.errors import DataNotFoundError, InputError
 
     path = Path(path)
     if not path.is_file():
@@ -240,7 +237,7 @@ def remove_stale_partials(parent: str | Path, name: str) -> list[Path]:
     stem = _short(name, 1 + 1 + 8 + len(_TMP_SUFFIX))
     if not parent.is_dir():
         return removed
-    for entry in parent.glob(f".{glob_escape(stem)}.*{_TMP_SUFFIX}"):
+    for entry in parent.glob(f".{glob.escape(stem)}.*{_TMP_SUFFIX}"):
         marker = entry / PARTIAL_MARKER
         try:
             pid = int(marker.read_text().strip())
@@ -250,10 +247,6 @@ def remove_stale_partials(parent: str | Path, name: str) -> list[Path]:
             shutil.rmtree(entry, ignore_errors=True)
             removed.append(entry)
     return removed
-
-
-def glob_escape(text: str) -> str:
-    return "".join(f"[{c}]" if c in "*?[]" else c for c in text)
 
 
 @contextlib.contextmanager

@@ -134,14 +134,11 @@ def _t_interval(est: np.ndarray, se: np.ndarray, n_clusters: np.ndarray, level: 
 
 def _mean_by_model(value: str):
     """Weighted statistic: mean of ``value`` per model (sorted), for the generic SE machinery."""
+    from steerstats.metrics.weighted import weighted_group_mean
 
     def stat(frame: pd.DataFrame, w: np.ndarray | None) -> np.ndarray:
-        y = frame[value].to_numpy(float)
-        codes, _ = pd.factorize(frame["model"], sort=True)
-        member = np.eye(codes.max() + 1)[codes]
-        ww = np.ones((1, len(frame))) if w is None else np.atleast_2d(w)
-        out = (ww @ (member * y[:, None])) / (ww @ member)
-        return out[0] if w is None else out
+        codes, levels = pd.factorize(frame["model"], sort=True)
+        return weighted_group_mean(frame[value].to_numpy(float), codes, len(levels), w)
 
     return stat
 
