@@ -26,7 +26,7 @@ test: $(STAMP) lint
 	$(BIN)/python -m pytest -q -n 2 --dist loadfile tests
 
 bench: $(STAMP)
-	$(BIN)/steerstats bench
+	$(BIN)/steerstats bench all
 
 clean:
 	rm -rf $(VENV) out

@@ -1,19 +1,14 @@
-"""Reward-model training speed: whole-run lax.scan vs a jitted-step Python loop vs PyTorch eager.
+"""Reward-model training benchmark (same as `steerstats bench reward-models`).
 
     .venv/bin/python benchmarks/bench_reward_models.py            # paper config, 100 epochs
-    steerstats bench reward_models --epochs 20                      # same, via the CLI
-
-Implementation: :mod:`steerstats.models.benchmark`.
+    steerstats bench reward-models --epochs 20                      # same, via the CLI
 """
 
 from __future__ import annotations
 
-import argparse
 import sys
 
-from steerstats.models.benchmark import add_arguments, run
+from steerstats.cli import main
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    add_arguments(parser)
-    sys.exit(run(parser.parse_args()))
+    sys.exit(main(["bench", "reward-models", *sys.argv[1:]]))

@@ -280,7 +280,7 @@ def test_budget_config_without_contrasts_runs(tmp_path, capsys):
         "arm": [{"name": "coarse", "kind": "coarse"}],
     }
     config = _toml(tmp_path / "c.toml", table)
-    rc, out, err = run(["budget", "--config", config, "--out", tmp_path / "out", "--no-progress"], capsys)
+    rc, out, err = run(["budget", "--config", config, "--out", tmp_path / "out", "--quiet"], capsys)
     assert rc == 0, err
     assert "1/1 runs finished" in out and (tmp_path / "out" / "report" / "contrasts.csv").is_file()
 
@@ -446,7 +446,7 @@ def test_unloadable_budget_embeddings_are_refused(kind, hostile_files, tmp_path,
         "data": {"source": str(table), "embeddings": str(hostile_files[kind]), "test_fraction": 0.5},
         "arm": [{"name": "coarse", "kind": "coarse"}],
     })
-    result = run(["budget", "--config", config, "--out", tmp_path / "out", "--no-progress"], capsys)
+    result = run(["budget", "--config", config, "--out", tmp_path / "out", "--quiet"], capsys)
     assert_clean_error(result, str(hostile_files[kind]), "not a numeric .npy")
 
 

@@ -135,7 +135,7 @@ def test_same_config_same_numbers(tiny, tmp_path):
 
 def test_report_and_cli(tiny, tmp_path):
     out = tmp_path / "cli"
-    assert main(["budget", "--config", tiny.source_file, "--out", str(out), "--no-progress"]) == 0
+    assert main(["budget", "--config", tiny.source_file, "--out", str(out), "--quiet"]) == 0
     report = out / "report"
     for name in ("summary", "contrasts", "runs", "aggregator_weights"):
         for ext in ("csv", "md", "tex"):

@@ -122,7 +122,7 @@ def test_offline_fails_fast_with_one_line(tmp_path, capsys):
     base = f"http://127.0.0.1:{_dead_port()}/"
     with pytest.raises(FetchError, match=r"cannot download .*\(offline\?"):
         fetch_dataset("vafa2025", tmp_path / "out", base_url=base, timeout=2, progress=False)
-    rc = main(["data", "fetch", "vafa2025", "--to", str(tmp_path / "out"), "--base-url", base, "--quiet"])
+    rc = main(["data", "fetch", "vafa2025", "--out", str(tmp_path / "out"), "--base-url", base, "--quiet"])
     err = capsys.readouterr().err
     assert rc == 2 and len(err.strip().splitlines()) == 1 and "Traceback" not in err
     assert not any((tmp_path / "out").rglob("*.csv")) if (tmp_path / "out").exists() else True

@@ -71,3 +71,8 @@ def embedder_options(args: argparse.Namespace) -> dict:
     if args.embedder == "clip":
         return {"model": args.clip_model, "weights": args.clip_weights}
     return {}
+
+
+def add_quiet_arg(parser: argparse.ArgumentParser) -> None:
+    """``-q/--quiet``: no progress bars (the same name in every command)."""
+    parser.add_argument("-q", "--quiet", action="store_true", help="no progress bars")

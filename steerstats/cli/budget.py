@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from steerstats.cli._common import add_quiet_arg
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
@@ -20,7 +22,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--max-runs", type=int, default=None, help="stop after this many new runs (resume later)"
     )
-    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    add_quiet_arg(parser)
     parser.set_defaults(func=run)
 
 
@@ -41,7 +43,7 @@ def run(args: argparse.Namespace) -> int:
         # Compiled training programs persist next to the results, so a resumed sweep skips them.
         jax.config.update("jax_compilation_cache_dir", str(out / ".jax_cache"))
 
-    result = run_experiment(config, out, max_runs=args.max_runs, progress=not args.no_progress)
+    result = run_experiment(config, out, max_runs=args.max_runs, progress=not args.quiet)
     print(f"{result['finished']}/{result['planned']} runs finished in {result['out']}")
     if result["report"] is None:
         print("re-run the same command to continue; the report is written when all runs are done")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from steerstats.cli._common import add_dataset_args
+from steerstats.cli._common import add_dataset_args, add_quiet_arg
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -14,12 +14,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     fetch = sub.add_parser("fetch", help="download a dataset's files, verifying every sha256")
     fetch.add_argument("name", nargs="?", default="vafa2025", help="dataset card (default: vafa2025)")
-    fetch.add_argument("--to", default=None, help="target directory (default: the user cache dir)")
+    fetch.add_argument("--out", "--to", dest="to", metavar="DIR", default=None,
+                       help="target directory (default: the user cache dir; --to is the older spelling)")
     fetch.add_argument("--base-url", default=None, help="mirror replacing the card's raw base URL")
     fetch.add_argument("--timeout", type=float, default=10.0, help="seconds per network wait (default 10)")
     fetch.add_argument("--total-timeout", type=float, default=None,
                        help="seconds for the whole download of one file (default: 30 x --timeout)")
-    fetch.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_quiet_arg(fetch)
     fetch.set_defaults(func=_fetch)
 
     validate = sub.add_parser("validate", help="load and validate a study; print its warnings")

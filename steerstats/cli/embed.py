@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from steerstats.cli._common import add_quiet_arg
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
@@ -42,11 +44,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--out", required=True, help="output .parquet file (new, or a previous embedding table)")
     parser.add_argument("--force", action="store_true", help="replace an existing file that is not an embedding table")
     parser.add_argument("--root", default=None, help="base of relative image paths (default: table's dir)")
-    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--batch-size", type=int, default=64, help="items per forward pass (default: 64)")
     parser.add_argument("--workers", type=int, default=None, help="image loader threads")
-    parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda", "mps"))
+    parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda", "mps"),
+                        help="torch device (default: auto = cuda > mps > cpu)")
     parser.add_argument(
-        "--precision", default="auto", choices=("auto", "fp32", "amp_bf16", "amp_fp16")
+        "--precision", default="auto", choices=("auto", "fp32", "amp_bf16", "amp_fp16"),
+        help="numeric precision (default: auto = fp16 autocast on CUDA, fp32 elsewhere)"
     )
     parser.add_argument("--no-normalize", action="store_true", help="keep raw (unnormalised) vectors")
     parser.add_argument("--cache-dir", default=None, help="embedding cache (default: user cache dir)")
@@ -58,7 +62,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="LAION aesthetic MLP weights: output its first layer's features (Collins et al.)",
     )
     parser.add_argument("--seed", type=int, default=0, help="seed of --random-init")
-    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_quiet_arg(parser)
     parser.set_defaults(func=run)
 
 

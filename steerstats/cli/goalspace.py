@@ -15,7 +15,7 @@ import argparse
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    from steerstats.cli._common import add_out_arg
+    from steerstats.cli._common import add_out_arg, add_quiet_arg
 
     parser = subparsers.add_parser("goalspace", help="goal-space steerability (Chang et al. 2025)",
                                     description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -27,13 +27,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     score.add_argument("--dims", nargs="+", default=None,
                        help="goal dimensions (default: all four: reading_difficulty textual_diversity "
                        "text_length formality)")
-    score.add_argument("--mode", choices=("continuous", "binned"), default="continuous")
+    score.add_argument("--mode", choices=("continuous", "binned"), default="continuous",
+                       help="metrics on raw coordinate changes ('continuous', default) or on changes mapped to 7 bins ('binned', Chang et al.'s direct-prompt evaluation)")
     score.add_argument("--norm", default="defaults",
                        help="'defaults' (published ranges), 'table' (2.5/97.5 percentiles of the table's "
                        "texts) or a CSV with a 'text' column (percentiles of that reference corpus)")
     score.add_argument("--pair", nargs=2, default=None, metavar=("X", "Y"),
                        help="two dimensions for the flow-field figure (default: the first two)")
-    score.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_quiet_arg(score)
     score.set_defaults(func=run_score)
 
     llm = sub.add_parser("llm-study", help="the released LLM headline study seen in goal space")
@@ -41,8 +42,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                      help="directory of the vafa2025 files (default: $STEERSTATS_DATA, else the user cache dir)")
     add_out_arg(llm, "out/goalspace_llm")
     llm.add_argument("--n-boot", type=int, default=2000, help="bootstrap replicates (default: 2000)")
-    llm.add_argument("--seed", type=int, default=0)
-    llm.add_argument("--quiet", action="store_true", help="no progress bar")
+    llm.add_argument("--seed", type=int, default=0, help="seed of the bootstrap (default: 0)")
+    add_quiet_arg(llm)
     llm.set_defaults(func=run_llm_study)
 
 

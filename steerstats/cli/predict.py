@@ -8,6 +8,7 @@ from steerstats.cli._common import (
     add_dataset_args,
     add_embedding_args,
     add_out_arg,
+    add_quiet_arg,
     embedder_options,
     goal_file,
     goal_source,
@@ -29,7 +30,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--head", default="ridge", choices=("ridge", "mlp", "both"), help="regression head (default: ridge)")
     parser.add_argument("--split", default="80/20", help="'80/20' (held-out 20%% of goals) or K for grouped K-fold")
     parser.add_argument("--n-boot", type=int, default=1000, help="bootstrap replicates over test goals (default: 1000)")
-    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_quiet_arg(parser)
     parser.set_defaults(func=run)
 
 

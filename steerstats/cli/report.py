@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from steerstats.cli._common import add_dataset_args, add_out_arg, guard_out
+from steerstats.cli._common import add_dataset_args, add_out_arg, add_quiet_arg, guard_out
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -18,7 +18,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add_out_arg(parser, "out/report")
     parser.add_argument("--n-boot", type=int, default=2000, help="bootstrap replicates (default: 2000)")
     parser.add_argument("--bayes", action="store_true", help="add the Bayesian sections (slow)")
-    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_quiet_arg(parser)
     parser.set_defaults(func=run)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from steerstats.cli._common import add_out_arg, guard_out
+from steerstats.cli._common import add_out_arg, add_quiet_arg, guard_out
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -21,7 +21,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--data-dir", default=None, help="released vafa2025 study directory: add the trace analysis")
     parser.add_argument("--policy", default=None, help="a saved learned_policy.csv: evaluate it instead of training")
     parser.add_argument("--seed", type=int, default=None, help="override the config's seed")
-    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_quiet_arg(parser)
     parser.set_defaults(func=run)
 
 

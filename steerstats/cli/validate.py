@@ -9,6 +9,8 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 
+from steerstats.cli._common import add_quiet_arg
+
 
 def _coverage_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--reps", type=int, default=1000, help="replications per scenario for SEM, bootstrap, CR1/CGM (default 1000)")
@@ -23,7 +25,7 @@ def _coverage_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data-dir", default=None, help="vafa2025 data (to fit the simulation parameters)")
     parser.add_argument("--out", default="out/coverage", help="output directory (resumable)")
     parser.add_argument("--seed", type=int, default=0, help="seed of every simulation and bootstrap")
-    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_quiet_arg(parser)
 
 
 def _coverage_run(args: argparse.Namespace) -> int:

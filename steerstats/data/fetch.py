@@ -63,7 +63,7 @@ def fetch_dataset(
     card = load_card(name)
     root = Path(to).expanduser() if to is not None else default_cache_dir(card.name)
     if root.exists() and not root.is_dir():
-        raise FetchError(f"--to {root} is a file; give a directory")
+        raise FetchError(f"--out {root} is a file; give a directory")
     if timeout <= 0 or (total_timeout is not None and total_timeout <= 0):
         raise FetchError("timeouts must be positive")
     limit = 30 * timeout if total_timeout is None else total_timeout

@@ -157,7 +157,7 @@ def load_vafa2025(data_dir: str | Path | None = None, *, card: str = "vafa2025")
     if missing:
         raise DataNotFoundError(
             f"{root}: {len(missing)} file(s) of dataset '{dcard.name}' missing ({', '.join(missing)}); "
-            f"run: steerstats data fetch {dcard.name} --to {root}"
+            f"run: steerstats data fetch {dcard.name} --out {root}"
         )
     tables: dict[str, Table] = {f.key: load_file(root / f.path, f.key, dcard) for f in dcard.files}
     image_steering = pd.concat(

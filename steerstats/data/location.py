@@ -38,7 +38,7 @@ def resolve_data_dir(name: str = "vafa2025", data_dir: str | Path | None = None)
                 return cand
         raise DataNotFoundError(
             f"dataset '{card.name}' not found in --data-dir {base} (expected {base / card.files[0].path}); "
-            f"download it with: steerstats data fetch {card.name} --to {base}"
+            f"download it with: steerstats data fetch {card.name} --out {base}"
         )
     tried.append("--data-dir (not given)")
     env = os.environ.get(ENV_VAR)

@@ -229,21 +229,6 @@ def bench_embed(
     return bench
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """``steerstats bench embed`` options."""
-    parser.add_argument("--model", default="ViT-B-32")
-    parser.add_argument("--weights", default=None, help="checkpoint or tag (default: random init)")
-    parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda", "mps"))
-    parser.add_argument("--precision", default="auto")
-    parser.add_argument("--n-images", type=int, default=96)
-    parser.add_argument("--naive-n", type=int, default=None, help="images for the naive loop")
-    parser.add_argument("--image-size", type=int, default=256)
-    parser.add_argument("--batch-size", type=int, default=32)
-    parser.add_argument("--workers", type=int, default=None)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--json", default=None, help="also write the numbers to this JSON file")
-
-
 def run(args: argparse.Namespace) -> int:
     import warnings
 

@@ -1,4 +1,4 @@
-"""``steerstats bench reward_models``: one paper-config CBM stage-1 run, three ways, same process.
+"""``steerstats bench reward-models``: one paper-config CBM stage-1 run, three ways, same process.
 
 Work (defaults: the paper's setting): N = 5,000 examples x 768-d embeddings, 12 attribute heads,
 two hidden layers of 256, 100 epochs of batch-128 Adam (lr 1e-4), per-epoch reshuffles.
@@ -26,18 +26,6 @@ import optax
 
 from steerstats.models.mlp import init_params
 from steerstats.models.training import TrainSpec, _loss_fn, train, train_many
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--n", type=int, default=5000, help="training examples")
-    parser.add_argument("--dim", type=int, default=768, help="embedding dimension")
-    parser.add_argument("--heads", type=int, default=12, help="attribute heads")
-    parser.add_argument("--epochs", type=int, default=100)
-    parser.add_argument("--seeds", type=int, default=3, help="runs for the vmap comparison")
-    parser.add_argument("--no-torch", action="store_true", help="skip the PyTorch baseline")
-    parser.add_argument(
-        "--torch-threads", type=int, default=None, help="torch.set_num_threads (default: torch's)"
-    )
 
 
 def _data(n: int, dim: int, heads: int) -> tuple[np.ndarray, np.ndarray]:

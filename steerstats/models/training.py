@@ -14,7 +14,7 @@ Losses (mean over the minibatch of per-example losses):
 
 :func:`train_many` vmaps the same run over a batch of PRNG keys (several seeds at once). On the
 2-core CPU this was written on it is no faster than running the seeds one after another
-(``steerstats bench reward_models``: sequential / vmap = 0.94-1.02x), so the budget sweep trains
+(``steerstats bench reward-models``: sequential / vmap = 0.94-1.02x), so the budget sweep trains
 runs one at a time (which also lets every finished run be saved at once); on a GPU, vmap pays.
 """
 

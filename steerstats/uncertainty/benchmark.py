@@ -93,15 +93,6 @@ def bench_bootstrap(
     )
 
 
-def add_arguments(parser) -> None:
-    """``steerstats bench bootstrap`` options."""
-    parser.add_argument("--data-dir", default=None, help="vafa2025 data directory")
-    parser.add_argument("--n-boot", type=int, default=10_000, help="vectorised replicates")
-    parser.add_argument("--n-loop", type=int, default=200, help="pandas-loop replicates")
-    parser.add_argument("--cluster", default="goal_image", help="cluster column")
-    parser.add_argument("--seed", type=int, default=0)
-
-
 def run(args) -> int:
     from steerstats.data import load_study
 
