@@ -312,13 +312,71 @@ def test_riesz_weights_recover_the_density_ratio_of_shifted_goals():
         assert np.mean(w[ref, k]) == pytest.approx(1.0)
 
 
-def test_fixed_nuisance_bootstrap_is_deterministic_and_refuses_the_additive_estimator(study):
+def test_influence_is_the_derivative_of_the_debiased_terms_in_each_row_weight(study):
+    from steerstats.decompose.estimate import riesz_weights
+    from steerstats.decompose.terms import debiased_influence, debiased_terms
+
+    data = _data(study)
+    mu, _ = crossfit_mu(data)
+    riesz = riesz_weights(data)
+    influence = debiased_influence(data.y, data.codes, mu, data.reference, riesz)
+    h = 1e-6
+    rows = np.random.default_rng(0).choice(len(data.y), 12, replace=False)
+    for i in rows:
+        up, down = np.ones(len(data.y)), np.ones(len(data.y))
+        up[i] += h
+        down[i] -= h
+        derivative = (debiased_terms(data.y, data.codes, mu, data.reference, riesz, up)
+                      - debiased_terms(data.y, data.codes, mu, data.reference, riesz, down)) / (2 * h)
+        np.testing.assert_allclose(influence[i, :3], derivative[:3], atol=1e-7)
+    np.testing.assert_allclose(influence[:, 1] + influence[:, 2], influence[:, 0], atol=1e-14)
+
+
+def test_cluster_variance_of_the_observed_difference_matches_statsmodels(study):
+    """Nested clusters (users within models): the CR1 variance of a difference of two model means
+    is the sum of each model's intercept-only cluster-robust variance (statsmodels, CR1)."""
+    import statsmodels.api as sm
+
+    from steerstats.decompose.estimate import riesz_weights
+    from steerstats.decompose.influence import cluster_variance
+    from steerstats.decompose.terms import debiased_influence
+
+    data = _data(study)
+    mu, _ = crossfit_mu(data)
+    var, df = cluster_variance(debiased_influence(data.y, data.codes, mu, data.reference, riesz_weights(data)), data)
+
+    def sm_var(rows):
+        fit = sm.OLS(data.y[rows], np.ones((rows.sum(), 1))).fit(cov_type="cluster", cov_kwds={"groups": data.cluster[rows]})
+        return float(fit.cov_params()[0, 0])
+
+    ref = data.codes == data.reference
+    for k in range(len(data.models)):
+        if k == data.reference:
+            continue
+        assert var[0, k] == pytest.approx(sm_var(data.codes == k) + sm_var(ref), rel=1e-10)
+        assert 9 <= df[0, k] <= 18  # Satterthwaite: between one model's G - 1 and the sum of both
+    assert np.all(var[:, data.reference] == 0)
+
+
+def test_influence_interval_is_deterministic_and_refuses_the_additive_estimator(study):
+    from scipy.stats import t as t_dist
+
+    from steerstats.decompose import influence_terms, terms_interval
     from steerstats.errors import ConfigError
 
     data = _data(study)
-    a = bootstrap_terms(data, n_boot=20, seed=3, refit=False, progress=False)
-    b = bootstrap_terms(data, n_boot=20, seed=3, refit=False, progress=False)
-    assert np.array_equal(a.draws, b.draws) and "fixed" in a.method
-    np.testing.assert_allclose(a.draws[:, 1] + a.draws[:, 2], a.draws[:, 0], atol=1e-12)
-    with pytest.raises(ConfigError, match="debiased"):
-        bootstrap_terms(_data(study, estimator="additive"), n_boot=5, refit=False, progress=False)
+    a = influence_terms(data, n_splits=3, seed=2)
+    b = terms_interval(data, seed=2, n_splits=3)  # the interacted estimator's default interval
+    assert np.array_equal(a.estimate, b.estimate) and np.array_equal(a.se, b.se)
+    assert a.draws.shape == (3, 4, len(data.models)) and "influence" in a.method
+    np.testing.assert_allclose(a.estimate, a.draws.mean(axis=0))
+    k = 1 if data.reference != 1 else 2
+    half = t_dist.ppf(0.975, a.df[1, k]) * a.se[1, k]
+    assert a.ci_high[1, k] - a.estimate[1, k] == pytest.approx(half)
+    others = [m for m in range(len(data.models)) if m != data.reference]
+    assert (a.se[:3][:, others] > 0).all() and (a.se[:, data.reference] == 0).all()
+    with pytest.raises(ConfigError, match="interacted"):
+        influence_terms(_data(study, estimator="additive"))
+    assert "bootstrap" in terms_interval(_data(study, estimator="additive"), n_boot=3, n_jobs=1, progress=False).method
+    with pytest.raises(ConfigError, match="n_boot"):
+        bootstrap_terms(data, n_boot=1)

@@ -19,12 +19,15 @@ from steerstats.decompose.estimate import (
     prepare_decomposition,
     terms_frame,
 )
+from steerstats.decompose.influence import INTERVALS, N_SPLITS, influence_terms, terms_interval
 from steerstats.decompose.seeds import SEED_MODEL, seed_tradeoff
 from steerstats.decompose.terms import TERMS, decomposition_terms
 from steerstats.decompose.validate import summarize_validation, validate_decomposition
 
 __all__ = [
     "ESTIMATORS",
+    "INTERVALS",
+    "N_SPLITS",
     "SEED_MODEL",
     "TERMS",
     "DecompositionData",
@@ -35,6 +38,7 @@ __all__ = [
     "decomposition_terms",
     "estimate_terms",
     "fourier_features",
+    "influence_terms",
     "linear_decomposition_model",
     "model_inputs",
     "posterior_terms",
@@ -44,5 +48,6 @@ __all__ = [
     "seed_tradeoff",
     "summarize_validation",
     "terms_frame",
+    "terms_interval",
     "validate_decomposition",
 ]

@@ -93,3 +93,46 @@ def debiased_terms(
     steering = mean_y - counterfactual
     producible = counterfactual - mean_y[reference]
     return np.stack([observed, steering, producible, observed - steering - producible])
+
+
+def debiased_influence(
+    y: np.ndarray,
+    codes: np.ndarray,
+    mu: np.ndarray,
+    reference: int,
+    riesz: np.ndarray,
+) -> np.ndarray:
+    """(n, 4, K) influence of each row on :func:`debiased_terms` with the nuisances held fixed:
+    the terms' derivative in the direction of that row's weight (so a cluster's influence is the
+    sum over its rows, and the terms' first-order variance is the sum of squared cluster sums).
+
+    With e = y - mu_ref and n_k the rows of model k, a row of model k adds
+    (y - mean_k y) / n_k to observed, (e - mean_k e) / n_k to steering and
+    (mu_ref - mean_k mu_ref) / n_k to producible; a reference row adds -(y - mean_ref y) / n_ref to
+    observed, -(w_k e - mean_ref(w_k e)) / n_ref to steering and the rest of its observed share to
+    producible. The two add to the observed influence exactly.
+    """
+    mu = np.asarray(mu, dtype=float)
+    n, k = mu.shape
+    out = np.zeros((n, 4, k))
+    ref = codes == reference
+    e_ref = y - mu[:, reference]
+    n_ref = ref.sum()
+    y_ref = y[ref].mean()
+    for m in range(k):
+        if m == reference:
+            continue
+        own = codes == m
+        n_m = own.sum()
+        obs_own = (y[own] - y[own].mean()) / n_m
+        prod_own = (mu[own, reference] - mu[own, reference].mean()) / n_m
+        corrected = riesz[ref, m] * e_ref[ref]
+        steer_ref = -(corrected - corrected.mean()) / n_ref
+        obs_ref = -(y[ref] - y_ref) / n_ref
+        out[own, 0, m] = obs_own
+        out[own, 1, m] = obs_own - prod_own
+        out[own, 2, m] = prod_own
+        out[ref, 0, m] = obs_ref
+        out[ref, 1, m] = steer_ref
+        out[ref, 2, m] = obs_ref - steer_ref
+    return out

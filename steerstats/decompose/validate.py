@@ -4,8 +4,10 @@ For each scenario (:data:`SCENARIOS`: the additive-linear study, and a non-addit
 model-specific slopes, a non-linear goal effect and goal distributions that differ by model) and
 each estimator (:data:`~steerstats.decompose.estimate.ESTIMATORS`), repeat R times: simulate a
 study (:mod:`steerstats.data.simulate_decomposition`), estimate the terms (goal represented by its
-true feature vector, the "image embedding" of a simulated goal), bootstrap with refits, and
-compare with the population truth. Per (scenario, estimator, model, term):
+true feature vector, the "image embedding" of a simulated goal) with its interval
+(:func:`~steerstats.decompose.influence.terms_interval`: the influence-function interval for the
+debiased estimator, the refit bootstrap for the additive one, unless ``interval`` says otherwise),
+and compare with the population truth. Per (scenario, estimator, model, term):
 
 - bias = mean(estimate) - truth with its Monte Carlo SE = SD(estimates) / sqrt(R), and bias in
   units of the SD of one estimate (the criterion |bias| < 0.2 SD);
@@ -25,8 +27,8 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from steerstats._parallel import parallel_map
-from steerstats.decompose.bootstrap import bootstrap_terms
 from steerstats.decompose.estimate import ESTIMATORS, prepare_decomposition
+from steerstats.decompose.influence import INTERVALS, N_SPLITS, terms_interval
 from steerstats.decompose.terms import TERMS
 
 
@@ -46,7 +48,8 @@ SCENARIOS = {
 
 
 def _one_simulation(scenario: str, seed: int, n_boot: int, level: float,
-                    estimators: Sequence[str], r: int) -> pd.DataFrame:
+                    estimators: Sequence[str], r: int, interval: str | None = None,
+                    n_splits: int = N_SPLITS) -> pd.DataFrame:
     from steerstats.data.simulate_decomposition import simulate_decomposition_study
 
     study = simulate_decomposition_study(_scenarios()[scenario], seed=[seed, r])
@@ -61,13 +64,14 @@ def _one_simulation(scenario: str, seed: int, n_boot: int, level: float,
             estimator=estimator,
             seed=r,
         )
-        boot = bootstrap_terms(data, n_boot=n_boot, seed=r, level=level, n_jobs=1, progress=False)
+        boot = terms_interval(data, interval=interval if estimator == "interacted" else None, n_boot=n_boot,
+                              n_splits=n_splits, seed=r, level=level, n_jobs=1, progress=False)
         for k, model in enumerate(data.models):
             if k == data.reference:
                 continue
             for j, term in enumerate(TERMS):
                 rows.append({
-                    "scenario": scenario, "estimator": estimator, "sim": r, "model": model, "term": term,
+                    "scenario": scenario, "estimator": estimator, "interval": boot.method, "sim": r, "model": model, "term": term,
                     "truth": float(truth.loc[model, term]), "estimate": float(boot.estimate[j, k]),
                     "se": float(boot.se[j, k]), "ci_low": float(boot.ci_low[j, k]),
                     "ci_high": float(boot.ci_high[j, k]),
@@ -85,11 +89,15 @@ def validate_decomposition(
     level: float = 0.95,
     n_jobs: int = 2,
     progress: bool = True,
+    interval: str | None = None,
+    n_splits: int = N_SPLITS,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(per-simulation estimates, summary per scenario, estimator, model and term).
     Deterministic for ``seed`` (replication r of every scenario uses seed [seed, r])."""
     from steerstats.errors import ConfigError
 
+    if interval is not None and interval not in INTERVALS:
+        raise ConfigError(f"interval must be one of {', '.join(INTERVALS)}, got {interval!r}")
     unknown = [s for s in scenarios if s not in SCENARIOS] + [e for e in estimators if e not in ESTIMATORS]
     if unknown:
         raise ConfigError(f"unknown scenario/estimator {unknown}; scenarios: {', '.join(SCENARIOS)}; "
@@ -97,7 +105,7 @@ def validate_decomposition(
     tasks = [(s, r) for s in scenarios for r in range(n_sims)]
     bar = tqdm(total=len(tasks), desc="validation simulations", disable=not progress)
     parts = []
-    one = functools.partial(_run_task, seed, n_boot, level, tuple(estimators))
+    one = functools.partial(_run_task, seed, n_boot, level, tuple(estimators), interval, n_splits)
     for part in parallel_map(one, tasks, n_jobs):
         parts.append(part)
         bar.update()
@@ -106,9 +114,10 @@ def validate_decomposition(
     return sims, summarize_validation(sims, level)
 
 
-def _run_task(seed: int, n_boot: int, level: float, estimators: tuple[str, ...], task: tuple[str, int]) -> pd.DataFrame:
+def _run_task(seed: int, n_boot: int, level: float, estimators: tuple[str, ...], interval: str | None,
+              n_splits: int, task: tuple[str, int]) -> pd.DataFrame:
     scenario, r = task
-    return _one_simulation(scenario, seed, n_boot, level, estimators, r)
+    return _one_simulation(scenario, seed, n_boot, level, estimators, r, interval, n_splits)
 
 
 def summarize_validation(sims: pd.DataFrame, level: float = 0.95) -> pd.DataFrame:
@@ -127,13 +136,13 @@ def summarize_validation(sims: pd.DataFrame, level: float = 0.95) -> pd.DataFram
             "bias_mcse": sd / np.sqrt(r),
             "bias_over_sd": bias / sd if sd > 0 else np.nan,
             "empirical_sd": sd,
-            "mean_boot_se": g["se"].mean(),
+            "mean_se": g["se"].mean(),
             "coverage": cov,
             "coverage_mcse": np.sqrt(cov * (1 - cov) / r) if 0 < cov < 1 else np.sqrt(level * (1 - level) / r),
             "n_sims": r,
         })
 
-    keys = [k for k in ("scenario", "estimator") if k in sims.columns] + ["model", "term"]
+    keys = [k for k in ("scenario", "estimator", "interval") if k in sims.columns] + ["model", "term"]
     order = {t: i for i, t in enumerate(TERMS)}
     out = sims.groupby(keys, sort=False).apply(one, include_groups=False).reset_index()
     return out.sort_values(keys, key=lambda s: s.map(order) if s.name == "term" else s).reset_index(drop=True)

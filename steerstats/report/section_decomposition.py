@@ -257,7 +257,7 @@ def decomposition_frame(data, interval, method: str, truth: pd.DataFrame | None 
     return out
 
 
-def decomposition_table(frame: pd.DataFrame, n_boot: int, bayes: bool, *, estimator: str = "interacted",
+def decomposition_table(frame: pd.DataFrame, interval_note: str, bayes: bool, *, estimator: str = "interacted",
                         blocks: tuple[str, ...] = ("model", "goal")) -> Table:
     share = frame["steering_term"].abs() / (frame["steering_term"].abs() + frame["producible_term"].abs())
     ref = frame["reference"].iloc[0]
@@ -266,15 +266,14 @@ def decomposition_table(frame: pd.DataFrame, n_boot: int, bayes: bool, *, estima
         frame=frame,
         title=f"Steering mechanism vs producible set: difference in mean DreamSim against {ref}",
         interpretation=(
-            f"Averaged over models, {share[frame['method'].str.startswith('cluster')].mean():.0%} of the "
+            f"Averaged over models, {share[~frame['method'].str.startswith('Bayes')].mean():.0%} of the "
             "size of the two terms is the steering mechanism E_p2[mu2 - mu1]; the rest is the producible "
             f"set E_p2[mu1] - E_p1[mu1]. Estimand: mu_i conditions on {' + '.join(blocks)}"
             + ("" if "prompt" in blocks else " (prompts adapt to the model, so they are left out by default)")
             + f"; estimator: {estimator}."
         ),
         se_note=(
-            f"95% intervals: percentile cluster bootstrap over steering users within model (B={n_boot}), "
-            "refitting the cross-fitted predictor in every replicate"
+            f"95% intervals, clustered on steering users: {interval_note}"
             + ("; and equal-tailed posterior intervals of the Bayesian linear model with Bayesian-bootstrap weights over users" if bayes else "")
             + "."
         ),
@@ -329,6 +328,8 @@ def decomposition_results(
     reference: str = "dall-e-2",
     goal_source: str = "text",
     n_boot: int = 200,
+    interval: str | None = None,
+    n_splits: int = 5,
     bayes: bool = False,
     nuts: dict | None = None,
     seed: int = 0,
@@ -346,10 +347,10 @@ def decomposition_results(
     diagnostics.
     """
     from steerstats.decompose import (
-        bootstrap_terms,
         crossfit_mu,
         predictor_diagnostics,
         prepare_decomposition,
+        terms_interval,
     )
     from steerstats.features import EmbeddingCache, make_embedder
 
@@ -375,11 +376,20 @@ def decomposition_results(
             )
 
             truth = true_decomposition(DecompositionSimParams(**study.truth["params"]), reference)
-    boot = bootstrap_terms(data, n_boot=n_boot, seed=seed, n_jobs=n_jobs, progress=progress)
-    parts = [decomposition_frame(data, boot, "cluster bootstrap (refit)", truth)]
+    boot = terms_interval(data, interval=interval, n_boot=n_boot, n_splits=n_splits, seed=seed, n_jobs=n_jobs,
+                          progress=progress)
+    label = "influence function" if boot.df is not None else "cluster bootstrap (refit)"
+    interval_note = (
+        f"estimate averaged over {n_splits} cross-fitting splits, SE from the cluster-robust (CR1) variance of the "
+        "debiased estimator's influence function plus the split-to-split variance, t intervals with "
+        "Welch-Satterthwaite df from the users of the two models"
+        if boot.df is not None else
+        f"percentile cluster bootstrap over steering users within model (B={n_boot}), refitting the cross-fitted "
+        "predictor in every replicate")
+    parts = [decomposition_frame(data, boot, label, truth)]
     mu, alphas = crossfit_mu(data)
     info: dict = {"ridge_alpha_per_fold": alphas.tolist(), "n_features": int(data.features.shape[1]),
-                  "estimator": estimator, "blocks": list(blocks)}
+                  "estimator": estimator, "blocks": list(blocks), "interval": boot.method}
     fit, calibration = predictor_diagnostics(data, mu)
     diagnostics = [
         Table("decomposition_predictor", fit, "Cross-fitted predictor of mu_i: fit per model",
@@ -396,7 +406,7 @@ def decomposition_results(
         nuts = {"progress": progress, **(nuts or {})}
         parts.append(decomposition_frame(data, _bayes_interval(data, nuts, seed, info), "Bayesian hierarchical model", truth))
     frame_out = pd.concat(parts, ignore_index=True)
-    table = decomposition_table(frame_out, n_boot, bayes, estimator=estimator, blocks=tuple(blocks))
+    table = decomposition_table(frame_out, interval_note, bayes, estimator=estimator, blocks=tuple(blocks))
     return table, decomposition_figure(frame_out), diagnostics, info
 
 
@@ -466,7 +476,7 @@ def seed_tradeoff_outputs(study: Study) -> tuple[Table, Figure]:
 
 def section(study: Study, context) -> list:
     """Report section (cheap setting): predictors (TF-IDF + ridge, 80/20) and the decomposition
-    (refit bootstrap with B = min(context.n_boot, 30), in-process). The seed constraint is already
+    (influence-function intervals, in-process). The seed constraint is already
     in the report's "seeds" section. ``steerstats predict`` / ``steerstats decompose`` give the full
     versions (MLP head, K-fold, larger B, the Bayesian model, the seed trade-off figure)."""
     study.require("steering")
@@ -474,7 +484,7 @@ def section(study: Study, context) -> list:
     pred = predictor_results(study, n_boot=min(context.n_boot, 1000), seed=context.seed, progress=False)
     out += [pred.table, pred.figure]
     table, figure, diagnostics, _ = decomposition_results(
-        study, n_boot=min(context.n_boot, 30), seed=context.seed, n_jobs=1, progress=False
+        study, seed=context.seed, n_jobs=1, progress=False
     )
     out += [table, figure, *diagnostics]
     return out

@@ -1,0 +1,136 @@
+"""Analytic intervals of the debiased decomposition: the cluster-robust variance of its influence
+function, averaged over repeated cross-fitting splits (Chernozhukov et al. 2018, Sec. 3.4).
+
+For each of S fold assignments s (goal folds drawn with seed [seed, s]; s = 0 is the data's own):
+fit mu and the density ratios, compute the debiased terms theta_s and every row's influence
+(:func:`~steerstats.decompose.terms.debiased_influence`), sum it within clusters (steering users)
+and form the CR1 variance. When clusters are nested in models (the release: each user steers with
+one model) the variance of a comparison k vs ref is the sum of two independent parts,
+
+    V_s = G_k/(G_k - 1) sum_{c in k} psi_c^2 + G_ref/(G_ref - 1) sum_{c in ref} psi_c^2,
+
+with Welch-Satterthwaite degrees of freedom from (G_k - 1, G_ref - 1); otherwise one CR1 sum over
+the clusters touching either model, df = G - 1. The estimate is mean_s theta_s, its variance
+mean_s V_s + var_s(theta_s) / S (the split noise left in the average), and the interval
+estimate +- t_df(1 - alpha/2) SE.
+
+Measured (``steerstats decompose --validate``, non-additive scenario, 28 users a model, R = 200):
+coverage 0.935-0.985 for the two terms, where the refit bootstrap (:mod:`.bootstrap`) covers
+0.97-0.99 at ~40x the cost and a single split's fixed-nuisance interval 0.83-0.97.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+from scipy.stats import t as t_dist
+
+from steerstats.decompose.bootstrap import TermsInterval
+from steerstats.decompose.estimate import DecompositionData, crossfit_mu, riesz_weights
+from steerstats.decompose.terms import debiased_influence, debiased_terms
+from steerstats.errors import ConfigError
+from steerstats.predictors.split import goal_fold_ids
+
+#: cross-fitting splits averaged by default
+N_SPLITS = 5
+
+
+def cluster_variance(influence: np.ndarray, data: DecompositionData) -> tuple[np.ndarray, np.ndarray]:
+    """(variance (4, K), degrees of freedom (4, K)) of the terms from row influences (n, 4, K)."""
+    n_clusters = int(data.cluster.max()) + 1
+    sums = np.zeros((n_clusters, *influence.shape[1:]))
+    np.add.at(sums, data.cluster, influence)
+    first_model = np.full(n_clusters, -1)
+    first_model[data.cluster] = data.codes
+    nested = bool((first_model[data.cluster] == data.codes).all())
+    k = len(data.models)
+    var, df = np.zeros((4, k)), np.full((4, k), np.inf)
+    for m in range(k):
+        if m == data.reference:
+            continue
+        if nested:
+            parts, dofs = [], []
+            for g in (m, data.reference):
+                members = first_model == g
+                n_g = int(members.sum())
+                parts.append(n_g / (n_g - 1) * (sums[members, :, m] ** 2).sum(axis=0))
+                dofs.append(n_g - 1)
+            var[:, m] = parts[0] + parts[1]
+            denominator = parts[0] ** 2 / dofs[0] + parts[1] ** 2 / dofs[1]
+            df[:, m] = np.where(denominator > 0, var[:, m] ** 2 / np.where(denominator > 0, denominator, 1.0), np.inf)
+        else:
+            touches = np.zeros(n_clusters, bool)
+            touches[data.cluster[(data.codes == m) | (data.codes == data.reference)]] = True
+            n_g = int(touches.sum())
+            var[:, m] = n_g / (n_g - 1) * (sums[touches, :, m] ** 2).sum(axis=0)
+            df[:, m] = n_g - 1
+    return var, df
+
+
+def influence_terms(
+    data: DecompositionData,
+    *,
+    n_splits: int = N_SPLITS,
+    seed: int = 0,
+    level: float = 0.95,
+) -> TermsInterval:
+    """Debiased terms averaged over ``n_splits`` cross-fitting splits, with cluster-robust
+    influence-function SEs and t intervals (module docstring). ``draws`` holds the per-split
+    estimates (S, 4, K); ``df`` the degrees of freedom."""
+    if data.estimator != "interacted":
+        raise ConfigError("the influence-function interval needs the debiased (interacted) estimator; "
+                          "use the refit bootstrap for the additive one")
+    if n_splits < 1:
+        raise ConfigError(f"n_splits must be at least 1, got {n_splits}")
+    if not 0 < level < 1:
+        raise ConfigError(f"level must be in (0, 1), got {level}")
+    estimates, variances, dofs = [], [], []
+    for s in range(n_splits):
+        split = data if s == 0 else dataclasses.replace(
+            data, fold=goal_fold_ids(data.goal, data.n_folds, seed=int(np.random.SeedSequence([seed, s]).generate_state(1)[0])))
+        mu, _ = crossfit_mu(split)
+        riesz = riesz_weights(split)
+        estimates.append(debiased_terms(split.y, split.codes, mu, split.reference, riesz))
+        v, df = cluster_variance(debiased_influence(split.y, split.codes, mu, split.reference, riesz), split)
+        variances.append(v)
+        dofs.append(df)
+    draws = np.stack(estimates)
+    estimate = draws.mean(axis=0)
+    spread = draws.var(axis=0, ddof=1) / n_splits if n_splits > 1 else 0.0
+    se = np.sqrt(np.mean(variances, axis=0) + spread)
+    df = np.mean(dofs, axis=0)
+    half = t_dist.ppf(0.5 + level / 2.0, df) * se
+    return TermsInterval(
+        estimate=estimate, ci_low=estimate - half, ci_high=estimate + half, se=se, draws=draws, level=level,
+        method=f"cluster-robust influence function (CR1 over users, t with Satterthwaite df), {n_splits} cross-fitting splits",
+        df=df,
+    )
+
+
+#: interval methods of the decomposition: "influence" (default for the debiased estimator) or the refit "bootstrap"
+INTERVALS = ("influence", "bootstrap")
+
+
+def terms_interval(
+    data: DecompositionData,
+    *,
+    interval: str | None = None,
+    n_boot: int = 200,
+    n_splits: int = N_SPLITS,
+    seed: int = 0,
+    level: float = 0.95,
+    n_jobs: int = 2,
+    progress: bool = True,
+) -> TermsInterval:
+    """The terms with the interval ``interval`` (None: "influence" for the interacted estimator,
+    "bootstrap" for the additive one, which has no debiased influence function)."""
+    from steerstats.decompose.bootstrap import bootstrap_terms
+
+    if interval is None:
+        interval = "influence" if data.estimator == "interacted" else "bootstrap"
+    if interval not in INTERVALS:
+        raise ConfigError(f"interval must be one of {', '.join(INTERVALS)}, got {interval!r}")
+    if interval == "influence":
+        return influence_terms(data, n_splits=n_splits, seed=seed, level=level)
+    return bootstrap_terms(data, n_boot=n_boot, seed=seed, level=level, n_jobs=n_jobs, progress=progress)
