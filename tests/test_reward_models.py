@@ -170,8 +170,12 @@ def test_bad_inputs_raise_input_error():
         ConceptBottleneckRewardModel(**SMALL).fit(x, y, bad_c)
     with pytest.raises(InputError, match="needs attribute labels"):
         ConceptBottleneckRewardModel(**SMALL).fit(x, y)
+    missing_y = y.astype(float)
+    missing_y[9] = np.nan
+    with pytest.raises(InputError, match=r"row 10.*aggregate.*missing"):
+        CoarseRewardModel(**SMALL).fit(x, missing_y)
     model = CoarseRewardModel(**{**SMALL, "epochs": 2}).fit(x, y)
-    with pytest.raises(InputError, match="dimension"):
+    with pytest.raises(ValueError, match="4 features, but CoarseRewardModel is expecting"):
         model.decision_function(x[:, :4])
     with pytest.raises(Exception, match="unknown"):
         make_model("coarse", mode="joint")

@@ -1,39 +1,63 @@
-"""Shared pieces of the reward-model estimators: input checks, validation split, the network's
-training spec and run, ROC-AUC score."""
+"""Shared pieces of the reward-model estimators: the scikit-learn classifier contract (input
+validation at the edge, ``classes_``, ``NotFittedError``), validation split, the network's training
+spec and run, ROC-AUC score.
+
+The prologue of every method follows scikit-learn's: ``check_is_fitted`` -> ``validate_data`` ->
+compute. On top of scikit-learn's checks, non-finite embeddings and missing labels are reported by
+row (an :class:`~steerstats.errors.InputError`, which is a ``ValueError``).
+"""
 
 from __future__ import annotations
 
 import jax
 import numpy as np
-from sklearn.base import BaseEstimator
+from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import GroupShuffleSplit, ShuffleSplit
+from sklearn.utils.multiclass import check_classification_targets, type_of_target
+from sklearn.utils.validation import check_is_fitted, validate_data
 
 from steerstats.errors import InputError
 from steerstats.models.training import TrainSpec, train
 
 
-def check_X(X: np.ndarray, dim: int | None = None) -> np.ndarray:
-    X = np.asarray(X, dtype=np.float32)
-    if X.ndim != 2:
-        raise InputError(f"embeddings must be a 2-d array (n, dim), got shape {X.shape}")
+def _finite_rows(X: np.ndarray) -> np.ndarray:
     if not np.all(np.isfinite(X)):
         row = int(np.argwhere(~np.isfinite(X))[0, 0]) + 1
-        raise InputError("embeddings contain NaN or infinite values", row=row, column="embedding")
-    if dim is not None and X.shape[1] != dim:
-        raise InputError(f"embeddings have dimension {X.shape[1]}, the model was fit on {dim}")
+        raise InputError("embeddings contain NaN or infinite (inf) values", row=row, column="embedding")
     return X
 
 
-def check_binary(y: np.ndarray, n: int, column: str = "aggregate") -> np.ndarray:
-    y = np.asarray(y, dtype=float).reshape(-1)
-    if y.shape[0] != n:
-        raise InputError(f"{column} has {y.shape[0]} values for {n} embeddings", column=column)
-    bad = ~np.isin(y, (0.0, 1.0))
-    if bad.any():
-        row = int(np.argmax(bad)) + 1
-        raise InputError(f"{column} must be 0 or 1, got {y[row - 1]!r}", row=row, column=column)
-    return y
+def check_X(estimator: BaseEstimator, X: np.ndarray, *, reset: bool) -> np.ndarray:
+    """Embeddings as a dense (n, d) float32 array; ``reset`` on fit (records ``n_features_in_``),
+    otherwise checked against it."""
+    X = validate_data(estimator, X, reset=reset, dtype=np.float32, ensure_all_finite=False)
+    return _finite_rows(X)
+
+
+def check_Xy(estimator: BaseEstimator, X: np.ndarray, y: np.ndarray, column: str = "aggregate") -> tuple[np.ndarray, np.ndarray]:
+    """(X float32 (n, d), y in {0, 1} (n,)) for fit; sets ``classes_`` (two labels, the second is
+    the positive "good" class). Missing labels are an error with the row."""
+    if y is not None:
+        labels = np.asarray(y)
+        if labels.dtype.kind == "f" and labels.ndim >= 1 and np.isnan(labels).any():
+            row = int(np.argwhere(np.isnan(labels.reshape(len(labels), -1)))[0, 0]) + 1
+            raise InputError(f"{column} is missing", row=row, column=column)
+    X, y = validate_data(estimator, X, y, reset=True, dtype=np.float32, ensure_all_finite=False)
+    _finite_rows(X)
+    check_classification_targets(y)
+    classes, encoded = np.unique(y, return_inverse=True)
+    if len(classes) != 2:
+        rarest = int(np.argmin(np.bincount(encoded)))
+        row = int(np.argmax(encoded == rarest)) + 1 if len(classes) > 2 else None
+        raise InputError(f"Only binary classification is supported (a reward is one logit). The type of the target "
+                         f"is {type_of_target(y)}: {column} has {len(classes)} class{'es' if len(classes) != 1 else ''} "
+                         f"{[c.item() if hasattr(c, 'item') else c for c in classes[:5]]}"
+                         + (f"; the rarest, {classes[rarest].item() if hasattr(classes[rarest], 'item') else classes[rarest]!r}, "
+                            "first appears here" if row else ""),
+                         row=row, column=column)
+    estimator.classes_ = classes
+    return X, encoded.astype(float)
 
 
 def check_concepts(c: np.ndarray, n: int, *, allow_nan: bool = True) -> np.ndarray:
@@ -66,9 +90,9 @@ def validation_split(
     return next(splitter.split(np.zeros(n), groups=groups))
 
 
-class RewardModelBase(BaseEstimator):
-    """ROC-AUC ``score``, seeded keys and the network's training run; subclasses define
-    ``decision_function`` and the hyperparameters read here."""
+class RewardModelBase(ClassifierMixin, BaseEstimator):
+    """Binary classifier of "good" outputs: ROC-AUC ``score``, seeded keys and the network's
+    training run; subclasses define ``_logits`` and the hyperparameters read here."""
 
     hidden: tuple[int, ...]
     epochs: int
@@ -113,14 +137,28 @@ class RewardModelBase(BaseEstimator):
         self.best_epoch_ = result.best_epoch
         return tr
 
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_class = False  # a reward is one logit: binary only
+        tags.input_tags.allow_nan = False
+        return tags
+
+    def decision_function(self, X: np.ndarray, **kwargs) -> np.ndarray:
+        """Reward logits (n,): log-odds of ``classes_[1]``."""
+        check_is_fitted(self)
+        return self._logits(check_X(self, X, reset=False), **kwargs)
+
     def predict_proba(self, X: np.ndarray, **kwargs) -> np.ndarray:
-        """(n, 2) probabilities [P(bad), P(good)]."""
+        """(n, 2) probabilities of ``classes_`` ([P(bad), P(good)] for 0/1 labels)."""
         p = 1.0 / (1.0 + np.exp(-self.decision_function(X, **kwargs)))
         return np.column_stack([1.0 - p, p])
 
     def predict(self, X: np.ndarray, **kwargs) -> np.ndarray:
-        return (self.decision_function(X, **kwargs) > 0).astype(int)
+        positive = self.decision_function(X, **kwargs) > 0
+        return self.classes_[positive.astype(int)]
 
     def score(self, X: np.ndarray, y: np.ndarray, **kwargs) -> float:
-        """Held-out ROC-AUC of the reward (``sklearn.metrics.roc_auc_score``)."""
-        return float(roc_auc_score(np.asarray(y).reshape(-1), self.decision_function(X, **kwargs)))
+        """Held-out ROC-AUC of the reward (``sklearn.metrics.roc_auc_score``; a reward model is
+        judged by how it ranks, not by accuracy at one threshold)."""
+        y = np.asarray(y).reshape(-1)
+        return float(roc_auc_score(y == self.classes_[1], self.decision_function(X, **kwargs)))

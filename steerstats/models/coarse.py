@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from steerstats.models._base import RewardModelBase, check_binary, check_X
+from steerstats.models._base import RewardModelBase, check_Xy
 from steerstats.models.training import TrainSpec, apply
 
 
@@ -16,8 +16,9 @@ class CoarseRewardModel(RewardModelBase):
     """R(x) = MLP(x), trained with binary cross-entropy on the aggregate label.
 
     ``fit(X, y, concepts=None, groups=None)``: ``concepts`` is accepted (and ignored) so coarse and
-    fine-grained models share one call; ``groups`` keeps whole groups on one side of the
-    validation split used for early stopping when ``validation_fraction > 0``.
+    fine-grained models share one call (and one metadata request, ``set_fit_request``); ``groups``
+    keeps whole groups on one side of the validation split used for early stopping when
+    ``validation_fraction > 0``. ``y`` holds two labels; ``classes_[1]`` is the "good" one.
     """
 
     def __init__(
@@ -46,13 +47,9 @@ class CoarseRewardModel(RewardModelBase):
         concepts: np.ndarray | None = None,
         groups: np.ndarray | None = None,
     ) -> CoarseRewardModel:
-        X = check_X(X)
-        y = check_binary(y, X.shape[0])
-        self._fit_network(self.spec(), X, y[:, None], groups)
-        self.n_features_in_ = X.shape[1]
+        X, y = check_Xy(self, X, y)
+        self._fit_network(self.spec(), X, y[:, None], None if groups is None else np.asarray(groups))
         return self
 
-    def decision_function(self, X: np.ndarray) -> np.ndarray:
-        """Reward logits (n,)."""
-        X = check_X(X, self.n_features_in_)
+    def _logits(self, X: np.ndarray) -> np.ndarray:
         return np.asarray(apply(self.spec(), self.params_, X))[:, 0].astype(float)

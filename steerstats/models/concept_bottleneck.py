@@ -18,13 +18,14 @@ from __future__ import annotations
 
 import numpy as np
 from sklearn.linear_model import LogisticRegression
+from sklearn.utils.validation import check_is_fitted
 
 from steerstats.errors import ConfigError, InputError
 from steerstats.models._base import (
     RewardModelBase,
-    check_binary,
     check_concepts,
     check_X,
+    check_Xy,
 )
 from steerstats.models.training import TrainSpec, apply
 
@@ -76,29 +77,31 @@ class ConceptBottleneckRewardModel(RewardModelBase):
         """Fit on embeddings X (n, d), aggregate y (n,) in {0,1}, attribute labels (n, M) in [0,1].
 
         Attribute labels may be NaN where missing (masked in stage 1; not allowed for the
-        independent mode's stage 2, which is fit on them).
+        independent mode's stage 2, which is fit on them). Inside ``Pipeline``, ``GridSearchCV`` or
+        ``cross_val_score`` the labels reach ``fit`` through metadata routing:
+        ``sklearn.set_config(enable_metadata_routing=True)``, ``cbm.set_fit_request(concepts=True)``,
+        then pass ``concepts=C`` (or ``params={"concepts": C}``) to the meta-estimator.
         """
         if self.mode not in MODES:
             raise ConfigError(f"mode must be one of {MODES}, got {self.mode!r}")
+        X, y = check_Xy(self, X, y)
         if concepts is None:
-            raise InputError("a concept-bottleneck model needs attribute labels (concepts=...)")
-        X = check_X(X)
-        y = check_binary(y, X.shape[0])
+            raise InputError("a concept-bottleneck model needs attribute labels (concepts=...); inside a "
+                             "Pipeline or search, route them with set_fit_request(concepts=True)")
         c = check_concepts(concepts, X.shape[0])
         names = self.attribute_names
         if names is not None and len(names) != c.shape[1]:
             raise InputError(f"{len(names)} attribute_names for {c.shape[1]} attribute columns")
         self.n_concepts_ = c.shape[1]
-        self.n_features_in_ = X.shape[1]
         target = np.column_stack([y, c]) if self.mode == "joint" else c
-        tr = self._fit_network(self.spec(), X, target, groups)
+        tr = self._fit_network(self.spec(), X, target, None if groups is None else np.asarray(groups))
         if self.mode == "joint":
             agg = self.params_["aggregator"]
             self.aggregator_weights_ = np.asarray(agg["kernel"])[:, 0].astype(float)
             self.aggregator_intercept_ = float(np.asarray(agg["bias"])[0])
             return self
         if self.mode == "sequential":
-            stage2_x = self.concepts(X[tr])
+            stage2_x = self._concepts(X[tr])
         else:
             stage2_x = c[tr]
             if np.isnan(stage2_x).any():
@@ -110,15 +113,22 @@ class ConceptBottleneckRewardModel(RewardModelBase):
         self.aggregator_intercept_ = float(lr.intercept_[0])
         return self
 
-    def concept_logits(self, X: np.ndarray) -> np.ndarray:
-        """Stage-1 logits (n, M)."""
-        X = check_X(X, self.n_features_in_)
+    def _concept_logits(self, X: np.ndarray) -> np.ndarray:
         out = apply(self.spec(), self.params_, X)
         return np.asarray(out[0] if self.mode == "joint" else out, dtype=float)
 
+    def _concepts(self, X: np.ndarray) -> np.ndarray:
+        return 1.0 / (1.0 + np.exp(-self._concept_logits(X)))
+
+    def concept_logits(self, X: np.ndarray) -> np.ndarray:
+        """Stage-1 logits (n, M)."""
+        check_is_fitted(self)
+        return self._concept_logits(check_X(self, X, reset=False))
+
     def concepts(self, X: np.ndarray) -> np.ndarray:
         """Predicted attribute probabilities sigmoid(f(x)) (n, M)."""
-        return 1.0 / (1.0 + np.exp(-self.concept_logits(X)))
+        check_is_fitted(self)
+        return self._concepts(check_X(self, X, reset=False))
 
     def aggregate_logit(self, probs: np.ndarray) -> np.ndarray:
         """Stage 2 g(p) = w . p + b on attribute probabilities (n, M)."""
@@ -131,7 +141,10 @@ class ConceptBottleneckRewardModel(RewardModelBase):
         known_mask: np.ndarray | None = None,
     ) -> np.ndarray:
         """Reward logits (n,); with ``known``/``known_mask`` the masked attributes are set."""
-        p = self.concepts(X)
+        return super().decision_function(X, known=known, known_mask=known_mask)
+
+    def _logits(self, X: np.ndarray, known: np.ndarray | None = None, known_mask: np.ndarray | None = None) -> np.ndarray:
+        p = self._concepts(X)
         if known is not None:
             mask = np.ones_like(p, bool) if known_mask is None else np.asarray(known_mask, bool)
             p = np.where(mask, np.asarray(known, float), p)

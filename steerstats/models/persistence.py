@@ -1,7 +1,7 @@
 """Save/load reward models to a directory, and build models from the specs in ``models/*.toml``.
 
 A saved model is a directory holding ``model.toml`` (``kind``, hyper-parameters from
-``get_params()``, fitted scalars) and ``weights.npz`` (network parameters keyed by their Flax path,
+``get_params()``, fitted scalars, ``classes``) and ``weights.npz`` (network parameters keyed by their Flax path,
 e.g. ``Dense_0/kernel``, plus ``aggregator_weights`` for a CBM). Written atomically.
 
 A spec file (``models/coarse_paper.toml``) has one table ``[model]`` with ``kind = "coarse" |
@@ -84,6 +84,7 @@ def save_model(model: Any, directory: str | Path) -> Path:
         "kind": kind_of(model),
         "params": _toml_safe(model.get_params()),
         "fitted": {k: (float(v) if isinstance(v, float) else int(v)) for k, v in fitted.items()},
+        "classes": np.asarray(model.classes_).tolist(),
     }
     with atomic_directory(directory, command="model") as tmp:
         np.savez(tmp / "weights.npz", **arrays)
@@ -108,6 +109,7 @@ def load_model(directory: str | Path) -> Any:
     model.params_ = traverse_util.unflatten_dict(arrays, sep="/")
     for k, v in meta.get("fitted", {}).items():
         setattr(model, k, v)
+    model.classes_ = np.asarray(meta.get("classes", [0, 1]))  # models saved before classes_ were 0/1
     if agg is not None:
         model.aggregator_weights_ = agg.astype(float)
     return model

@@ -15,8 +15,11 @@ from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
+from sklearn.base import BaseEstimator, RegressorMixin
+from sklearn.metrics import r2_score
+from sklearn.utils.validation import check_is_fitted
 
-from steerstats.errors import ConfigError
+from steerstats.errors import ConfigError, InputError
 from steerstats.features import EmbeddingCache, FeatureBuilder, TextEmbedder
 
 PREDICTORS: dict[str, tuple[str, ...]] = {
@@ -41,9 +44,12 @@ def make_head(head: str, *, seed: int = 0):
     raise ConfigError(f"unknown head '{head}' (choose from {', '.join(HEADS)})")
 
 
-class SteerabilityPredictor:
+class SteerabilityPredictor(RegressorMixin, BaseEstimator):
     """Predict per-attempt similarity (``target``) from model, prompt and goal features.
 
+    A scikit-learn regressor whose ``X`` is a study frame (steering rows: model, prompt, goal
+    columns): ``fit(frame, y=None)`` reads ``y`` from ``frame[target]`` when not given, ``score`` is
+    R^2, and it works in ``clone``, ``GridSearchCV`` and ``cross_val_score`` (with goal groups).
     ``embedder`` is a zero-argument factory of a fresh text embedder, so every fit (e.g. every
     fold) fits its own TF-IDF on its own training rows.
     """
@@ -59,8 +65,6 @@ class SteerabilityPredictor:
         target: str = "dreamsim",
         seed: int = 0,
     ) -> None:
-        if predictor not in PREDICTORS:
-            raise ConfigError(f"unknown predictor '{predictor}' (choose from {', '.join(PREDICTORS)})")
         self.predictor = predictor
         self.head = head
         self.embedder = embedder
@@ -69,7 +73,31 @@ class SteerabilityPredictor:
         self.target = target
         self.seed = seed
 
-    def fit(self, frame: pd.DataFrame, sample_weight: np.ndarray | None = None) -> SteerabilityPredictor:
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.two_d_array = False  # X is a study frame (strings, categories), not a numeric matrix
+        tags.input_tags.categorical = True
+        tags.input_tags.string = True
+        return tags
+
+    def _target(self, frame: pd.DataFrame, y: np.ndarray | None) -> np.ndarray:
+        if y is None:
+            if self.target not in frame.columns:
+                raise InputError(f"no target given and the frame has no '{self.target}' column", column=self.target)
+            y = frame[self.target]
+        y = np.asarray(y, dtype=float).reshape(-1)
+        if len(y) != len(frame):
+            raise InputError(f"y has {len(y)} values for {len(frame)} rows", column=self.target)
+        return y
+
+    def fit(self, X: pd.DataFrame, y: np.ndarray | None = None, sample_weight: np.ndarray | None = None) -> SteerabilityPredictor:
+        """Fit on the steering rows ``X``; ``y`` defaults to ``X[target]``."""
+        if self.predictor not in PREDICTORS:
+            raise ConfigError(f"unknown predictor '{self.predictor}' (choose from {', '.join(PREDICTORS)})")
+        if not isinstance(X, pd.DataFrame):
+            raise InputError(f"SteerabilityPredictor takes a study frame (pandas DataFrame), got {type(X).__name__}")
+        frame = X
+        target = self._target(frame, y)
         blocks = PREDICTORS[self.predictor]
         needs_text = "prompt" in blocks or ("goal" in blocks and self.goal_embeddings is None)
         if needs_text and self.embedder is None:
@@ -85,13 +113,19 @@ class SteerabilityPredictor:
         self.head_ = make_head(self.head, seed=self.seed)
         self.head_.fit(
             x,
-            frame[self.target].to_numpy(dtype=float),
+            target,
             penalized,
             groups=frame["goal_image"].to_numpy(),
             sample_weight=sample_weight,
         )
         return self
 
-    def predict(self, frame: pd.DataFrame, model: str | None = None) -> np.ndarray:
-        x, _ = self.builder_.transform(frame).matrix(model=model)
+    def predict(self, X: pd.DataFrame, model: str | None = None) -> np.ndarray:
+        """Predicted similarity of each row (under model ``model`` when given: mu_model(x))."""
+        check_is_fitted(self)
+        x, _ = self.builder_.transform(X).matrix(model=model)
         return self.head_.predict(x)
+
+    def score(self, X: pd.DataFrame, y: np.ndarray | None = None, sample_weight: np.ndarray | None = None) -> float:
+        """R^2 of the predictions (``sklearn.metrics.r2_score``); ``y`` defaults to ``X[target]``."""
+        return float(r2_score(self._target(X, y), self.predict(X), sample_weight=sample_weight))
