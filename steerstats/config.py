@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import difflib
 import math
+import numbers
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -68,6 +69,45 @@ class Field:
 
 
 Schema = Mapping[str, Field]
+
+
+def check_n_boot(n_boot: Any) -> int:
+    """``n_boot`` if it is an integer >= 2 (a bootstrap SE needs two replicates), else ConfigError."""
+    if isinstance(n_boot, bool) or not isinstance(n_boot, numbers.Integral) or n_boot < 2:
+        raise ConfigError(f"n_boot must be an integer of at least 2 (bootstrap replicates), got {n_boot!r}")
+    return int(n_boot)
+
+
+def config_dirs() -> list[Path]:
+    """Folders of the shipped example configs: the installed copy, then the repository's ``analyses/``."""
+    package = Path(__file__).resolve().parent
+    return [package / "_cards" / "analyses", package.parent / "analyses"]
+
+
+def shipped_configs() -> dict[str, Path]:
+    """Name (file stem) -> path of every shipped example config (``analyses/*.toml``)."""
+    found: dict[str, Path] = {}
+    for folder in config_dirs():
+        if folder.is_dir():
+            for path in sorted(folder.glob("*.toml")):
+                found.setdefault(path.stem, path)
+    return found
+
+
+def resolve_config(spec: str | Path) -> Path:
+    """A config file path, or a shipped config by name: its stem (``budget_experiment2``) or the stem
+    without its kind prefix (``experiment2``). A name that matches none, or several, is a ConfigError."""
+    path = Path(spec)
+    if path.exists() or path.suffix or len(path.parts) > 1:
+        return path
+    shipped = shipped_configs()
+    hits = sorted({stem for stem in shipped if spec in (stem, stem.split("_", 1)[-1])})
+    if len(hits) == 1:
+        return shipped[hits[0]]
+    known = ", ".join(sorted(shipped)) or "none"
+    if hits:
+        raise ConfigError(f"config name '{spec}' is ambiguous: {', '.join(hits)}")
+    raise ConfigError(f"{spec}: no such config file, nor a shipped config of that name (shipped: {known})")
 
 
 def read_toml(path: str | Path, what: str = "config") -> dict[str, Any]:

@@ -12,6 +12,7 @@ import csv
 import errno
 import hashlib
 import io
+import json
 import os
 import pickle
 import shutil
@@ -282,7 +283,7 @@ def test_budget_config_without_contrasts_runs(tmp_path, capsys):
     config = _toml(tmp_path / "c.toml", table)
     rc, out, err = run(["budget", "--config", config, "--out", tmp_path / "out", "--quiet"], capsys)
     assert rc == 0, err
-    assert "1/1 runs finished" in out and (tmp_path / "out" / "report" / "contrasts.csv").is_file()
+    assert "1/1 runs finished" in out and (tmp_path / "out" / "tables" / "contrasts.csv").is_file()
 
 
 # --out -------------------------------------------------------------------------------------------
@@ -340,8 +341,15 @@ def test_previous_output_is_replaced_and_another_commands_needs_force(tmp_path, 
     out = tmp_path / "o"
     assert run(_score(table, out), capsys)[0] == 0
     first = digest(out)
+    stamp = json.loads((out / "manifest.json").read_text())
     assert run(_score(table, out), capsys)[0] == 0  # the same command: replaced
-    assert digest(out) == first  # same input, same seed: the same bytes
+    again = digest(out)
+    # same input, same seed: the same bytes, but for the manifest's time stamp and step times
+    assert {k: v for k, v in again.items() if k != "manifest.json"} == {k: v for k, v in first.items() if k != "manifest.json"}
+    volatile = ("timestamp", "seconds")
+    restamp = json.loads((out / "manifest.json").read_text())
+    assert {k: v for k, v in restamp.items() if k not in volatile} == {k: v for k, v in stamp.items() if k not in volatile}
+    first = again
     result = run(["budget", "--config", ANALYSES / BUDGET, "--out", out], capsys)
     assert_clean_error(result, "holds the output of 'steerstats goalspace score'")
     assert digest(out) == first
@@ -352,7 +360,7 @@ def test_long_out_name_within_the_file_system_limit(tmp_path, capsys):
     out = tmp_path / ("x" * 245)
     rc, _, err = run(_score(table, out), capsys)
     assert rc == 0, err
-    assert (out / "scores.csv").is_file() and leftovers(tmp_path) == []
+    assert (out / "tables" / "scores.csv").is_file() and leftovers(tmp_path) == []
 
 
 def test_out_name_beyond_the_limit_is_an_environment_error(tmp_path, capsys):
@@ -543,3 +551,26 @@ def test_config_keys_and_effective_config(tmp_path, capsys):
     assert tomllib.loads(out)["train"]["episodes"] == 60000
     bad = _toml(tmp_path / "c.toml", {"seed": 1, "suggestion": 3})
     assert_clean_error(run(["config", "show", bad, "--kind", "steer"], capsys), "suggestion", "did you mean 'suggestions'")
+
+
+def test_shipped_configs_by_name(capsys, monkeypatch, tmp_path):
+    from steerstats.budget import load_config
+    from steerstats.config import resolve_config, shipped_configs
+
+    shipped = shipped_configs()
+    assert {p.name for p in ANALYSES.glob("*.toml")} == {p.name for p in shipped.values()}
+    assert resolve_config("experiment2") == resolve_config("budget_experiment2") == shipped["budget_experiment2"]
+    by_name, by_file = load_config("experiment1"), load_config(ANALYSES / "budget_experiment1.toml")
+    assert by_name.source_file == str(shipped["budget_experiment1"])  # the manifest names the real file
+    assert (by_name.arms, by_name.sizes, by_name.data) == (by_file.arms, by_file.sizes, by_file.data)
+    rc, out, _ = run(["config", "list"], capsys)
+    assert rc == 0 and all(name in out for name in shipped)
+    rc, by_name, _ = run(["config", "show", "experiment2"], capsys)
+    rc2, by_file, _ = run(["config", "show", ANALYSES / BUDGET], capsys)
+    assert rc == rc2 == 0 and tomllib.loads(by_name) == tomllib.loads(by_file)
+    assert_clean_error(run(["config", "show", "synthetic"], capsys), "ambiguous", "rejection_synthetic, steer_synthetic")
+    assert_clean_error(run(["config", "show", "nosuch"], capsys), "no such config file", "budget_experiment2")
+    # a file of that name in the working directory wins over the shipped one
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "experiment2").write_text("[budget]\nsizes = [10]\n")
+    assert resolve_config("experiment2") == Path("experiment2")

@@ -24,7 +24,15 @@ def test_section_tables_on_synthetic_study():
     study = load_study("synthetic", seed=1)
     ctx = ReportContext(bayes=True, n_boot=200, seed=0,
                         options={"bayes_warmup": 400, "bayes_samples": 400, "progress": False})
-    sim, judge = section(study, ctx)
+    from steerstats.report.artifacts import PosteriorArtifact, Table
+
+    items = section(study, ctx)
+    sim, judge = (t for t in items if isinstance(t, Table))
+    posteriors = {p.name: p.inference_data for p in items if isinstance(p, PosteriorArtifact)}
+    assert set(posteriors) == {"bayes_similarity", "bayes_improvement", "bayes_pom1", "bayes_pom5"}
+    post = posteriors["bayes_similarity"].posterior
+    assert post.sizes["chain"] == 4 and post.sizes["draw"] == 400  # kept whole, every chain and draw
+    assert "diverging" in posteriors["bayes_similarity"].sample_stats
     f = sim.frame
     assert len(f) == len(study.steering["model"].unique())
     assert {"sem_low", "sem_high", "boot_low", "boot_high", "bayes_mean", "hdi94_low", "hdi94_high",

@@ -3,12 +3,12 @@ attribute selection; user feedback tables and their bad-input errors."""
 
 from __future__ import annotations
 
-import json
 import textwrap
 
 import numpy as np
 import pandas as pd
 import pytest
+from run_layout import assert_run_layout
 from sklearn.metrics import roc_auc_score
 
 from steerstats.budget import (
@@ -136,15 +136,19 @@ def test_same_config_same_numbers(tiny, tmp_path):
 def test_report_and_cli(tiny, tmp_path):
     out = tmp_path / "cli"
     assert main(["budget", "--config", tiny.source_file, "--out", str(out), "--quiet"]) == 0
-    report = out / "report"
+    report = out / "tables"
     for name in ("summary", "contrasts", "runs", "aggregator_weights"):
-        for ext in ("csv", "md", "tex"):
+        for ext in ("csv", "md", "tex", "long.csv"):
             assert (report / f"{name}.{ext}").is_file()
-    for fig in ("auc_vs_n.png", "auc_vs_cost.png", "aggregator_weights.png"):
-        assert (report / fig).stat().st_size > 1000
+    for fig in ("auc_vs_n.png", "auc_vs_cost.png", "aggregator_weights.png", "interventions.png"):
+        assert (out / "figures" / fig).stat().st_size > 1000
     summary = pd.read_csv(report / "summary.csv")
     assert set(summary["arm"]) == {"coarse", "cbm_tree"} and (summary["n_seeds"] == 2).all()
-    assert (summary["ci_low"] <= summary["auc"]).all() and (summary["auc"] <= summary["ci_high"]).all()
+    assert (summary["auc_ci_low"] <= summary["auc"]).all() and (summary["auc"] <= summary["auc_ci_high"]).all()
+    tidy = pd.read_csv(report / "summary.long.csv")
+    auc = tidy[tidy["quantity"] == "auc"]
+    np.testing.assert_allclose(auc["ci_low"], summary["auc_ci_low"])
+    assert auc["se_note"].str.contains("test-split groups").all()
     cbm = summary[summary["arm"] == "cbm_tree"]
     assert list(cbm["cost"]) == [160.0, 320.0]  # N x (1 aggregate + 3 attributes)
     contrasts = pd.read_csv(report / "contrasts.csv")
@@ -155,9 +159,10 @@ def test_report_and_cli(tiny, tmp_path):
     inter = pd.read_csv(report / "interventions.csv")
     at0 = inter[(inter["n_intervened"] == 0) & (inter["order"] == "uncertain")]
     np.testing.assert_allclose(at0["auc"].to_numpy(), cbm["auc"].to_numpy())
-    assert (report / "interventions.png").is_file()
-    manifest = json.loads((report / "manifest.json").read_text())
-    assert manifest["n_runs"] == manifest["n_planned"] == 8
+    manifest = assert_run_layout(out, "budget")
+    assert manifest["details"]["n_runs"] == manifest["details"]["n_planned"] == 8
+    assert manifest["caps"] == {"n_boot": tiny.n_boot} and "results.jsonl" in manifest["files"]
+    assert (out / "results.jsonl").is_file()  # the resumable state stays beside the report
     bad = tmp_path / "bad.toml"
     bad.write_text("[budget]\nsizes = [10]\n")
     assert main(["budget", "--config", str(bad), "--out", str(tmp_path / "x")]) == 2
@@ -181,9 +186,10 @@ def test_greedy_selection_respects_budget(tiny):
 def test_run_experiment_partial_then_complete(tiny, tmp_path):
     out = tmp_path / "exp"
     part = run_experiment(tiny, out, max_runs=4, progress=False)
-    assert part["report"] is None and part["finished"] == 4
+    assert not part.complete and part.finished == 4 and part.selection is None
     done = run_experiment(tiny, out, progress=False)
-    assert done["finished"] == 8 and (done["report"] / "summary.csv").is_file()
+    assert done.complete and done.finished == 8
+    assert not (out / "tables").exists()  # the library function writes only its state
 
 
 # --- user feedback tables ---------------------------------------------------------------------

@@ -7,11 +7,12 @@ import dataclasses
 import numpy as np
 import pandas as pd
 import pytest
+from run_layout import assert_run_layout
 
 from steerstats.data.simulate import SimulationParams, simulate_steering
 from steerstats.errors import ConfigError
 from steerstats.uncertainty.calibrate import fit_variance_components
-from steerstats.uncertainty.coverage import CoverageConfig, run_coverage, summarise, write_outputs
+from steerstats.uncertainty.coverage import CoverageConfig, run_coverage, summarise
 
 SMALL = dataclasses.replace(SimulationParams(), n_users=60)
 CONFIG = CoverageConfig(reps=5, reps_bayes=0, n_boot=100, seed=3, scenarios=("nested",))
@@ -57,10 +58,17 @@ def test_summary_and_outputs(tmp_path):
     assert sem["coverage"] == 0.75 and sem["mc_se"] == pytest.approx(np.sqrt(0.75 * 0.25 / 4))
     bayes = table.set_index("method").loc["bayes"]
     assert bayes["failed_fits"] == 1 and bayes["intervals"] == 1 and bayes["mean_width"] == 0.1
-    write_outputs(tmp_path, rows, CONFIG, {"sigma_user": 0.4})
-    for name in ("coverage.csv", "coverage.md", "coverage.png", "calibration.json"):
-        assert (tmp_path / name).stat().st_size > 0
-    assert "| nested | sem | 2 | 0 | 4 | 0.750 |" in (tmp_path / "coverage.md").read_text()
+    from steerstats.report.coverage import coverage_run
+    from steerstats.report.run import write_run
+
+    write_run(tmp_path / "out", coverage_run(rows, CONFIG, {"sigma_user": 0.4}))
+    for name in ("tables/coverage.csv", "tables/coverage.md", "tables/coverage.long.csv", "figures/coverage.png",
+                 "calibration.json", "report.md", "manifest.json"):
+        assert (tmp_path / "out" / name).stat().st_size > 0
+    assert "| nested | sem | 2 | 0 | 4 | 0.750 |" in (tmp_path / "out" / "tables" / "coverage.md").read_text()
+    tidy = pd.read_csv(tmp_path / "out" / "tables" / "coverage.long.csv")
+    sem_row = tidy[(tidy["quantity"] == "coverage") & (tidy["method"] == "sem")].iloc[0]
+    assert sem_row["se"] == pytest.approx(np.sqrt(0.75 * 0.25 / 4)) and sem_row["se_column"] == "mc_se"
 
 
 def test_variance_components_recovered_on_a_large_simulated_study():
@@ -95,6 +103,7 @@ def test_validate_coverage_cli(vafa2025_dir, tmp_path, capsys):
     assert main(args) == 0
     text = capsys.readouterr().out
     assert "| nested | sem | 2 |" in text and "| nested | bootstrap_user | 2 |" in text and "| crossed | cgm_twoway | 2 |" in text
+    assert_run_layout(out, "validate coverage")
     calibration = (out / "calibration.json").read_text()
     assert "sigma_user" in calibration and "method of moments" in calibration
     assert main([*args[:3], "-1", *args[4:]]) == 2  # bad --reps: one-line error, exit 2

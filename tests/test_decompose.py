@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from run_layout import assert_run_layout
 
 from steerstats.data.simulate_decomposition import (
     DecompositionSimParams,
@@ -157,6 +158,9 @@ def test_bayesian_model_recovers_steering_terms():
     data = _data(s)
     kwargs, center, scale = model_inputs(data)
     post = run_nuts(linear_decomposition_model, kwargs, NutsSettings(300, 300, 2, progress=False), seed=0)
+    idata = post.inference_data()  # what decompose --bayes writes as posterior/decomposition.nc
+    assert (idata.posterior.sizes["chain"], idata.posterior.sizes["draw"]) == (2, 300)
+    assert set(post.samples) <= set(idata.posterior.data_vars)
     draws = posterior_terms(post.samples, data, center, scale, seed=0)
     est = terms_frame(data, draws.mean(axis=0)).set_index("model")
     sd = terms_frame(data, draws.std(axis=0)).set_index("model")
@@ -191,6 +195,7 @@ def test_decompose_cli_synthetic_with_truth(tmp_path):
     out = tmp_path / "dec"
     code = main(["decompose", "--dataset", "synthetic", "--n-boot", "4", "--jobs", "1", "--quiet", "--out", str(out)])
     assert code == 0
+    assert assert_run_layout(out, "decompose")["truth"]
     table = pd.read_csv(out / "tables" / "decomposition.csv")
     for col in ("observed_diff", "steering_term", "producible_term", "mean_error_diff", "method", "truth_steering_term"):
         assert col in table.columns
@@ -239,6 +244,7 @@ def test_validate_cli_writes_summary(tmp_path):
     out = tmp_path / "val"
     argv = ["decompose", "--validate", "--n-sims", "2", "--n-boot", "3", "--jobs", "1", "--quiet", "--out", str(out)]
     assert main(argv) == 0
+    assert assert_run_layout(out, "decompose --validate")["truth"]
     summary = pd.read_csv(out / "tables" / "decomposition_validation.csv")
     assert set(summary["term"]) == {"observed_diff", "steering_term", "producible_term", "mean_error_diff"}
     assert set(summary["scenario"]) == {"additive", "nonadditive"} and set(summary["estimator"]) == {"interacted", "additive"}

@@ -7,6 +7,7 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
+from run_layout import assert_run_layout
 
 from steerstats.cli import main
 
@@ -31,15 +32,17 @@ def test_score_vector_goals_writes_outputs(tmp_path, capsys):
     rc = main(["goalspace", "score", "--in", str(table), "--out", str(out), "--dims", "text_length",
                "formality", "--norm", "table", "--quiet"])
     assert rc == 0
-    scores = pd.read_csv(out / "scores.csv")
+    scores = pd.read_csv(out / "tables" / "scores.csv")
     assert len(scores) == 3 and scores["steering_error"].notna().all()
     # unrequested goal dimension held at the source value
     assert scores.loc[1, "zgoal_text_length"] == scores.loc[1, "z0_text_length"]
-    summary = pd.read_csv(out / "summary_numeric.csv")
+    summary = pd.read_csv(out / "tables" / "summary_numeric.csv")
     assert summary["model"].tolist() == ["a", "b"] and summary["n"].tolist() == [2, 1]
-    for name in ("summary.md", "summary.tex", "summary.csv", "flow_field.png"):
+    for name in ("tables/summary.md", "tables/summary.tex", "tables/summary.csv", "figures/flow_field.png"):
         assert (out / name).is_file()
-    settings = json.loads((out / "settings.json").read_text())
+    manifest = assert_run_layout(out, "goalspace score")
+    assert manifest["inputs"][0]["path"] == str(table) and manifest["details"]["rows"] == 3
+    settings = manifest["config"]
     assert settings["goal"] == "vector" and settings["dims"] == ["text_length", "formality"]
 
 
@@ -50,7 +53,7 @@ def test_score_goal_text_binned(tmp_path):
     rc = main(["goalspace", "score", "--in", str(tmp_path / "t.csv"), "--out", str(tmp_path / "o"),
                "--mode", "binned", "--quiet"])
     assert rc == 0
-    scores = pd.read_csv(tmp_path / "o" / "scores.csv")
+    scores = pd.read_csv(tmp_path / "o" / "tables" / "scores.csv")
     # binned coordinates are multiples of 1/7, so the squared error is a multiple of 1/49
     sq = scores["steering_error"].to_numpy() ** 2 * 49
     assert abs(sq - sq.round()).max() < 1e-9
@@ -88,7 +91,7 @@ def test_score_with_reference_corpus_normalisation(tmp_path):
     rc = main(["goalspace", "score", "--in", str(table), "--out", str(out), "--dims", "text_length",
                "formality", "--norm", str(corpus), "--pair", "formality", "text_length", "--quiet"])
     assert rc == 0
-    settings = json.loads((out / "settings.json").read_text())
+    settings = json.loads((out / "manifest.json").read_text())["config"]
     lo, hi = settings["normalisation"]["ranges"]["text_length"]
     # 2.5/97.5 percentiles of the corpus lengths 3, 10, 3, 11 words (linear interpolation)
     assert (lo, hi) == pytest.approx(tuple(np.percentile([3, 10, 3, 11], [2.5, 97.5])))

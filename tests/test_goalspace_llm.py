@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from run_layout import assert_run_layout
 from scipy.stats import spearmanr
 
 from steerstats.data import load_study
@@ -126,3 +127,16 @@ def test_trend_is_within_sequence():
     w = np.array([[2.0] * 5 + [0.0] * 2, [0.0] * 5 + [3.0] * 2])
     reps = model_statistic(frame, w, models=["m"]).reshape(2, 2, len(MODEL_STATS))
     assert reps[:, 0, MODEL_STATS.index("slope_per_attempt")] == pytest.approx([-0.1, -0.1])
+
+
+def test_llm_study_cli_writes_the_report_tables(vafa2025_dir, tmp_path):
+    from steerstats.cli import main
+
+    out = tmp_path / "llm"
+    args = ["goalspace", "llm-study", "--data-dir", str(vafa2025_dir), "--n-boot", "20", "--out", str(out), "--quiet"]
+    assert main(args) == 0
+    manifest = assert_run_layout(out, "goalspace llm-study")
+    # the same tables, under the same names, as the report's goal-space section
+    assert {"goalspace_llm_by_model", "goalspace_llm_rating", "attempts"} <= set(manifest["tables"])
+    assert manifest["seeds"] == {"bootstrap": 0} and manifest["config"]["n_boot"] == 20
+    assert main([*args[:4], "--n-boot", "1", *args[6:]]) == 2  # the library's n_boot check, one line, exit 2

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from run_layout import assert_run_layout
 from sklearn.linear_model import Ridge
 from sklearn.metrics import mean_squared_error, r2_score
 
@@ -147,8 +148,9 @@ def test_predict_cli_writes_outputs(tmp_path):
     assert {"r2", "r2_ci_low", "r2_ci_high", "mse", "embedder"} <= set(table.columns)
     assert (table["r2_ci_low"] <= table["r2"] + 1e-12).all()
     for name in ("tables/steerability_predictors.md", "tables/steerability_predictors.tex",
-                 "figures/steerability_predictors.png", "summary.md", "manifest.json"):
+                 "figures/steerability_predictors.png", "report.md", "manifest.json"):
         assert (out / name).is_file()
-    assert "share of variance added by each block" in (out / "summary.md").read_text()
+    assert "share of variance added by each block" in (out / "report.md").read_text()
+    assert_run_layout(out, "predict")
     assert main(["predict", "--dataset", "synthetic", "--split", "1", "--out", str(tmp_path / "x")]) == 2
     assert not (tmp_path / "x").exists()

@@ -9,6 +9,7 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
+from run_layout import assert_run_layout
 
 from steerstats.errors import InputError
 from steerstats.generate import (
@@ -261,7 +262,7 @@ def test_rejection_command_end_to_end(tmp_path):
     out = tmp_path / "out"
     assert main(["rejection", "--config", str(cfg), "--out", str(out)]) == 0
     truth = pd.read_csv(out / "tables" / "pick_truth.csv").set_index("quantity")
-    assert truth.loc["tree_minus_other", "ci_low"] > 0
+    assert truth.loc["tree_minus_other", "mean_ci_low"] > 0
     for judge in ("oracle", "simulated"):
         sxs = pd.read_csv(out / "tables" / f"side_by_side_{judge}.csv").set_index("dimension")
         agg = sxs.loc["aggregate"]
@@ -277,8 +278,8 @@ def test_rejection_command_end_to_end(tmp_path):
         assert (out / "figures" / f).is_file()
     for ext in ("csv", "md", "tex"):
         assert (out / "tables" / f"pairwise_accuracy.{ext}").is_file()
-    manifest = json.loads((out / "manifest.json").read_text())
-    assert manifest["command"] == "rejection" and manifest["n_prompts"] == 80
+    manifest = assert_run_layout(out, "rejection")
+    assert manifest["command"] == "rejection" and manifest["details"]["n_prompts"] == 80
 
 
 def test_rejection_bad_config_exits_2(tmp_path, capsys):
@@ -328,7 +329,7 @@ def test_run_rejection_with_callable_scorers_on_a_pool(tmp_path):
     acc = tables["pairwise_accuracy"].set_index("scorer")["accuracy"]
     assert acc["tracks"] > 0.8 and abs(acc["noise"] - 0.5) < 0.05
     assert (out / "tables" / "side_by_side_simulated.tex").is_file()
-    assert json.loads((out / "manifest.json").read_text())["n_candidates"] == 60 * 16
+    assert json.loads((out / "manifest.json").read_text())["details"]["n_candidates"] == 60 * 16
 
 
 def test_run_rejection_is_deterministic(tmp_path):
@@ -344,7 +345,7 @@ def test_run_rejection_is_deterministic(tmp_path):
     run_rejection(cfg, tmp_path / "a", scorers=scorers)
     run_rejection(cfg, tmp_path / "b", scorers=scorers)
     names = sorted(p.name for p in (tmp_path / "a" / "tables").glob("*.csv"))
-    assert len(names) == 5
+    assert len([n for n in names if not n.endswith(".long.csv")]) == 5 and len(names) == 10
     for name in names:
         assert (tmp_path / "a" / "tables" / name).read_bytes() == (tmp_path / "b" / "tables" / name).read_bytes()
 

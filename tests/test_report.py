@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from run_layout import assert_run_layout
 
 from steerstats import metrics as M
 from steerstats.cli import main
@@ -88,8 +89,8 @@ def test_report_md_and_manifest(real_report, vafa2025_dir):
         assert f"tables/{name}.md" in text
     assert "figures/similarity_by_model.png" in text
     assert "flux-dev has the highest mean DreamSim" in text  # interpretation computed from the numbers
-    manifest = json.loads((real_report / "manifest.json").read_text())
-    assert manifest["seed"] == 1 and manifest["n_boot"] == N_BOOT
+    manifest = assert_run_layout(real_report, "report")
+    assert manifest["seeds"]["seed"] == 1 and manifest["config"]["n_boot"] == N_BOOT
     assert manifest["packages"]["numpy"] == np.__version__
     inputs = {f["path"]: f["sha256"] for f in manifest["inputs"]}
     sums = dict(line.split()[::-1] for line in (vafa2025_dir / "SHA256SUMS").read_text().splitlines() if line.strip())
@@ -242,5 +243,7 @@ def test_registry_extension_and_skipped_section(tmp_path):
     assert "bayes=True" in (tmp_path / "r" / "tables" / "extra.md").read_text()
     assert "llm" in result.skipped
     tex = to_latex(result.tables["extra"])
-    assert r"x\_mean" in tex and "1.000 (0.100) [0.200]" in tex
+    assert "x mean" in tex and "1.000 (0.100) [0.200]" in tex  # a readable header, estimate (se) [cluster se]
+    assert tex.startswith(r"\begin{table}") and r"\label{tab:extra}" in tex and r"\caption{" in tex
+    assert tex.rstrip().endswith(r"\end{table}") and r"\resizebox" not in tex  # narrow: not scaled
     assert json.loads((tmp_path / "r" / "manifest.json").read_text())["skipped"]["llm"]

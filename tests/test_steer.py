@@ -8,6 +8,7 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
+from run_layout import assert_run_layout
 
 from steerstats.generate import (
     KEPT,
@@ -201,13 +202,13 @@ def test_steer_command_end_to_end(tmp_path, vafa2025_dir):
     assert set(choices["condition"]) == {"random", "learned", "learned_tiles"}
     for f in ("learned_policy.png", "learned_policy.pdf", "trace_choices.png"):
         assert (out / "figures" / f).is_file()
-    assert json.loads((out / "manifest.json").read_text())["policy"] == "trained"
+    assert assert_run_layout(out, "steer")["details"]["policy"] == "trained"
     # a saved policy evaluates without training and reproduces the learned row exactly
     out2 = tmp_path / "out2"
     assert main([*args[:-3], "--out", str(out2), "--quiet", "--policy", str(out / "learned_policy.csv")]) == 0
     ev2 = pd.read_csv(out2 / "tables" / "steer_evaluation.csv").set_index("method")
     pd.testing.assert_series_equal(ev.loc["learned proposals"], ev2.loc["learned proposals"])
-    assert json.loads((out2 / "manifest.json").read_text())["policy"] == "loaded"
+    assert json.loads((out2 / "manifest.json").read_text())["details"]["policy"] == "loaded"
 
 
 def test_steer_bad_policy_file_exits_2(tmp_path, capsys):

@@ -2,23 +2,24 @@
 
     from steerstats.budget import run_experiment
     result = run_experiment("analyses/budget_experiment2.toml", "out/budget/experiment2")
+    result.records, result.selection      # finished runs; tables: summary_table(result.records, config)
 
 Sweeps coarse and concept-bottleneck reward models over training sizes, attribute sets and seeds
 (:func:`run_budget`, resumable), reports held-out ROC-AUC with cluster-bootstrap CIs against N and
-annotation cost (:func:`write_report`), and picks attributes greedily by AUC gain per unit cost
+annotation cost (:func:`summary_table`, :func:`contrast_table`; the written report is
+:func:`steerstats.report.budget.budget_run`), and picks attributes greedily by AUC gain per unit cost
 (:func:`greedy_attribute_selection`).
 """
 
 from steerstats.budget.auc import auc_with_ci, weighted_auc
 from steerstats.budget.config import Arm, BudgetConfig, attribute_set, load_config, parse_config
 from steerstats.budget.costs import per_example_cost, run_cost
-from steerstats.budget.experiment import run_experiment, run_selection
+from steerstats.budget.experiment import BudgetExperiment, run_experiment, run_selection
 from steerstats.budget.outputs import (
     contrast_table,
     interventions_table,
     summary_table,
     weights_table,
-    write_report,
 )
 from steerstats.budget.runner import (
     finished_runs,
@@ -34,6 +35,7 @@ from steerstats.budget.selection import greedy_attribute_selection
 __all__ = [
     "Arm",
     "BudgetConfig",
+    "BudgetExperiment",
     "attribute_set",
     "auc_with_ci",
     "contrast_table",
@@ -55,5 +57,4 @@ __all__ = [
     "training_rows",
     "weighted_auc",
     "weights_table",
-    "write_report",
 ]

@@ -46,7 +46,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from steerstats.config import OPTIONAL, REQUIRED, Field, describe, read_toml, validate
+from steerstats.config import OPTIONAL, REQUIRED, Field, read_toml, resolve_config, validate
 from steerstats.data.simulate_feedback import (
     ALIGNMENT_ATTRIBUTES,
     QUALITY_ATTRIBUTES,
@@ -227,11 +227,7 @@ def effective_config(table: dict[str, Any], source: str | None = None) -> dict[s
     return validate(table, budget_schema(), where=source or "budget config")
 
 
-def describe_config() -> list[str]:
-    """Every key of a budget config with its type, default, allowed values and meaning."""
-    return describe(budget_schema())
-
-
 def load_config(path: str | Path) -> BudgetConfig:
-    """Read (UTF-8 TOML) and check a budget config file."""
+    """Read (UTF-8 TOML) and check a budget config file, or a shipped one by name (``experiment2``)."""
+    path = resolve_config(path)
     return parse_config(read_toml(path, "budget config"), str(path))

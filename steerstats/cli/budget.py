@@ -17,7 +17,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "Re-running the same config resumes: finished runs are skipped."
         ),
     )
-    parser.add_argument("--config", required=True, help="experiment TOML (analyses/budget_*.toml)")
+    parser.add_argument("--config", required=True, help="experiment TOML, or a shipped one by name (experiment1, experiment2; see 'steerstats config list')")
     parser.add_argument("--out", default=None, help="output directory (default: out/budget/NAME)")
     parser.add_argument(
         "--max-runs", type=int, default=None, help="stop after this many new runs (resume later)"
@@ -33,30 +33,28 @@ def run(args: argparse.Namespace) -> int:
 
     from steerstats._io import check_output_dir
     from steerstats.budget import load_config, run_experiment
+    from steerstats.report.artifacts import to_markdown
+    from steerstats.report.budget import budget_run
+    from steerstats.report.run import write_run_beside_state
 
     config = load_config(args.config)
     out = Path(args.out) if args.out else Path("out") / "budget" / config.name
     source = config.data["source"]
-    check_output_dir(out, "budget", inputs=[args.config, None if source == "synthetic" else source,
+    check_output_dir(out, "budget", inputs=[config.source_file, None if source == "synthetic" else source,
                                             config.data.get("embeddings")])
     if not jax.config.jax_compilation_cache_dir:
         # Compiled training programs persist next to the results, so a resumed sweep skips them.
         jax.config.update("jax_compilation_cache_dir", str(out / ".jax_cache"))
 
     result = run_experiment(config, out, max_runs=args.max_runs, progress=not args.quiet)
-    print(f"{result['finished']}/{result['planned']} runs finished in {result['out']}")
-    if result["report"] is None:
+    print(f"{result.finished}/{result.planned} runs finished in {result.out}")
+    if not result.complete:
         print("re-run the same command to continue; the report is written when all runs are done")
         return 0
-    from steerstats.budget.outputs import to_markdown
-
-    report = result["report"]
-    import pandas as pd
-
-    for name in ("summary", "contrasts", "selection"):
-        path = report / f"{name}.csv"
-        frame = pd.read_csv(path) if path.is_file() and path.stat().st_size > 1 else None
-        if frame is not None and not frame.empty:
-            print(f"\n{name}:\n" + to_markdown(frame))
-    print(f"report: {report}")
+    run_ = budget_run(config, result.records, selection=result.selection, seconds=result.seconds)
+    write_run_beside_state(out, run_)
+    for table in run_.tables:
+        if table.name in ("summary", "contrasts", "selection") and not table.frame.empty:
+            print(f"\n{table.name}:\n" + to_markdown(table.frame))
+    print(f"report: {out / 'report.md'}")
     return 0

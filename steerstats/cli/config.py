@@ -1,8 +1,11 @@
 """``steerstats config``: the keys every config file may hold, and the effective config of a file.
 
     steerstats config keys budget|rejection|steer     every key: type, default, allowed values, meaning
-    steerstats config show FILE [--kind KIND]          the checked config with every default filled in
+    steerstats config list                             the example configs shipped with steerstats
+    steerstats config show FILE|NAME [--kind KIND]     the checked config with every default filled in
     steerstats config show rejection|steer             the built-in configuration
+
+Every command's --config takes a file or a shipped config's name (``--config experiment2``).
 """
 
 from __future__ import annotations
@@ -19,8 +22,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     keys = sub.add_parser("keys", help="every key of a kind of config, with type, default and meaning")
     keys.add_argument("kind", choices=KINDS, help="which config")
     keys.set_defaults(func=_keys)
+    listing = sub.add_parser("list", help="the example configs shipped with steerstats (usable by name)")
+    listing.set_defaults(func=_list)
     show = sub.add_parser("show", help="the effective config (checked, defaults filled in) as TOML")
-    show.add_argument("source", help="a config file, or 'rejection' / 'steer' for the built-in one")
+    show.add_argument("source", help="a config file, a shipped config's name (see 'config list'), or 'rejection' / 'steer' for the built-in one")
     show.add_argument("--kind", choices=KINDS, default=None,
                       help="kind of the file (default: budget if it has a [budget] or [[arm]] table, "
                       "steer if it has steer keys, else rejection)")
@@ -31,6 +36,14 @@ def _keys(args: argparse.Namespace) -> int:
     from steerstats.config import describe
 
     print("\n".join(describe(_schema(args.kind))))
+    return 0
+
+
+def _list(args: argparse.Namespace) -> int:
+    from steerstats.config import read_toml, shipped_configs
+
+    for name, path in shipped_configs().items():
+        print(f"{name:<24} {_guess(read_toml(path)):<10} {path}")
     return 0
 
 
@@ -49,14 +62,15 @@ def _schema(kind: str):
 def _show(args: argparse.Namespace) -> int:
     import tomli_w
 
-    from steerstats.config import read_toml
+    from steerstats.config import read_toml, resolve_config
     from steerstats.errors import ConfigError
 
     if args.source in ("rejection", "steer") and args.kind in (None, args.source):
         table, kind, where = {}, args.source, None
     else:
-        table = read_toml(args.source)
-        kind, where = args.kind or _guess(table), args.source
+        path = resolve_config(args.source)
+        table = read_toml(path)
+        kind, where = args.kind or _guess(table), str(path)
     if kind == "budget":
         from steerstats.budget.config import effective_config
 

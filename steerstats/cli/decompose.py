@@ -58,8 +58,6 @@ def run(args: argparse.Namespace) -> int:
 
     from steerstats.errors import ConfigError
 
-    if args.n_boot < 2:
-        raise ConfigError(f"--n-boot must be at least 2, got {args.n_boot}")
     if args.jobs < 1:
         raise ConfigError(f"--jobs must be at least 1, got {args.jobs}")
     if args.splits < 1:
@@ -130,8 +128,11 @@ def run(args: argparse.Namespace) -> int:
         "seed": args.seed,
         **info,
     }
+    posterior = info.pop("posterior", None)
+    settings.pop("posterior", None)
     write_outputs(args.out, study, tables=tables, figures=figures, summary=summary, settings=settings,
-                  seconds=time.perf_counter() - t0, command="decompose", inputs=[goal_file(args)], force=args.force)
+                  seconds=time.perf_counter() - t0, command="decompose", inputs=[goal_file(args)], force=args.force,
+                  posteriors={"decomposition": posterior} if posterior is not None else None)
     cols = [c for c in table.frame.columns if not c.endswith(("_ci_low", "_ci_high")) and c != "reference"]
     print(table.frame[cols].to_string(index=False, float_format=lambda v: f"{v:.4f}"))
     for extra in tables[1:]:
@@ -143,12 +144,10 @@ def run(args: argparse.Namespace) -> int:
 def _validate(args: argparse.Namespace, t0: float) -> int:
     import time
 
-    from steerstats.data.study import Study
     from steerstats.decompose import validate_decomposition
-    from steerstats.decompose.validate import SCENARIOS
     from steerstats.errors import ConfigError
-    from steerstats.report.artifacts import Table
-    from steerstats.report.section_decomposition import write_outputs
+    from steerstats.report.decompose_validation import validation_run
+    from steerstats.report.run import write_run
 
     if args.n_sims < 2:
         raise ConfigError(f"--n-sims must be at least 2, got {args.n_sims}")
@@ -157,35 +156,11 @@ def _validate(args: argparse.Namespace, t0: float) -> int:
         scenarios=scenarios, n_sims=args.n_sims, n_boot=args.n_boot, seed=args.seed, n_jobs=args.jobs,
         progress=not args.quiet, interval=args.interval, n_splits=args.splits,
     )
+    run_ = validation_run(sims, summary, scenarios=scenarios, n_sims=args.n_sims, n_boot=args.n_boot,
+                          n_splits=args.splits, seed=args.seed, interval=args.interval, seconds=time.perf_counter() - t0)
+    write_run(args.out, run_, force=args.force)
     terms = summary[summary["term"].isin(["steering_term", "producible_term"])]
-    parts = []
-    for (scenario, estimator, interval), g in terms.groupby(["scenario", "estimator", "interval"], sort=False):
-        parts.append(
-            f"{scenario} / {estimator} ({interval.split(',')[0]}): max |bias| / SD {g['bias_over_sd'].abs().max():.2f} "
-            f"(criterion < 0.2), coverage {g['coverage'].min():.3f}-{g['coverage'].max():.3f} "
-            f"(criterion 0.93-0.97; MC error ~{g['coverage_mcse'].mean():.3f})"
-        )
-    line = (f"R = {args.n_sims} simulated studies per scenario (influence intervals over {args.splits} splits; "
-            f"refit bootstraps with B = {args.n_boot}), steering and producible terms: " + "; ".join(parts) + ".")
-    table = Table(
-        name="decomposition_validation",
-        frame=summary,
-        title="Decomposition estimators on simulated studies with known truth",
-        interpretation=line,
-        se_note="bias_mcse = empirical_sd / sqrt(R) (Monte Carlo SE of the bias); bias_over_sd = bias / empirical_sd "
-        "(the SD of one estimate); coverage_mcse = sqrt(c (1 - c) / R).",
-        notes=(*(f"{k}: {v}" for k, v in SCENARIOS.items() if k in scenarios),
-               "Goals represented by their true feature vectors; 95% intervals clustered on steering users: "
-               "influence-function t intervals for the interacted estimator (unless --interval bootstrap), "
-               "percentile intervals of the refit bootstrap for the additive one."),
-        se_stems={},
-    )
-    study = Study(name="synthetic-decomposition", source=f"{args.n_sims} simulations, seed {args.seed}")
-    settings = {"command": "steerstats decompose --validate", "n_sims": args.n_sims, "n_boot": args.n_boot, "seed": args.seed,
-                "scenarios": list(scenarios), "interval": args.interval or "default", "n_splits": args.splits}
-    write_outputs(args.out, study, tables=[table], figures=[], summary=line, settings=settings,
-                  seconds=time.perf_counter() - t0, extra=[("decomposition_validation_draws", sims)],
-                  command="decompose --validate", force=args.force)
+    line = run_.summary
     cols = ["scenario", "estimator", "model", "term", "truth", "bias", "bias_mcse", "bias_over_sd", "empirical_sd",
             "mean_se", "coverage", "coverage_mcse"]
     print(terms[cols].to_string(index=False, float_format=lambda v: f"{v:.4f}"))

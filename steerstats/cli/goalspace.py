@@ -67,86 +67,43 @@ def _normalizer(spec: str, dims):
 
 
 def run_score(args: argparse.Namespace) -> int:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from steerstats._io import atomic_directory, atomic_write_json
     from steerstats.cli._common import guard_out
     from steerstats.errors import InputError
     from steerstats.goalspace import check_dims
-    from steerstats.goalspace.figures import flow_field
-    from steerstats.goalspace.table import median_iqr_table, read_table, score_frame
-    from steerstats.report.artifacts import Figure, Table, write_figure, write_table
+    from steerstats.goalspace.table import read_table, score_frame
+    from steerstats.report.goalspace import score_run
+    from steerstats.report.run import input_records, write_run
 
     dims = check_dims(args.dims)
     if args.pair is not None:
         bad = [p for p in args.pair if p not in dims]
         if bad or args.pair[0] == args.pair[1]:
             raise InputError(f"--pair needs two different dimensions among {list(dims)}, got {args.pair}")
-    guard_out(args, "goalspace score", args.input, args.norm if args.norm not in ("defaults", "table") else None)
+    norm_file = args.norm if args.norm not in ("defaults", "table") else None
+    guard_out(args, "goalspace score", args.input, norm_file)
     frame = read_table(args.input)
     scored = score_frame(frame, dims=dims, mode=args.mode, normalizer=_normalizer(args.norm, dims),
                          file=args.input, progress=not args.quiet)
     pair = tuple(args.pair) if args.pair else (tuple(dims[:2]) if len(dims) >= 2 else None)
-    with atomic_directory(args.out, command="goalspace score", inputs=[args.input], force=args.force) as out:
-        scored.rows.to_csv(out / "scores.csv", index=False)
-        display = median_iqr_table(scored.summary)
-        write_table(Table("summary", display, f"Goal-space steerability ({args.mode} mode), median (IQR) per model",
-                          f"Dimensions: {', '.join(dims)}; normalisation: {scored.normalizer.source}.",
-                          "none (descriptive medians and IQRs)."), out)
-        scored.summary.to_csv(out / "summary_numeric.csv", index=False)
-        if pair is not None:
-            fig, ax = plt.subplots(figsize=(5, 5))
-            flow_field(scored.z0, scored.z_goal, scored.z_out, dims, pair, ax=ax)
-            write_figure(Figure("flow_field", fig, "Flow field", f"requested vs realised moves on {pair}"), out)
-        atomic_write_json(out / "settings.json", {
-            "input": str(args.input), "dims": list(dims), "mode": args.mode, "goal": scored.goal_kind,
-            "normalisation": {"source": scored.normalizer.source, "ranges": scored.normalizer.as_dict()},
-            "flow_pair": list(pair) if pair else None, "rows": len(scored.rows),
-        })
+    run_ = score_run(scored, dims=dims, mode=args.mode, pair=pair, inputs=input_records([args.input, norm_file]))
+    write_run(args.out, run_, inputs=[args.input, norm_file], force=args.force)
     print(f"scored {len(scored.rows)} rows on {', '.join(dims)} ({args.mode}); wrote {args.out}")
     return 0
 
 
 def run_llm_study(args: argparse.Namespace) -> int:
-    import matplotlib
-
-    matplotlib.use("Agg")
-
-    from steerstats._io import atomic_directory, atomic_write_json, atomic_write_text
     from steerstats.cli._common import guard_out
     from steerstats.data import load_study
-    from steerstats.errors import ConfigError
-    from steerstats.report.artifacts import Figure, Table, write_figure, write_table
-    from steerstats.report.section_goalspace import (
-        by_attempt_table,
-        by_model_table,
-        llm_goalspace_analysis,
-        llm_goalspace_figure,
-    )
+    from steerstats.report.build import study_inputs
+    from steerstats.report.goalspace import llm_study_run
+    from steerstats.report.run import write_run
+    from steerstats.report.section_goalspace import llm_goalspace_analysis
 
-    if args.n_boot < 2:
-        raise ConfigError(f"--n-boot must be at least 2, got {args.n_boot}")
     guard_out(args, "goalspace llm-study", args.data_dir)
     study = load_study("vafa2025", args.data_dir)
     result = llm_goalspace_analysis(study, seed=args.seed, n_boot=args.n_boot, progress=not args.quiet)
-    se_note = f"cluster bootstrap over steering users, {args.n_boot} replicates, seed {args.seed}"
-    with atomic_directory(args.out, command="goalspace llm-study", inputs=[args.data_dir], force=args.force) as out:
-        write_table(Table("by_model", by_model_table(result), "LLM steering in goal space, per model",
-                          result.findings, se_note), out)
-        write_table(Table("by_attempt", by_attempt_table(result), "Median (IQR) per model and attempt",
-                          "descriptive", "none"), out)
-        write_table(Table("by_dimension", result.by_dimension, "Overshoot per goal dimension", "descriptive",
-                          se_note), out)
-        write_table(Table("stability", result.stability, "Goal dimensions on headlines", "descriptive", "none"), out)
-        write_table(Table("rating", result.rating, "Steering error vs satisfaction rating", "Spearman", se_note), out)
-        result.by_model.to_csv(out / "by_model_numeric.csv", index=False)
-        result.rows.to_csv(out / "attempts.csv", index=False)
-        write_figure(Figure("goalspace_llm", llm_goalspace_figure(result), "LLM steering in goal space", ""), out)
-        atomic_write_text(out / "findings.md", result.findings + "\n")
-        atomic_write_json(out / "settings.json", {**result.info, "dims": list(result.dims)})
+    write_run(args.out, llm_study_run(result, n_boot=args.n_boot, seed=args.seed, inputs=study_inputs(study)),
+              inputs=[args.data_dir], force=args.force)
     print(result.findings)
     print(f"wrote {args.out}")
     return 0

@@ -21,7 +21,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "predict",
         help="steerability predictors: held-out R^2 of (1) mean, (2) model, (3) +prompt, (4) +goal",
         description="Fit the paper's four predictors of per-attempt DreamSim on a goal-grouped split "
-        "and write table steerability_predictors (csv/md/tex), a bar figure, summary.md and "
+        "and write table steerability_predictors (csv/md/tex), a bar figure, report.md and "
         "manifest.json to OUT (atomically).",
     )
     add_dataset_args(parser)
@@ -51,15 +51,12 @@ def parse_split(value: str) -> str | int:
 def run(args: argparse.Namespace) -> int:
     import time
 
-    from steerstats.errors import ConfigError
     from steerstats.report.section_decomposition import (
         load_analysis_study,
         predictor_results,
         write_outputs,
     )
 
-    if args.n_boot < 2:
-        raise ConfigError(f"--n-boot must be at least 2, got {args.n_boot}")
     split = parse_split(args.split)
     guard_out(args, "predict", args.data_dir, goal_file(args), args.cache_dir)
     t0 = time.perf_counter()

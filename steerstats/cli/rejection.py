@@ -17,7 +17,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "Collins et al. Table 1-style tables with cluster-bootstrap CIs over prompts, best-of-N "
         "curves, tie-aware pairwise accuracy, figures and a manifest (atomically).",
     )
-    parser.add_argument("--config", default=None, help="analysis TOML (default: built-in = analyses/rejection_synthetic.toml)")
+    parser.add_argument("--config", default=None, help="analysis TOML or a shipped name (e.g. mismatch; default: the built-in = rejection_synthetic)")
     add_out_arg(parser, "out/rejection")
     parser.add_argument("--seed", type=int, default=None, help="override the config's seed")
     parser.add_argument("--n-boot", type=int, default=None, help="override the config's bootstrap replicates")
@@ -26,6 +26,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from steerstats.config import resolve_config
     from steerstats.report.rejection import load_config, run_rejection
 
     cfg = load_config(args.config)
@@ -35,7 +36,7 @@ def run(args: argparse.Namespace) -> int:
         cfg["n_boot"] = args.n_boot
     if args.judgements:
         cfg["judges"]["human"] = args.judgements
-    guard_out(args, "rejection", args.config, cfg["generate"]["path"] or None, cfg["judges"]["human"] or None)
+    guard_out(args, "rejection", resolve_config(args.config) if args.config else None, cfg["generate"]["path"] or None, cfg["judges"]["human"] or None)
     tables = run_rejection(cfg, args.out, force=args.force)
     a, b = cfg["compare"]["a"], cfg["compare"]["b"]
     for judge in ("oracle", "simulated", "human"):

@@ -28,11 +28,8 @@ def run(args: argparse.Namespace) -> int:
 
         request_host_devices(4)
     from steerstats.data import load_study
-    from steerstats.errors import ConfigError
     from steerstats.report import ReportContext, build_report
 
-    if args.n_boot < 2:
-        raise ConfigError(f"--n-boot must be at least 2, got {args.n_boot}")
     guard_out(args, "report", args.data_dir)
     study = load_study(args.dataset, args.data_dir, args.seed)
     context = ReportContext(seed=args.seed, n_boot=args.n_boot, bayes=args.bayes, dataset=args.dataset)

@@ -16,7 +16,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "al. Table 1), and with --data-dir summarise the released img_steering*.csv traces. Writes "
         "tables, figures, learned_policy.csv and manifest.json (atomically).",
     )
-    parser.add_argument("--config", default=None, help="analysis TOML (default: built-in = analyses/steer_synthetic.toml)")
+    parser.add_argument("--config", default=None, help="analysis TOML or a shipped name (default: the built-in = steer_synthetic)")
     add_out_arg(parser, "out/steer")
     parser.add_argument("--data-dir", default=None, help="released vafa2025 study directory: add the trace analysis")
     parser.add_argument("--policy", default=None, help="a saved learned_policy.csv: evaluate it instead of training")
@@ -26,12 +26,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from steerstats.config import resolve_config
     from steerstats.report.steer import load_config, run_steer
 
     cfg = load_config(args.config)
     if args.seed is not None:
         cfg["seed"] = args.seed
-    guard_out(args, "steer", args.config, args.data_dir, args.policy)
+    guard_out(args, "steer", resolve_config(args.config) if args.config else None, args.data_dir, args.policy)
     traces = None
     if args.data_dir:
         from steerstats.data import load_study

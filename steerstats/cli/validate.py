@@ -32,29 +32,26 @@ def _coverage_run(args: argparse.Namespace) -> int:
     from steerstats.uncertainty.bayes.devices import request_host_devices
 
     request_host_devices(args.nuts_chains)  # before anything starts JAX
-    from pathlib import Path
-
-    from steerstats.uncertainty.coverage import (
-        CoverageConfig,
-        default_params,
-        run_coverage,
-        write_outputs,
-    )
+    from steerstats._io import check_output_dir
+    from steerstats.report.artifacts import to_markdown
+    from steerstats.report.coverage import coverage_run
+    from steerstats.report.run import write_run_beside_state
+    from steerstats.uncertainty.coverage import CoverageConfig, default_params, run_coverage
 
     config = CoverageConfig(
         reps=args.reps, reps_bayes=args.reps_bayes, n_boot=args.n_boot, seed=args.seed,
         nuts_warmup=args.nuts_warmup, nuts_samples=args.nuts_samples, nuts_chains=args.nuts_chains,
         scenarios=tuple(x.strip() for x in args.scenarios.split(",") if x.strip()),
     )
-    from steerstats._io import check_output_dir
-
     check_output_dir(args.out, "validate coverage", inputs=[args.data_dir])
-    params, components = default_params(args.data_dir)
+    params, components, files = default_params(args.data_dir)
     results = run_coverage(args.out, params, config, progress=not args.quiet)
-    table = write_outputs(args.out, results, config, components.as_dict())
-    print(Path(args.out, "coverage.md").read_text())
-    print(f"wrote coverage.csv, coverage.md, coverage.png, calibration.json, replications*.csv to {args.out}")
-    return 0 if len(table) else 1
+    run_ = coverage_run(results, config, components.as_dict(), inputs=files)
+    write_run_beside_state(args.out, run_)
+    table = run_.tables[0]
+    print(f"{table.title}\n\n{table.interpretation}\n\n" + to_markdown(table.frame))
+    print(f"wrote tables/coverage.*, figures/coverage.*, report.md, manifest.json to {args.out}")
+    return 0 if len(table.frame) else 1
 
 
 VALIDATIONS: dict[str, tuple[str, Callable, Callable]] = {

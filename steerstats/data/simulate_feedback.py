@@ -164,7 +164,6 @@ class FeedbackSample:
     group: np.ndarray  # (n,) int prompt/group id
     example_id: np.ndarray  # (n,) str
     attribute_names: tuple[str, ...]
-    ai_noise: np.ndarray | None = None  # (n, M) the labeller's per-item error nu
 
     def __len__(self) -> int:
         return int(self.aggregate.shape[0])

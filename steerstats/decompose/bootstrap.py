@@ -18,6 +18,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from steerstats._parallel import parallel_map
+from steerstats.config import check_n_boot
 from steerstats.decompose.estimate import DecompositionData, estimate_terms
 
 
@@ -68,10 +69,7 @@ def bootstrap_terms(
     :func:`~steerstats.decompose.influence.influence_terms` is the default for the debiased
     estimator. This one also serves the additive estimator, which has no influence function here.
     """
-    if n_boot < 2:
-        from steerstats.errors import ConfigError
-
-        raise ConfigError(f"n_boot must be at least 2, got {n_boot}")
+    check_n_boot(n_boot)
     chunks = [list(range(i, min(i + chunk, n_boot))) for i in range(0, n_boot, chunk)]
     bar = tqdm(total=n_boot, desc="bootstrap (refit)", disable=not progress)
     parts: list[np.ndarray] = []

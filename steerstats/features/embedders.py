@@ -109,13 +109,20 @@ class MiniLMEmbedder:
     def _load(self):
         if self._model is None:
             import os
+            import warnings
 
             try:
                 # transformers imports torchvision; where its compiled operators do not match the
-                # installed torch, steerstats.embed's shim makes that import work (see _compat)
-                from steerstats.embed._compat import import_torchvision
+                # installed torch, steerstats.embed's shim makes that import work (see _compat).
+                # Its warning (no detection ops) does not concern a text embedder.
+                from steerstats.embed._compat import (
+                    TorchvisionOpsUnavailableWarning,
+                    import_torchvision,
+                )
 
-                import_torchvision()
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", TorchvisionOpsUnavailableWarning)
+                    import_torchvision()
             except ImportError:
                 pass
             try:

@@ -8,7 +8,7 @@ the latent variations of Vafa et al. (2025, Sec. 5; SPEC Eq. 8, see :mod:`steers
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
@@ -61,9 +61,6 @@ class Candidates:
             else self.attributes.iloc[idx].reset_index(drop=True),
             aggregate=None if self.aggregate is None else self.aggregate[idx],
         )
-
-    def with_embedding(self, embedding: np.ndarray) -> Candidates:
-        return replace(self, embedding=np.asarray(embedding))
 
     def frame(self) -> pd.DataFrame:
         """One row per candidate: id, prompt, seed, and the known truth when there is one."""

@@ -29,8 +29,6 @@ from steerstats.goalspace.dimensions import Normalizer, check_dims
 from steerstats.goalspace.mappers import map_texts
 from steerstats.goalspace.metrics import Mode, steerability_metrics, summarize
 
-TEXT_COLUMNS = ("source_text", "output_text")
-
 
 def read_table(path: str | Path) -> pd.DataFrame:
     """Read a CSV or parquet table as strings/objects (no type guessing on text; a short record

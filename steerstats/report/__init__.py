@@ -15,15 +15,23 @@ Sections are registered in :mod:`steerstats.report.sections` (see its docstring 
 
 from steerstats.report.artifacts import (
     Figure,
+    PosteriorArtifact,
     Table,
     to_latex,
     to_markdown,
-    write_artifacts,
     write_figure,
     write_table,
 )
-from steerstats.report.build import ReportResult, build_report, manifest, package_versions
+from steerstats.report.build import ReportResult, build_report, run_sections
 from steerstats.report.estimates import add_design_se, bootstrap_se, design_note
+from steerstats.report.run import (
+    MANIFEST_KEYS,
+    Run,
+    manifest,
+    package_versions,
+    write_run,
+    write_run_beside_state,
+)
 from steerstats.report.sections import SECTIONS, ReportContext, Section
 from steerstats.report.steerability import (
     blind_steering_table,
@@ -34,12 +42,16 @@ from steerstats.report.steerability import (
     seed_constraint_table,
     similarity_tables,
 )
+from steerstats.report.tidy import long_table
 
 __all__ = [
+    "MANIFEST_KEYS",
     "SECTIONS",
     "Figure",
+    "PosteriorArtifact",
     "ReportContext",
     "ReportResult",
+    "Run",
     "Section",
     "Table",
     "add_design_se",
@@ -49,15 +61,18 @@ __all__ = [
     "design_note",
     "judgement_table",
     "llm_table",
+    "long_table",
     "manifest",
     "package_versions",
+    "run_sections",
     "satisfaction_table",
     "seed_choice_table",
     "seed_constraint_table",
     "similarity_tables",
     "to_latex",
     "to_markdown",
-    "write_artifacts",
     "write_figure",
+    "write_run",
+    "write_run_beside_state",
     "write_table",
 ]

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import io
 import math
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -45,7 +44,14 @@ class Figure:
     figure: Any  # matplotlib.figure.Figure
     title: str
     caption: str
-    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class PosteriorArtifact:
+    """A Bayesian fit kept whole: arviz InferenceData, written as ``posterior/NAME.nc``."""
+
+    name: str
+    inference_data: Any
 
 
 def format_value(value: Any, digits: int = DIGITS) -> str:
@@ -104,15 +110,30 @@ def tex_columns(frame: pd.DataFrame, stems: dict[str, str] | None = None) -> lis
     return [(h, g) for h, g in groups if h not in folded and h not in se_like]
 
 
+#: tables with more columns than this are scaled to the text width (``\resizebox``, graphicx)
+WIDE_COLUMNS = 6
+
+
+def tex_header(column: str) -> str:
+    """A human-readable header: ``steering_error_median`` -> ``steering error median``."""
+    return column.replace("_", " ")
+
+
 def to_latex(table: Table, digits: int = DIGITS) -> str:
-    """booktabs tabular; estimates as ``x (se)`` or ``x (se) [se_cluster]``."""
+    r"""A ``table`` float (caption = title + SE note, ``\label{tab:NAME}``) around a booktabs
+    tabular; estimates as ``x (se)`` or ``x (se) [se_cluster]``; wide tables resized to fit.
+    Needs ``booktabs`` (and ``graphicx`` for wide tables) in the preamble."""
     groups = tex_columns(table.frame, table.se_stems)
+    wide = len(groups) > WIDE_COLUMNS
     lines = [
-        "% " + _tex_escape(table.title),
-        "% " + _tex_escape(table.se_note),
+        r"\begin{table}[htbp]",
+        r"\centering",
+        r"\caption{" + _tex_escape(table.title) + ". " + _tex_escape(table.se_note) + "}",
+        r"\label{tab:" + table.name.replace("_", "-") + "}",
+        *([r"\resizebox{\textwidth}{!}{%"] if wide else []),
         r"\begin{tabular}{" + "l" * 1 + "r" * (len(groups) - 1) + "}",
         r"\toprule",
-        " & ".join(_tex_escape(h) for h, _ in groups) + r" \\",
+        " & ".join(_tex_escape(tex_header(h)) for h, _ in groups) + r" \\",
         r"\midrule",
     ]
     for row in table.frame.to_dict("records"):  # keeps each column's own type (ints stay ints)
@@ -130,7 +151,7 @@ def to_latex(table: Table, digits: int = DIGITS) -> str:
                         text += f" [{cl}]" if cl else ""
             cells.append(_tex_escape(text))
         lines.append(" & ".join(cells) + r" \\")
-    lines += [r"\bottomrule", r"\end{tabular}", ""]
+    lines += [r"\bottomrule", r"\end{tabular}", *(["}"] if wide else []), r"\end{table}", ""]
     return "\n".join(lines)
 
 
@@ -166,12 +187,3 @@ def write_figure(figure: Figure, directory: Path) -> list[Path]:
         paths.append(atomic_write_bytes(Path(directory) / f"{figure.name}.{ext}", buf.getvalue()))
     plt.close(figure.figure)
     return paths
-
-
-def write_artifacts(directory: Path, tables: Iterable[Table], figures: Iterable[Figure]) -> list[Path]:
-    """Create ``directory``/tables and ``directory``/figures and write every table and figure there."""
-    directory = Path(directory)
-    (directory / "tables").mkdir()
-    (directory / "figures").mkdir()
-    paths = [p for t in tables for p in write_table(t, directory / "tables")]
-    return paths + [p for f in figures for p in write_figure(f, directory / "figures")]

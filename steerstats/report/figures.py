@@ -6,15 +6,7 @@ import numpy as np
 import pandas as pd
 
 from steerstats.metrics.cells import AVERAGE
-
-
-def _pyplot():
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
-
-    return plt
+from steerstats.report.style import pyplot
 
 
 def _critical(rows: pd.DataFrame) -> np.ndarray:
@@ -28,7 +20,7 @@ def _critical(rows: pd.DataFrame) -> np.ndarray:
 
 def similarity_by_attempt_figure(table: pd.DataFrame, se_label: str = "headline", column: str = "dreamsim"):
     """Mean similarity per attempt, one line per model, the pooled Average in black (±1 headline SE)."""
-    plt = _pyplot()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(7, 4.5))
     for model, rows in table.groupby("model", sort=False):
         pooled = model == AVERAGE
@@ -49,7 +41,7 @@ def similarity_by_attempt_figure(table: pd.DataFrame, se_label: str = "headline"
 def similarity_by_model_figure(table: pd.DataFrame, se_label: str = "headline", column: str = "dreamsim"):
     """Mean similarity per model (sorted), 95% bars from the row SEM and from the headline SE
     (t(G - 1) quantile below 50 clusters)."""
-    plt = _pyplot()
+    plt = pyplot()
     rows = table[table["model"] != AVERAGE].sort_values(f"{column}_mean")
     pooled = table[table["model"] == AVERAGE]
     y = np.arange(len(rows))
@@ -71,7 +63,7 @@ def similarity_by_model_figure(table: pd.DataFrame, se_label: str = "headline", 
 
 def blind_steering_figure(table: pd.DataFrame):
     """Blind-steering ratio (LLM / human improvement) against the number of rewrites k."""
-    plt = _pyplot()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(5.5, 4))
     ax.errorbar(table["k"], table["ratio"], yerr=1.96 * table["ratio_se"], marker="o", capsize=4)
     ax.axhline(1.0, color="grey", ls="--", lw=1, label="matches human steering")

@@ -10,7 +10,7 @@ prompt, N candidates; each model's top pick; side-by-side judgements of the two 
     OUT/tables/best_of_n.*         expected true reward of each scorer's best-of-N pick vs N
     OUT/tables/pairwise_accuracy.* tie-aware pairwise accuracy of each scorer
     OUT/figures/best_of_n.*, side_by_side_<judge>.*
-    OUT/manifest.json
+    OUT/report.md, OUT/manifest.json   (the run writer: steerstats.report.run)
 
 CIs: one-way cluster bootstrap over prompts (percentile), as all votes/pairs of a prompt share its
 candidates.
@@ -27,8 +27,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from steerstats._io import atomic_directory, atomic_write_json
-from steerstats.config import OPTIONAL, REQUIRED, Field, defaults, read_toml, validate
+from steerstats.config import OPTIONAL, REQUIRED, Field, read_toml, resolve_config, validate
 from steerstats.errors import ConfigError
 from steerstats.generate import (
     AGGREGATE,
@@ -46,7 +45,9 @@ from steerstats.generate import (
     top_picks,
     vote_shares,
 )
-from steerstats.report.artifacts import Figure, Table, write_artifacts
+from steerstats.report.artifacts import Figure, Table
+from steerstats.report.run import Run, input_records, write_run
+from steerstats.report.style import pyplot
 from steerstats.uncertainty import cluster_bootstrap, grouped_mean_bootstrap
 
 
@@ -115,8 +116,6 @@ def _schema() -> dict[str, Field]:
 
 
 SCHEMA: dict[str, Field] = _schema()
-#: the built-in configuration; analyses/rejection_synthetic.toml spells out the same values
-DEFAULTS: dict[str, Any] = defaults(SCHEMA)
 
 
 def check_config(table: Mapping[str, Any], *, where: str = "", schema: Mapping[str, Field] | None = None) -> dict[str, Any]:
@@ -159,9 +158,11 @@ def merge_config(override: Mapping[str, Any], where: str = "") -> dict[str, Any]
 
 
 def load_config(path: str | Path | None) -> dict[str, Any]:
-    """The effective config of a UTF-8 TOML file (or the built-in one for ``None``)."""
+    """The effective config of a UTF-8 TOML file, a shipped one by name (``mismatch``), or the
+    built-in one for ``None``."""
     if path is None:
         return check_config({})
+    path = resolve_config(path)
     return check_config(read_toml(path), where=str(path))
 
 
@@ -262,7 +263,7 @@ def side_by_side_table(votes: pd.DataFrame, a: str, b: str, dims: list[str], *, 
 def _mean_table(data: pd.DataFrame, value: str, group: str, *, n_boot: int, seed: int, level: float) -> pd.DataFrame:
     res, levels = grouped_mean_bootstrap(data, value, group, "prompt", n_boot=n_boot, seed=seed, level=level)
     return pd.DataFrame(
-        {group: levels, "mean": res.estimate, "mean_se": res.se, "ci_low": res.ci_low, "ci_high": res.ci_high}
+        {group: levels, "mean": res.estimate, "mean_se": res.se, "mean_ci_low": res.ci_low, "mean_ci_high": res.ci_high}
     )
 
 
@@ -311,21 +312,14 @@ def accuracy_table(candidates: Candidates, scores: pd.DataFrame, truth: np.ndarr
 
 
 # figures -----------------------------------------------------------------------------------------
-def _pyplot():
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
-
-    return plt
 
 
 def best_of_n_figure(table: pd.DataFrame):
-    plt = _pyplot()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(6, 4))
     for scorer, g in table.groupby("scorer", sort=False):
         ax.plot(g["n"], g["mean"], marker="o", label=scorer)
-        ax.fill_between(g["n"], g["ci_low"], g["ci_high"], alpha=0.2)
+        ax.fill_between(g["n"], g["mean_ci_low"], g["mean_ci_high"], alpha=0.2)
     ax.set_xscale("log", base=2)
     ns = sorted(table["n"].unique())
     ax.set_xticks(ns, [str(n) for n in ns])
@@ -336,7 +330,7 @@ def best_of_n_figure(table: pd.DataFrame):
 
 
 def side_by_side_figure(table: pd.DataFrame, a: str, b: str):
-    plt = _pyplot()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(6, 0.45 * len(table) + 1.2))
     y = np.arange(len(table))[::-1]
     left = np.zeros(len(table))
@@ -455,10 +449,19 @@ def run_rejection(
             f"cluster bootstrap over prompts ({n_boot} replicates)",
         )
 
-    with atomic_directory(out, command="rejection", force=force,
-                          inputs=[cfg["generate"]["path"] or None, cfg["judges"]["human"] or None]) as tmp:
-        write_artifacts(tmp, tables.values(), figures.values())
-        atomic_write_json(tmp / "manifest.json", _manifest(cfg, tables, figures, candidates, pairs, time.perf_counter() - t0))
+    inputs = [cfg["generate"]["path"] or None, cfg["judges"]["human"] or None]
+    write_run(out, Run(
+        command="rejection",
+        title="Rejection sampling with reward models",
+        summary=next(iter(tables.values())).interpretation if tables else "",
+        tables=list(tables.values()),
+        figures=list(figures.values()),
+        config=cfg,
+        seeds={"seed": seed},
+        inputs=input_records(inputs),
+        seconds={"total": time.perf_counter() - t0},
+        details={"n_candidates": len(candidates), "n_prompts": int(pairs.shape[0]), "n_same_pick": int(pairs["same"].sum())},
+    ), inputs=inputs, force=force)
     return {name: t.frame for name, t in tables.items()}
 
 
@@ -489,21 +492,3 @@ def _bon_line(table: pd.DataFrame) -> str:
         parts.append(f"{scorer} {g['mean'].iloc[0]:.3f} -> {g['mean'].iloc[-1]:.3f}")
     lo, hi = table["n"].min(), table["n"].max()
     return f"Expected true reward from N = {lo} to N = {hi}: " + "; ".join(parts) + "."
-
-
-def _manifest(cfg, tables, figures, candidates, pairs, seconds) -> dict[str, Any]:
-    from steerstats.report.build import package_versions
-
-    return {
-        "command": "rejection",
-        "config": cfg,
-        "seed": cfg["seed"],
-        "n_boot": cfg["n_boot"],
-        "n_candidates": len(candidates),
-        "n_prompts": int(pairs.shape[0]),
-        "n_same_pick": int(pairs["same"].sum()),
-        "tables": sorted(tables),
-        "figures": sorted(figures),
-        "packages": package_versions(("steerstats", "numpy", "scipy", "pandas", "jax", "flax", "scikit-learn")),
-        "seconds": round(seconds, 3),
-    }

@@ -64,7 +64,7 @@ def _comparison(table: pd.DataFrame, what: str, cluster_text: str, shared: str, 
     return text + "."
 
 
-def similarity_comparison(study: Study, context: ReportContext, fit_kwargs: dict) -> pd.DataFrame:
+def similarity_comparison(study: Study, context: ReportContext, fit_kwargs: dict) -> tuple[pd.DataFrame, object]:
     from steerstats.uncertainty import grouped_mean_bootstrap
     from steerstats.uncertainty.bayes import fit_similarity
 
@@ -78,7 +78,7 @@ def similarity_comparison(study: Study, context: ReportContext, fit_kwargs: dict
     table["hdi_to_cluster_width"] = (table["hdi94_high"] - table["hdi94_low"]) / (
         (table["boot_high"] - table["boot_low"]) * 1.8808 / 1.9600)
     table["nuts_seconds"] = fit.posterior.seconds
-    return table
+    return table, fit
 
 
 def _share_stat(frame: pd.DataFrame, w, *, y: np.ndarray, codes: np.ndarray, k: int) -> np.ndarray:
@@ -87,11 +87,11 @@ def _share_stat(frame: pd.DataFrame, w, *, y: np.ndarray, codes: np.ndarray, k: 
     return weighted_group_mean(y, codes, k, w)
 
 
-def judgement_comparison(study: Study, context: ReportContext, fit_kwargs: dict) -> pd.DataFrame:
+def judgement_comparison(study: Study, context: ReportContext, fit_kwargs: dict) -> tuple[pd.DataFrame, dict]:
     from steerstats.uncertainty.bayes import fit_binary
     from steerstats.uncertainty.clusters import cluster_robust_se
 
-    parts = []
+    parts, fits = [], {}
     for name, (attr, column) in JUDGEMENTS.items():
         f = study.require(attr)
         y = f[column].astype(float)
@@ -101,6 +101,7 @@ def judgement_comparison(study: Study, context: ReportContext, fit_kwargs: dict)
         cgm = cluster_robust_se(stat, f, ["steering_user_id", "user_id"])
         half = cgm.critical(0.95) * cgm.se
         fit = fit_binary(f, column, seed=context.seed, **fit_kwargs)
+        fits[name] = fit
         cl = pd.DataFrame({"model": list(levels), "cgm_low": cgm.estimate - half, "cgm_high": cgm.estimate + half})
         part = _sem_columns(f.assign(_y=y), "_y").merge(cl, on="model")
         part = part.merge(_bayes_columns(fit), on="model", validate="one_to_one")
@@ -108,13 +109,13 @@ def judgement_comparison(study: Study, context: ReportContext, fit_kwargs: dict)
             (part["cgm_high"] - part["cgm_low"]) * 1.8808 / 1.9600)
         part.insert(0, "judgement", name)
         parts.append(part)
-    return pd.concat(parts, ignore_index=True)
+    return pd.concat(parts, ignore_index=True), fits
 
 
 def section(study: Study, context: ReportContext) -> list:
     if not context.bayes:
         return []
-    from steerstats.report.artifacts import Table
+    from steerstats.report.artifacts import PosteriorArtifact, Table
     from steerstats.uncertainty.bayes import NutsSettings, request_host_devices
 
     request_host_devices(4)  # effective only if nothing has started JAX yet; else chains run in turn
@@ -132,9 +133,11 @@ def section(study: Study, context: ReportContext) -> list:
             "HDI of the hierarchical model's population-level quantity (NUTS, "
             f"{settings.num_chains} chains x {settings.num_samples} draws after {settings.num_warmup} warm-up); "
             "`bayes_status` is 'ok' only if every R-hat <= 1.01 and no transition diverged.")
-    sim = similarity_comparison(study, context, fit_kwargs)
-    judge = judgement_comparison(study, context, fit_kwargs)
-    return [
+    sim, sim_fit = similarity_comparison(study, context, fit_kwargs)
+    judge, judge_fits = judgement_comparison(study, context, fit_kwargs)
+    posteriors = [PosteriorArtifact("bayes_similarity", sim_fit.posterior.inference_data())]
+    posteriors += [PosteriorArtifact(f"bayes_{name}", fit.posterior.inference_data()) for name, fit in judge_fits.items()]
+    return [*posteriors,
         Table("bayes_similarity", sim, "Mean DreamSim by model: SEM, cluster bootstrap and Bayesian intervals",
               _comparison(sim, "mean DreamSim by model", "steering-user cluster-bootstrap", "a steering user (10 rows each)"), note,
               notes=("Bayes: logit-normal model with model means, attempt trend, and user, goal and attempt random "

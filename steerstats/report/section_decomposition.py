@@ -14,9 +14,11 @@ from itertools import pairwise
 import numpy as np
 import pandas as pd
 
+from steerstats.config import check_n_boot
 from steerstats.data.study import Study
 from steerstats.errors import ConfigError
 from steerstats.report.artifacts import Figure, Table
+from steerstats.report.style import pyplot
 
 PREDICTOR_LABELS = {
     "mean": "(1) training mean",
@@ -27,13 +29,6 @@ PREDICTOR_LABELS = {
 }
 
 
-def _pyplot():
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
-
-    return plt
 
 
 def goal_table_for(study: Study, goal_source: str) -> pd.DataFrame | None:
@@ -94,6 +89,7 @@ def predictor_results(
     Every predictor's R^2 and the gain of each added block are computed on the same bootstrap
     draws, so the gains' intervals are paired.
     """
+    check_n_boot(n_boot)
     from steerstats.features import EmbeddingCache, make_embedder
     from steerstats.predictors import PREDICTORS, held_out_predictions, r2_mse
     from steerstats.uncertainty.bootstrap import cluster_bootstrap
@@ -200,7 +196,7 @@ def _error_bars(frame: pd.DataFrame, column: str) -> np.ndarray:
 
 def predictors_figure(table: pd.DataFrame) -> Figure:
     """Bars of held-out R^2 with 95% CIs per predictor and head (like Fig. 4, left)."""
-    plt = _pyplot()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(7, 4))
     labels = [f"{PREDICTOR_LABELS.get(p, p)}" + ("" if h == "none" else f"\n[{h}]") for p, h in zip(table["predictor"], table["head"], strict=True)]
     x = np.arange(len(table))
@@ -290,7 +286,7 @@ def decomposition_table(frame: pd.DataFrame, interval_note: str, bayes: bool, *,
 def decomposition_figure(frame: pd.DataFrame) -> Figure:
     """Stacked bars of the steering and producible terms per model with the observed difference
     (dot, 95% CI) on top (like Fig. 4, right)."""
-    plt = _pyplot()
+    plt = pyplot()
     methods = list(dict.fromkeys(frame["method"]))
     fig, axes = plt.subplots(1, len(methods), figsize=(6.5 * len(methods), 4.2), squeeze=False, sharey=True)
     for ax, method in zip(axes[0], methods, strict=True):
@@ -346,6 +342,7 @@ def decomposition_results(
     Returns (table, figure, diagnostic tables, info); info holds the chosen alphas and NUTS
     diagnostics.
     """
+    check_n_boot(n_boot)
     from steerstats.decompose import (
         crossfit_mu,
         predictor_diagnostics,
@@ -417,7 +414,7 @@ def _bayes_interval(data, nuts: dict, seed: int, info: dict):
         model_inputs,
         posterior_terms,
     )
-    from steerstats.uncertainty.bayes import RHAT_MAX, NutsSettings, run_nuts
+    from steerstats.uncertainty.bayes import NutsSettings, run_nuts
 
     settings = NutsSettings(**{"num_warmup": 1000, "num_samples": 1000, "num_chains": 2, **nuts})
     kwargs, center, scale = model_inputs(data)
@@ -428,8 +425,9 @@ def _bayes_interval(data, nuts: dict, seed: int, info: dict):
         "ess_bulk_min": posterior.diagnostics.ess_bulk_min,
         "n_divergent": posterior.diagnostics.n_divergent,
         "seconds": posterior.seconds,
-        "ok": bool(posterior.diagnostics.rhat_max <= RHAT_MAX and posterior.diagnostics.n_divergent == 0),
+        "ok": posterior.diagnostics.ok,
     }
+    info["posterior"] = posterior.inference_data()
     draws = posterior_terms(posterior.samples, data, center, scale, seed=seed)
     lo, hi = np.quantile(draws, [0.025, 0.975], axis=0)
     return TermsInterval(
@@ -454,7 +452,7 @@ def seed_tradeoff_outputs(study: Study) -> tuple[Table, Figure]:
         se_note="sem = row SEM as in the release; cluster_se = cluster-robust SE over steering users.",
         se_stems={"mean": "sem"},
     )
-    plt = _pyplot()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(5, 3.6))
     x = np.arange(len(frame))
     ax.errorbar(x, frame["mean"], yerr=1.96 * frame["cluster_se"], fmt="o-", capsize=4)
@@ -481,7 +479,10 @@ def section(study: Study, context) -> list:
     versions (MLP head, K-fold, larger B, the Bayesian model, the seed trade-off figure)."""
     study.require("steering")
     out: list = []
-    pred = predictor_results(study, n_boot=min(context.n_boot, 1000), seed=context.seed, progress=False)
+    n_boot_predictors = min(context.n_boot, 1000)  # each replicate re-scores held-out predictions of 8 fits
+    if n_boot_predictors < context.n_boot:
+        context.caps["predictors_decomposition.steerability_predictors.n_boot"] = n_boot_predictors
+    pred = predictor_results(study, n_boot=n_boot_predictors, seed=context.seed, progress=False)
     out += [pred.table, pred.figure]
     table, figure, diagnostics, _ = decomposition_results(
         study, seed=context.seed, n_jobs=1, progress=False
@@ -522,35 +523,31 @@ def write_outputs(
     command: str = "decompose",
     inputs: Sequence[str | None] = (),
     force: bool = False,
+    posteriors: dict | None = None,
+    caps: dict | None = None,
 ) -> None:
-    """OUT/tables, OUT/figures, OUT/summary.md, OUT/manifest.json, written atomically (``out``:
+    """The command's output through the run writer (:func:`steerstats.report.run.write_run`):
+    OUT/tables, OUT/figures, OUT/posterior, OUT/report.md, OUT/manifest.json, atomically (``out``:
     new, empty or a previous output of ``command``; ``force``: any steerstats output)."""
-    from steerstats._io import atomic_directory, atomic_write_json, atomic_write_text
-    from steerstats.report.artifacts import write_artifacts
-    from steerstats.report.build import PACKAGES, package_versions
+    from steerstats.report.build import study_inputs
+    from steerstats.report.run import Run, input_records, write_run
 
-    with atomic_directory(out, command=command, inputs=[study.source, *inputs], force=force) as tmp:
-        write_artifacts(tmp, tables, figures)
-        for name, frame in extra:
-            atomic_write_text(tmp / "tables" / f"{name}.csv", frame.to_csv(index=False))
-        lines = [f"# {settings.get('command', 'steerstats')} on {study.name}", "", summary, ""]
-        for t in tables:
-            lines += [f"- [{t.title}](tables/{t.name}.md): {t.interpretation}"]
-        for f in figures:
-            lines += [f"- ![{f.title}](figures/{f.name}.png)"]
-        atomic_write_text(tmp / "summary.md", "\n".join(lines) + "\n")
-        atomic_write_json(
-            tmp / "manifest.json",
-            {
-                "dataset": study.name,
-                "source": study.source,
-                "settings": settings,
-                "packages": package_versions((*PACKAGES, "scikit-learn", "flax", "optax", "joblib")),
-                "inputs": [{"path": f.path, "sha256": f.sha256, "rows": f.rows} for f in study.files],
-                "warnings": [str(w) for w in study.warnings],
-                "tables": [t.name for t in tables] + [name for name, _ in extra],
-                "figures": [f.name for f in figures],
-                "seconds": round(seconds, 3),
-                "truth": bool(study.truth),
-            },
-        )
+    run = Run(
+        command=command,
+        title=f"{settings.get('command', 'steerstats ' + command)} on {study.name}",
+        summary=summary,
+        tables=list(tables),
+        figures=list(figures),
+        data=list(extra),
+        posteriors=dict(posteriors or {}),
+        dataset=study.name,
+        config={k: v for k, v in settings.items() if k != "command"},
+        seeds={"seed": settings["seed"]} if "seed" in settings else {},
+        caps=dict(caps or {}),
+        inputs=study_inputs(study) + input_records([i for i in inputs if i]),
+        warnings=[str(w) for w in study.warnings],
+        seconds={"total": seconds},
+        truth=bool(study.truth),
+        details={"source": study.source},
+    )
+    write_run(out, run, inputs=[study.source, *inputs], force=force)

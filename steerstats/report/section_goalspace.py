@@ -52,7 +52,6 @@ MIN_WORDS: dict[str, int | None] = {
 #: miscalibration/overshoot (the smallest change a Chang et al. probe requests).
 MIN_REQUEST = 0.1
 CLUSTER = "steering_user_id"
-FLOW_PAIR = ("text_length", "formality")
 
 
 def clean_headline(values: pd.Series) -> pd.Series:
@@ -559,11 +558,10 @@ def findings_paragraph(result: LLMGoalspaceResult) -> str:
 def llm_goalspace_figure(result: LLMGoalspaceResult):
     """(a) median steering error by attempt per model, (b) flow field of requested vs realised
     moves on the first two primary dimensions, (c) steering error by satisfaction rating."""
-    import matplotlib.pyplot as plt
-
     from steerstats.goalspace.figures import flow_field
+    from steerstats.report.style import pyplot
 
-    fig, axes = plt.subplots(1, 3, figsize=(14, 4.4))
+    fig, axes = pyplot().subplots(1, 3, figsize=(14, 4.4))
     ax = axes[0]
     for model, sub in result.by_model_attempt.groupby("model"):
         ax.plot(sub["attempt"], sub["steering_error_median"], marker="o", label=model.split("/")[-1])
@@ -615,13 +613,12 @@ def by_attempt_table(result: LLMGoalspaceResult) -> pd.DataFrame:
     return median_iqr_table(result.by_model_attempt, by=["model", "attempt"])
 
 
-def section(study: Study, context) -> list:
-    """Report section: the LLM study in goal space (tables + figure + findings)."""
+def llm_study_artifacts(result: LLMGoalspaceResult, *, n_boot: int, seed: int) -> list:
+    """The LLM study's tables and figure (shared by the report section and ``goalspace llm-study``)."""
     from steerstats.report.artifacts import Figure, Table
 
-    result = llm_goalspace_analysis(study, seed=context.seed, n_boot=context.n_boot)
     se_note = (f"`_se` and the 95% `_lo`/`_hi` bounds come from a cluster bootstrap over steering users "
-               f"({context.n_boot} replicates, seed {context.seed}).")
+               f"({n_boot} replicates, seed {seed}).")
     dims = ", ".join(result.dims)
     return [
         Table("goalspace_llm_by_model", by_model_table(result),
@@ -652,3 +649,9 @@ def section(study: Study, context) -> list:
                "(a) median steering error per attempt; (b) mean requested (grey) and realised (red) moves from "
                "the source, binned by source position; (c) steering error by satisfaction rating."),
     ]
+
+
+def section(study: Study, context) -> list:
+    """Report section: the LLM study in goal space (tables + figure + findings)."""
+    result = llm_goalspace_analysis(study, seed=context.seed, n_boot=context.n_boot)
+    return llm_study_artifacts(result, n_boot=context.n_boot, seed=context.seed)

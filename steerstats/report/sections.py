@@ -1,6 +1,6 @@
 """The report's section registry.
 
-A section is a function ``(study, context) -> list[Table | Figure]``. The report runs every
+A section is a function ``(study, context) -> list[Table | Figure | PosteriorArtifact]``. The report runs every
 registered section in order, writes what they return and lists it in ``report.md``. A section
 whose data the study lacks raises :class:`~steerstats.errors.DataNotFoundError` (e.g. via
 ``study.require("llm_sat_ratings")``); the report then skips it and says so in the manifest.
@@ -9,8 +9,9 @@ Adding a section (e.g. for another issue) takes one module and one registry line
 
 1. write ``steerstats/report/my_section.py`` with ``def section(study, context) -> list``
    returning :class:`~steerstats.report.artifacts.Table` / ``Figure`` objects (import heavy
-   dependencies inside the function; use ``context.seed`` / ``context.n_boot``; return ``[]``
-   when a flag such as ``context.bayes`` is off);
+   dependencies inside the function; use ``context.seed`` / ``context.n_boot``, and record any
+   smaller setting actually used in ``context.caps``; return ``[]`` when a flag such as
+   ``context.bayes`` is off);
 2. append ``Section("my_section", "steerstats.report.my_section:section", "Title")`` to
    :data:`SECTIONS` below.
 
@@ -24,6 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from steerstats.config import check_n_boot
 from steerstats.data.study import Study
 
 SectionFn = Callable[[Study, "ReportContext"], list]
@@ -38,6 +40,11 @@ class ReportContext:
     bayes: bool = False
     dataset: str = ""
     options: dict[str, Any] = field(default_factory=dict)  # free-form, for sections' own flags
+    #: limits a section actually applied (e.g. fewer replicates than n_boot), for the manifest
+    caps: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        check_n_boot(self.n_boot)
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ the released study, summarises the scale schedules and keep/switch choices in th
     OUT/tables/trace_schedules.*, trace_choices.*   (with --data-dir)
     OUT/figures/learned_policy.*, trace_choices.*
     OUT/learned_policy.csv          reload with ThompsonScale.from_table
-    OUT/manifest.json
+    OUT/report.md, OUT/manifest.json   (the run writer: steerstats.report.run)
 """
 
 from __future__ import annotations
@@ -26,8 +26,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from steerstats._io import atomic_directory, atomic_write_json, atomic_write_text
-from steerstats.config import Field, defaults, read_toml, validate
+from steerstats.config import Field, read_toml, resolve_config, validate
 from steerstats.errors import ConfigError
 from steerstats.generate import (
     PREVIOUS_NAMES,
@@ -41,7 +40,8 @@ from steerstats.generate import (
     train_thompson,
 )
 from steerstats.generate.traces import constant_scale_share, scale_schedules, with_previous
-from steerstats.report.artifacts import Figure, Table, write_artifacts
+from steerstats.report.artifacts import Figure, Table
+from steerstats.report.run import Run, write_run
 from steerstats.uncertainty import grouped_mean_bootstrap
 
 SCHEMA: dict[str, Field] = {
@@ -79,8 +79,6 @@ SCHEMA: dict[str, Field] = {
         "per": Field("str", "episode", "one scale per episode or per round", choices=("episode", "round")),
     }),
 }
-#: the built-in configuration; analyses/steer_synthetic.toml spells out the same values
-DEFAULTS: dict[str, Any] = defaults(SCHEMA)
 
 #: largest number of floats one batch of episodes may hold (episodes x suggestions x embed_dim)
 MAX_EPISODE_FLOATS = 200_000_000
@@ -102,8 +100,12 @@ def check_config(table: Mapping[str, Any], *, where: str = "") -> dict[str, Any]
 
 
 def load_config(path: str | Path | None) -> dict[str, Any]:
-    """The effective config of a UTF-8 TOML file (or the built-in one for ``None``)."""
-    return check_config({} if path is None else read_toml(path), where="" if path is None else str(path))
+    """The effective config of a UTF-8 TOML file, a shipped one by name (``steer_synthetic``), or
+    the built-in one for ``None``."""
+    if path is None:
+        return check_config({})
+    path = resolve_config(path)
+    return check_config(read_toml(path), where=str(path))
 
 
 def build_world(cfg: Mapping[str, Any]) -> SteeringWorld:
@@ -266,10 +268,19 @@ def run_steer(
         "posterior sd (column posterior_sd)", se_stems={"posterior_mean": "posterior"},
     )
     figures["learned_policy"] = Figure("learned_policy", learned_policy_figure(policy), "Learned proposal policy", tables["learned_policy"].interpretation)
-    with atomic_directory(out, command="steer", force=force) as tmp:
-        write_artifacts(tmp, tables.values(), figures.values())
-        atomic_write_text(tmp / "learned_policy.csv", policy.table().to_csv(index=False))
-        atomic_write_json(tmp / "manifest.json", _manifest(cfg, tables, figures, trained, traces is not None, time.perf_counter() - t0))
+    write_run(out, Run(
+        command="steer",
+        title="Image steering with learned proposals",
+        summary=tables["steer_evaluation"].interpretation,
+        tables=list(tables.values()),
+        figures=list(figures.values()),
+        files={"learned_policy.csv": policy.table().to_csv(index=False)},
+        config=cfg,
+        seeds={"seed": cfg["seed"]},
+        seconds={"total": time.perf_counter() - t0},
+        details={"policy": "trained" if trained else "loaded", "traces": traces is not None,
+                 "previous_states": list(PREVIOUS_NAMES)},
+    ), force=force)
     return {name: t.frame for name, t in tables.items()}
 
 
@@ -281,20 +292,3 @@ def _evaluation_line(table: pd.DataFrame) -> str:
         r = learned.iloc[0]
         extra = f" Learned minus random: {r['diff_vs_random']:.3f} (SE {r['diff_vs_random_se']:.3f})."
     return "; ".join(parts) + "." + extra
-
-
-def _manifest(cfg, tables, figures, trained, traces, seconds) -> dict[str, Any]:
-    from steerstats.report.build import package_versions
-
-    return {
-        "command": "steer",
-        "config": cfg,
-        "seed": cfg["seed"],
-        "policy": "trained" if trained else "loaded",
-        "traces": traces,
-        "tables": sorted(tables),
-        "figures": sorted(figures),
-        "packages": package_versions(("steerstats", "numpy", "pandas", "matplotlib")),
-        "seconds": round(seconds, 3),
-        "previous_states": list(PREVIOUS_NAMES),
-    }

@@ -17,7 +17,7 @@ from steerstats.uncertainty.bootstrap import (
     product_weights,
 )
 from steerstats.uncertainty.calibrate import VarianceComponents, fit_variance_components
-from steerstats.uncertainty.coverage import CoverageConfig, run_coverage, summarise, write_outputs
+from steerstats.uncertainty.coverage import CoverageConfig, run_coverage, summarise
 
 __all__ = [
     "BootstrapResult",
@@ -35,5 +35,4 @@ __all__ = [
     "product_weights",
     "run_coverage",
     "summarise",
-    "write_outputs",
 ]

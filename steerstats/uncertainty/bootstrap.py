@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 from scipy.special import ndtr, ndtri
 
+from steerstats.config import check_n_boot
 from steerstats.errors import InputError
 
 Statistic = Callable[[pd.DataFrame, np.ndarray | None], np.ndarray]
@@ -53,6 +54,7 @@ def cluster_counts(n_clusters: int, n_boot: int, rng: np.random.Generator) -> np
 
     Equivalent to multinomial(G, 1/G) per row, but drawn as indices + one bincount (faster).
     """
+    n_boot = check_n_boot(n_boot)
     idx = rng.integers(0, n_clusters, size=(n_boot, n_clusters), dtype=np.int64)
     idx += (np.arange(n_boot, dtype=np.int64) * n_clusters)[:, None]
     return np.bincount(idx.ravel(), minlength=n_boot * n_clusters).reshape(n_boot, n_clusters)

@@ -40,7 +40,6 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import io
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -51,7 +50,6 @@ from scipy.stats import norm
 
 from steerstats._io import (
     append_jsonl,
-    atomic_write_bytes,
     atomic_write_json,
     atomic_write_text,
     mark_output_dir,
@@ -361,65 +359,13 @@ def run_coverage(
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=COLUMNS)
 
 
-def default_params(data_dir=None):
-    """Simulation parameters fitted to the release (variance components of logit dreamsim)."""
+def default_params(data_dir: str | Path | None = None):
+    """Simulation parameters fitted to the release (variance components of logit dreamsim):
+    ``(params, components, files)``, ``files`` the release files read (path, sha256, rows)."""
     from steerstats.data import load_study
     from steerstats.uncertainty.calibrate import fit_variance_components
 
-    vc = fit_variance_components(load_study("vafa2025", data_dir).require("steering"))
-    return vc.to_params(), vc
-
-
-def write_outputs(out: str | Path, results: pd.DataFrame, config: CoverageConfig, calibration: dict | None) -> pd.DataFrame:
-    """coverage.csv, coverage.md, coverage.png (+ calibration.json) next to the replications."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    out = Path(out)
-    table = summarise(results)
-    atomic_write_text(out / "coverage.csv", table.to_csv(index=False))
-    reps = results.groupby(results["method"] == "bayes")["rep"].nunique()
-    n_fast, n_bayes = int(reps.get(False, 0)), int(reps.get(True, 0))
-    lines = [
-        f"# Coverage of {config.level:.0%} intervals for per-model mean {config.value}",
-        "",
-        f"Simulated studies per scenario: {n_fast} for the row SEM, the cluster bootstraps (B = {config.n_boot}) "
-        f"and CR1 / CGM; {n_bayes} of them also with a NUTS fit ({config.nuts_chains} "
-        f"chains x {config.nuts_samples} draws after {config.nuts_warmup} warm-up; 95% HDI). "
-        "Coverage is pooled over models; MC error = binomial SE sqrt(p(1-p)/intervals). Fits failing "
-        "R-hat <= 1.01 / no divergences are counted under 'failed fits' and left out.",
-        "",
-        "| scenario | method | reps | failed fits | intervals | coverage | MC error | mean width |",
-        "|---|---|---|---|---|---|---|---|",
-    ]
-    for r in table.itertuples():
-        lines.append(
-            f"| {r.scenario} | {r.method} | {r.reps} | {r.failed_fits} | {r.intervals} | {r.coverage:.3f} | "
-            f"{r.mc_se:.3f} | {r.mean_width:.4f} |"
-        )
-    lines += ["", "Scenarios: nested = the release-calibrated steering study (goals in users in models); "
-              f"heterogeneous = steering-user SD x {', '.join(map(str, USER_SD_SCALES))} by model; crossed = "
-              "binary judgements, raters crossing steering users. The report's headline SE is bootstrap_user "
-              "for nested tables and cgm_twoway for crossed ones; *_t use t(G - 1) below 50 clusters."]
-    atomic_write_text(out / "coverage.md", "\n".join(lines) + "\n")
-    if calibration is not None:
-        atomic_write_json(out / "calibration.json", calibration)
-
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 0.3 * len(table) + 1.5))
-    y = np.arange(len(table))
-    ax1.errorbar(table["coverage"], y, xerr=1.96 * table["mc_se"], fmt="o", capsize=3)
-    ax1.axvline(config.level, color="grey", ls="--", lw=1)
-    ax1.set_yticks(y, table["scenario"] + ": " + table["method"], fontsize=7)
-    ax1.set_xlabel("empirical coverage (±1.96 MC SE)")
-    ax2.barh(y, table["mean_width"])
-    ax2.set_yticks(y, [])
-    ax2.set_xlabel("mean interval width")
-    fig.suptitle(f"{config.level:.0%} intervals for per-model mean {config.value}")
-    fig.tight_layout()
-    buf = io.BytesIO()
-    fig.savefig(buf, dpi=150, format="png")
-    plt.close(fig)
-    atomic_write_bytes(out / "coverage.png", buf.getvalue())
-    return table
+    study = load_study("vafa2025", data_dir)
+    vc = fit_variance_components(study.require("steering"))
+    files = [{"path": f.path, "sha256": f.sha256, "rows": f.rows} for f in study.files if f.path.endswith("steering.csv")]
+    return vc.to_params(), vc, files

@@ -94,3 +94,45 @@ def hdi(draws: np.ndarray, prob: float = 0.94) -> np.ndarray:
 
     out = az.hdi(_dataset({"x": draws}), hdi_prob=prob)["x"]
     return np.asarray(out, dtype=float).reshape(-1, 2)
+
+
+def inference_data(samples: dict[str, np.ndarray], diverging: np.ndarray | None = None, attrs: dict | None = None):
+    """An arviz InferenceData of (chain, draw, ...) samples, with NUTS's ``diverging`` flags as
+    sample stats. arviz 0.x: ``az.from_dict(posterior=..., sample_stats=...)``; 1.x takes one
+    mapping of groups (and returns a DataTree with the same groups)."""
+    import arviz as az
+
+    posterior = {k: np.asarray(v) for k, v in samples.items()}
+    stats = {} if diverging is None else {"diverging": np.asarray(diverging, dtype=bool)}
+    try:
+        idata = az.from_dict(posterior=posterior, sample_stats=stats or None)
+    except TypeError:  # arviz >= 1.0
+        groups = {"posterior": posterior} | ({"sample_stats": stats} if stats else {})
+        idata = az.from_dict(groups)
+    idata["posterior"].attrs.update({k: v for k, v in (attrs or {}).items() if v is not None})
+    return idata
+
+
+def write_inference_data(idata, path) -> None:
+    """Write ``idata`` to netCDF at ``path`` atomically (h5netcdf engine, file mode from the umask)."""
+    import os
+    from pathlib import Path
+
+    from steerstats._io import file_mode
+
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        idata.to_netcdf(str(tmp), engine="h5netcdf")
+        os.chmod(tmp, file_mode())
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+def read_inference_data(path):
+    """An InferenceData written by :func:`write_inference_data`."""
+    import arviz as az
+
+    return az.from_netcdf(str(path), engine="h5netcdf")

@@ -51,6 +51,15 @@ class Posterior:
     diagnostics: Diagnostics
     seconds: float
     chain_method: str  # "parallel" | "sequential"
+    diverging: np.ndarray | None = None  # (chain, draw) NUTS divergence flags
+
+    def inference_data(self):
+        """The posterior as arviz InferenceData (posterior + sample_stats.diverging)."""
+        from steerstats.uncertainty.bayes.diagnostics import inference_data
+
+        attrs = {"sampler": "numpyro NUTS", "chain_method": self.chain_method, "seconds": round(self.seconds, 3),
+                 "rhat_max": self.diagnostics.rhat_max, "n_divergent": self.diagnostics.n_divergent}
+        return inference_data(self.samples, self.diverging, attrs)
 
 
 @dataclass(frozen=True)
@@ -108,7 +117,7 @@ def run_nuts(model_fn, kwargs: dict, settings: NutsSettings, seed: int) -> Poste
     samples = {k: np.asarray(v) for k, v in mcmc.get_samples(group_by_chain=True).items()}
     seconds = time.perf_counter() - t0
     diverging = np.asarray(mcmc.get_extra_fields(group_by_chain=True)["diverging"])
-    return Posterior(samples, diagnose(samples, diverging), seconds, method)
+    return Posterior(samples, diagnose(samples, diverging), seconds, method, diverging)
 
 
 def _gauss_hermite() -> tuple[np.ndarray, np.ndarray]:

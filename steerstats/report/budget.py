@@ -1,0 +1,146 @@
+"""The budget sweep's written report: its tables (from :mod:`steerstats.budget.outputs`), learning
+curves, aggregator weights and intervention curves, as a :class:`~steerstats.report.run.Run`."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import pandas as pd
+
+from steerstats.budget.config import BudgetConfig
+from steerstats.budget.outputs import (
+    contrast_table,
+    interventions_table,
+    runs_frame,
+    summary_table,
+    weights_table,
+)
+from steerstats.report.artifacts import Figure, Table
+from steerstats.report.run import Run, input_records
+from steerstats.report.style import pyplot
+
+
+def curve_figure(summary: pd.DataFrame, x: str, title: str, level: float):
+    """AUC (seed mean, bootstrap interval) against N or cost; log x."""
+    plt = pyplot()
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for arm, g in summary.groupby("arm", sort=False):
+        ax.errorbar(g[x], g["auc"], yerr=[g["auc"] - g["auc_ci_low"], g["auc_ci_high"] - g["auc"]],
+                    marker="o", capsize=3, label=arm)
+    ax.set_xscale("log")
+    ax.set_xlabel("training examples N" if x == "n" else "annotation cost")
+    ax.set_ylabel(f"held-out ROC-AUC ({level:.0%} interval)")
+    ax.set_title(title)
+    ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5))
+    fig.tight_layout()
+    return fig
+
+
+def weights_figure(weights: pd.DataFrame):
+    """Stage-2 aggregator weights per attribute at each CBM arm's largest N (bars: sd over seeds)."""
+    plt = pyplot()
+    arms = list(dict.fromkeys(weights["arm"]))
+    fig, axes = plt.subplots(1, len(arms), figsize=(4 * len(arms), 3.5), squeeze=False)
+    for ax, arm in zip(axes[0], arms, strict=True):
+        g = weights[weights["arm"] == arm]
+        g = g[g["n"] == g["n"].max()]
+        ax.barh(g["attribute"], g["weight_mean"], xerr=g["weight_sd"].fillna(0.0))
+        ax.axvline(0, color="k", lw=0.8)
+        ax.set_title(f"{arm} (N={int(g['n'].max())})")
+        ax.set_xlabel("aggregator weight (bars: sd over seeds)")
+    fig.tight_layout()
+    return fig
+
+
+def interventions_figure(table: pd.DataFrame):
+    """AUC vs number of attributes intervened on, at each CBM arm's largest N."""
+    plt = pyplot()
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for (arm, order), g in table.groupby(["arm", "order"], sort=False):
+        g = g[g["n"] == g["n"].max()]
+        ax.plot(g["n_intervened"], g["auc"], marker="o", ls="-" if order == "uncertain" else "--",
+                label=f"{arm} ({order}, N={int(g['n'].max())})")
+    ax.set_xlabel("attributes set to their labels (test-time intervention)")
+    ax.set_ylabel("held-out ROC-AUC (seed mean)")
+    ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5))
+    fig.tight_layout()
+    return fig
+
+
+def _summary_line(summary: pd.DataFrame) -> str:
+    if summary.empty:
+        return "No finished runs."
+    top = summary.loc[summary.groupby("arm", sort=False)["n"].idxmax()]
+    best = top.loc[top["auc"].idxmax()]
+    return (f"At each arm's largest N the best held-out AUC is {best['auc']:.3f} "
+            f"({best['arm']}, N={int(best['n'])}); " +
+            "; ".join(f"{r.arm} {r.auc:.3f}" for r in top.itertuples()) + ".")
+
+
+def budget_run(
+    config: BudgetConfig,
+    records: list[dict[str, Any]],
+    *,
+    selection: pd.DataFrame | None = None,
+    seconds: dict[str, float] | None = None,
+) -> Run:
+    """The finished sweep ``records`` of ``config`` as a :class:`Run` (tables, figures, manifest)."""
+    level = config.level
+    interval = (f"percentile {level:.0%} interval of {config.n_boot} paired bootstrap replicates over "
+                "test-split groups (the data's group column), replicate-wise averaged over seeds: "
+                "test-set sampling uncertainty of the seed-mean AUC; seed_sd is the spread over seeds")
+    summary = summary_table(records, config)
+    contrasts = contrast_table(records, config)
+    weights = weights_table(records)
+    interventions = interventions_table(records)
+    tables = [
+        Table("summary", summary, "Held-out ROC-AUC per arm and training size", _summary_line(summary),
+              f"estimand: held-out ROC-AUC of the seed-averaged fit; {interval}"),
+        Table("contrasts", contrasts, "Paired AUC differences between arms",
+              "Positive diff: the first arm ranks held-out examples better at the same N.",
+              f"estimand: AUC(a) - AUC(b) at the same N and seeds; paired {interval}"),
+        Table("runs", runs_frame(records), "Every finished run", "One row per (arm, N, seed).",
+              f"per run: {level:.0%} percentile interval of {config.n_boot} bootstrap replicates over test groups"),
+        Table("aggregator_weights", weights, "Stage-2 aggregator weights of the CBM arms",
+              "How much each attribute's predicted probability moves the aggregate logit.",
+              "spread over training seeds (weight_sd), not a sampling SE"),
+        Table("interventions", interventions, "Test-time interventions",
+              "Held-out AUC after setting k attributes to their labels (most uncertain first, or at random).",
+              "seed means; no interval"),
+    ]
+    if selection is not None:
+        tables.append(Table("selection", selection, "Greedy attribute selection by AUC gain per unit cost",
+                            "Each step adds the attribute with the largest validation-AUC gain per unit cost.",
+                            "pilot-subset validation AUC; no interval"))
+    figures = []
+    if not summary.empty:
+        figures += [
+            Figure("auc_vs_n", curve_figure(summary, "n", f"{config.name}: AUC vs N", level),
+                   "Held-out AUC against training size", interval),
+            Figure("auc_vs_cost", curve_figure(summary, "cost", f"{config.name}: AUC vs cost", level),
+                   "Held-out AUC against annotation cost", f"cost mode '{config.cost}'; {interval}"),
+        ]
+    if not weights.empty:
+        figures.append(Figure("aggregator_weights", weights_figure(weights), "Aggregator weights",
+                              "At each CBM arm's largest N; bars: sd over seeds."))
+    if not interventions.empty:
+        figures.append(Figure("interventions", interventions_figure(interventions), "Test-time interventions",
+                              "At each CBM arm's largest N; seed means."))
+    source = config.data.get("source")
+    inputs = [config.source_file, None if source == "synthetic" else source, config.data.get("embeddings")]
+    return Run(
+        command="budget",
+        title=f"Budget sweep: {config.name}",
+        summary=_summary_line(summary),
+        tables=tables,
+        figures=figures,
+        dataset="synthetic" if source == "synthetic" else str(source),
+        config=dataclasses.asdict(config),
+        seeds={"training": list(config.seeds), "split_and_bootstrap": int(config.data.get("seed", 0))},
+        caps={"n_boot": config.n_boot},
+        inputs=input_records(inputs),
+        seconds=dict(seconds or {}),
+        details={"n_runs": len(records), "n_planned": len(config.arms) * len(config.sizes) * len(config.seeds),
+                 "cost_mode": config.cost, "state": "results.jsonl"},
+    )
