@@ -10,15 +10,9 @@ from scipy.stats import spearmanr
 
 from steerstats.data import load_study
 from steerstats.errors import DataNotFoundError
-from steerstats.report.section_goalspace import (
-    CANDIDATE_DIMS,
-    POOLED,
-    llm_goalspace_analysis,
-    llm_goalspace_figure,
-    weighted_median,
-    weighted_slope,
-    weighted_spearman,
-)
+from steerstats.goalspace.llm_study import CANDIDATE_DIMS, POOLED, run_llm_study
+from steerstats.metrics.weighted import weighted_median, weighted_slope, weighted_spearman
+from steerstats.report.section_goalspace import findings_paragraph, llm_goalspace_figure
 
 
 def test_weighted_spearman_matches_scipy_and_frequency_weights():
@@ -41,13 +35,13 @@ def test_weighted_median_and_slope_match_repeated_samples():
 
 def test_simulated_study_is_skipped_not_scored():
     with pytest.raises(DataNotFoundError):
-        llm_goalspace_analysis(load_study("synthetic"), n_boot=10)
+        run_llm_study(load_study("synthetic"), n_boot=10)
 
 
 @pytest.fixture(scope="module")
 def result(vafa2025_dir):
     study = load_study("vafa2025", vafa2025_dir)
-    return llm_goalspace_analysis(study, n_boot=200, n_boot_within=50, seed=1)
+    return run_llm_study(study, n_boot=200, n_boot_within=50, seed=1)
 
 
 def test_llm_analysis_rows_and_finite_values(result):
@@ -65,7 +59,7 @@ def test_llm_analysis_rows_and_finite_values(result):
     bd = result.by_dimension.set_index("dimension")
     assert list(bd.index) == list(CANDIDATE_DIMS)
     assert np.isfinite(bd[["overshoot_median", "share_overshoot"]].to_numpy()).all()
-    assert "{" not in result.findings and "nan" not in result.findings
+    assert "{" not in findings_paragraph(result) and "nan" not in findings_paragraph(result)
 
 
 def test_llm_analysis_rating_join_and_correlation(result):
@@ -86,7 +80,7 @@ def test_llm_stability_explains_the_choice_of_dimensions(result):
     assert used == set(result.dims)
     assert (st.loc[list(used - {"text_length"}), "reliability"] >= 0.5).all()
     for number in (f"{st.loc['textual_diversity', 'mtld_degenerate']:.0%}", f"{primary_rho(result):.3f}"):
-        assert number in result.findings
+        assert number in findings_paragraph(result)
 
 
 def primary_rho(result) -> float:
@@ -110,7 +104,7 @@ def test_headline_quirks_are_stripped(result):
 def test_trend_is_within_sequence():
     """Every sequence improves by 0.1 per attempt, but the sequence that misses its early attempts
     starts lower: a pooled slope is biased, the within-sequence slope is exactly -0.1."""
-    from steerstats.report.section_goalspace import MODEL_STATS, model_statistic
+    from steerstats.goalspace.llm_study import MODEL_STATS, model_statistic
 
     rows = []
     for user, attempts, level in (("u1", [1, 2, 3, 4, 5], 1.0), ("u2", [4, 5], 0.2)):

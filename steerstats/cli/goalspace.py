@@ -35,7 +35,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     score.add_argument("--pair", nargs=2, default=None, metavar=("X", "Y"),
                        help="two dimensions for the flow-field figure (default: the first two)")
     add_quiet_arg(score)
-    score.set_defaults(func=run_score)
+    score.set_defaults(func=score_command)
 
     llm = sub.add_parser("llm-study", help="the released LLM headline study seen in goal space")
     llm.add_argument("--data-dir", default=None,
@@ -44,7 +44,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     llm.add_argument("--n-boot", type=int, default=2000, help="bootstrap replicates (default: 2000)")
     llm.add_argument("--seed", type=int, default=0, help="seed of the bootstrap (default: 0)")
     add_quiet_arg(llm)
-    llm.set_defaults(func=run_llm_study)
+    llm.set_defaults(func=llm_study_command)
 
 
 def _normalizer(spec: str, dims):
@@ -66,7 +66,7 @@ def _normalizer(spec: str, dims):
     return Normalizer.from_reference(map_texts(texts, dims), dims, source=Path(spec).name)
 
 
-def run_score(args: argparse.Namespace) -> int:
+def score_command(args: argparse.Namespace) -> int:
     from steerstats.cli._common import guard_out
     from steerstats.errors import InputError
     from steerstats.goalspace import check_dims
@@ -91,19 +91,19 @@ def run_score(args: argparse.Namespace) -> int:
     return 0
 
 
-def run_llm_study(args: argparse.Namespace) -> int:
+def llm_study_command(args: argparse.Namespace) -> int:
     from steerstats.cli._common import guard_out
     from steerstats.data import load_study
+    from steerstats.goalspace.llm_study import run_llm_study
     from steerstats.report.build import study_inputs
     from steerstats.report.goalspace import llm_study_run
     from steerstats.report.run import write_run
-    from steerstats.report.section_goalspace import llm_goalspace_analysis
 
     guard_out(args, "goalspace llm-study", args.data_dir)
     study = load_study("vafa2025", args.data_dir)
-    result = llm_goalspace_analysis(study, seed=args.seed, n_boot=args.n_boot, progress=not args.quiet)
-    write_run(args.out, llm_study_run(result, n_boot=args.n_boot, seed=args.seed, inputs=study_inputs(study)),
-              inputs=[args.data_dir], force=args.force)
-    print(result.findings)
+    result = run_llm_study(study, seed=args.seed, n_boot=args.n_boot, progress=not args.quiet)
+    run_ = llm_study_run(result, n_boot=args.n_boot, seed=args.seed, inputs=study_inputs(study))
+    write_run(args.out, run_, inputs=[args.data_dir], force=args.force)
+    print(run_.summary)
     print(f"wrote {args.out}")
     return 0

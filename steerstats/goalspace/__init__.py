@@ -3,18 +3,19 @@
 Texts are mapped to raw goal measures (:mod:`.mappers`), normalised to [0, 1]
 (:mod:`.dimensions`), and a (source, goal, output) probe is scored by steering error,
 miscalibration and orthogonality (:mod:`.metrics`). :mod:`.best_of_n` picks among candidates,
-:mod:`.probes` samples probes, :mod:`.table` scores a user's table and :mod:`.figures` draws the
-flow field.
+:mod:`.probes` samples probes, :mod:`.table` scores a user's table and :mod:`.llm_study` runs the
+released LLM study in goal space (:func:`run_llm_study`). Figures: :mod:`steerstats.report.goalspace`.
 """
 
 from steerstats.goalspace.best_of_n import best_of_n, candidate_errors
 from steerstats.goalspace.dimensions import DEFAULT_RANGES, DIMENSIONS, Normalizer, check_dims
-from steerstats.goalspace.figures import flow_field
+from steerstats.goalspace.llm_study import LLMGoalspaceResult, run_llm_study
 from steerstats.goalspace.mappers import (
     MAPPERS,
     flesch_kincaid,
     formality,
     formality_from_tags,
+    formality_score,
     formality_signs,
     map_texts,
     pos_tags,
@@ -40,6 +41,7 @@ __all__ = [
     "DEFAULT_RANGES",
     "DIMENSIONS",
     "MAPPERS",
+    "LLMGoalspaceResult",
     "Normalizer",
     "Probes",
     "ScoredTable",
@@ -51,9 +53,9 @@ __all__ = [
     "coverage_weights",
     "fill_goal",
     "flesch_kincaid",
-    "flow_field",
     "formality",
     "formality_from_tags",
+    "formality_score",
     "formality_signs",
     "map_texts",
     "median_iqr",
@@ -61,6 +63,7 @@ __all__ = [
     "pos_tags",
     "read_table",
     "reading_difficulty",
+    "run_llm_study",
     "sample_probes",
     "score_frame",
     "steerability_metrics",

@@ -87,12 +87,15 @@ def syllable_profile(text: str) -> tuple[np.ndarray, int]:
     return np.array([syllables(w) for w in tokens], dtype=float), textstat.sentence_count(text)
 
 
-def flesch_kincaid(syllable_counts: np.ndarray, n_sentences: int) -> float:
-    """0.39 words/sentences + 11.8 syllables/words - 15.59; NaN without words."""
-    n = len(syllable_counts)
+def flesch_kincaid(syllable_counts: np.ndarray, n_sentences: int) -> float | np.ndarray:
+    """0.39 words/sentences + 11.8 syllables/words - 15.59 of the words' syllable counts (the last
+    axis: a (B, n) array of resampled texts gives B grades); NaN without words."""
+    counts = np.asarray(syllable_counts, dtype=float)
+    n = counts.shape[-1]
     if n == 0:
-        return math.nan
-    return 0.39 * n / n_sentences + 11.8 * float(np.sum(syllable_counts)) / n - 15.59
+        return math.nan if counts.ndim == 1 else np.full(counts.shape[:-1], np.nan)
+    grade = 0.39 * n / n_sentences + 11.8 * np.sum(counts, axis=-1) / n - 15.59
+    return float(grade) if counts.ndim == 1 else grade
 
 
 def reading_difficulty(text: str) -> float:
@@ -157,8 +160,17 @@ def formality_from_tags(tagged: Iterable[tuple[str, str]]) -> float:
     With class percentages of the n alphabetic tokens, F = (formal% - deictic% + 100) / 2
     = 50 (1 + mean sign) (:func:`formality_signs`).
     """
-    signs = formality_signs(tagged)
-    return math.nan if signs.size == 0 else 50.0 * (1.0 + float(signs.mean()))
+    return formality_score(formality_signs(tagged))
+
+
+def formality_score(signs: np.ndarray) -> float | np.ndarray:
+    """F = 50 (1 + mean sign) of the tokens' formality signs (the last axis: a (B, n) array of
+    resampled texts gives B scores); NaN without tokens."""
+    signs = np.asarray(signs, dtype=float)
+    if signs.shape[-1] == 0:
+        return math.nan if signs.ndim == 1 else np.full(signs.shape[:-1], np.nan)
+    score = 50.0 * (1.0 + np.mean(signs, axis=-1))
+    return float(score) if signs.ndim == 1 else score
 
 
 def formality(text: str) -> float:

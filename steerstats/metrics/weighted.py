@@ -163,3 +163,48 @@ def stack_statistics(*statistics: Statistic) -> Statistic:
         return np.concatenate(parts, axis=-1)
 
     return stacked
+
+
+def weighted_median(x: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """Median of ``x`` (n,) under each row of frequency weights ``w`` (B, n): the smallest x whose
+    cumulative weight reaches half the total (lower median). NaN where the weights are all 0."""
+    x = np.asarray(x, float)
+    w = np.atleast_2d(np.asarray(w, float))
+    keep = np.isfinite(x)
+    x, w = x[keep], w[:, keep]
+    if x.size == 0:
+        return np.full(w.shape[0], np.nan)
+    order = np.argsort(x, kind="stable")
+    cw = np.cumsum(w[:, order], axis=1)
+    total = cw[:, -1:]
+    idx = np.minimum((cw < 0.5 * total).sum(axis=1), x.size - 1)
+    out = x[order][idx]
+    return np.where(total[:, 0] > 0, out, np.nan)
+
+
+def weighted_ranks(x: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """Mid-ranks of ``x`` (n,) in the sample that repeats row i w[b, i] times; (B, n)."""
+    values, inverse = np.unique(np.asarray(x, float), return_inverse=True)
+    onehot = np.zeros((len(x), len(values)))
+    onehot[np.arange(len(x)), inverse] = 1.0
+    per_value = w @ onehot  # (B, U) copies of each distinct value
+    below = np.cumsum(per_value, axis=1) - per_value
+    return (below + (per_value + 1.0) / 2.0)[:, inverse]
+
+
+def weighted_spearman(x: np.ndarray, y: np.ndarray, w: np.ndarray | None = None) -> np.ndarray:
+    """Spearman correlation (Pearson of mid-ranks) for each row of frequency weights (B, n)."""
+    w = np.ones((1, len(x))) if w is None else np.atleast_2d(np.asarray(w, float))
+    rx, ry = weighted_ranks(x, w), weighted_ranks(y, w)
+    total = w.sum(axis=1, keepdims=True)
+    mx, my = (w * rx).sum(1, keepdims=True) / total, (w * ry).sum(1, keepdims=True) / total
+    cov = (w * (rx - mx) * (ry - my)).sum(1)
+    return cov / np.sqrt((w * (rx - mx) ** 2).sum(1) * (w * (ry - my) ** 2).sum(1))
+
+
+def weighted_slope(x: np.ndarray, y: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """Least-squares slope of y on x for each row of weights (B, n)."""
+    total = w.sum(axis=1, keepdims=True)
+    mx, my = (w * x).sum(1, keepdims=True) / total, (w * y).sum(1, keepdims=True) / total
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return (w * (x - mx) * (y - my)).sum(1) / (w * (x - mx) ** 2).sum(1)
