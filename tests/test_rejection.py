@@ -4,7 +4,6 @@ and the whole `steerstats rejection` run on the synthetic world."""
 from __future__ import annotations
 
 import itertools
-import json
 
 import numpy as np
 import pandas as pd
@@ -309,7 +308,7 @@ def _pool_file(tmp_path, n_prompts=60, per=16, seed=0):
 def test_run_rejection_with_callable_scorers_on_a_pool(tmp_path):
     """Any callable scorer works (no reward-model training) and the pool backend feeds the run;
     the scorer that tracks the known aggregate wins against a random one, CI excluding zero."""
-    from steerstats.report.rejection import merge_config, run_rejection
+    from steerstats.generate.rejection_study import merge_config, run_rejection
 
     cfg = merge_config({
         "n_boot": 300, "models": {},
@@ -319,21 +318,19 @@ def test_run_rejection_with_callable_scorers_on_a_pool(tmp_path):
     })
     rng = np.random.default_rng(0)
     scorers = {"tracks": lambda c: c.embedding[:, 0] + 0.1 * rng.standard_normal(len(c)), "noise": random_scorer(3)}
-    out = tmp_path / "out"
-    tables = run_rejection(cfg, out, scorers=scorers)
-    sxs = tables["side_by_side_oracle"].set_index("dimension")
+    result = run_rejection(cfg, scorers=scorers)
+    sxs = result.side_by_side["oracle"].set_index("dimension")
     assert list(sxs.index) == ["aggregate", "bright"]
     assert sxs.loc["aggregate", "tracks_minus_noise_ci_low"] > 0
-    bon = tables["best_of_n"].pivot(index="n", columns="scorer", values="mean")
+    bon = result.best_of_n.pivot(index="n", columns="scorer", values="mean")
     assert bon.loc[16, "tracks"] > bon.loc[1, "tracks"] + 0.2 and abs(bon.loc[16, "noise"] - bon.loc[1, "noise"]) < 0.1
-    acc = tables["pairwise_accuracy"].set_index("scorer")["accuracy"]
+    acc = result.pairwise_accuracy.set_index("scorer")["accuracy"]
     assert acc["tracks"] > 0.8 and abs(acc["noise"] - 0.5) < 0.05
-    assert (out / "tables" / "side_by_side_simulated.tex").is_file()
-    assert json.loads((out / "manifest.json").read_text())["details"]["n_candidates"] == 60 * 16
+    assert set(result.side_by_side) == {"oracle", "simulated"} and result.n_candidates == 60 * 16
 
 
 def test_run_rejection_is_deterministic(tmp_path):
-    from steerstats.report.rejection import merge_config, run_rejection
+    from steerstats.generate.rejection_study import merge_config, run_rejection
 
     cfg = merge_config({
         "n_boot": 100, "models": {},
@@ -342,8 +339,11 @@ def test_run_rejection_is_deterministic(tmp_path):
         "best_of_n": {"ns": [1, 8]},
     })
     scorers = {"first": lambda c: c.embedding[:, 0], "noise": random_scorer(0)}
-    run_rejection(cfg, tmp_path / "a", scorers=scorers)
-    run_rejection(cfg, tmp_path / "b", scorers=scorers)
+    from steerstats.report.rejection import rejection_run
+    from steerstats.report.run import write_run
+
+    write_run(tmp_path / "a", rejection_run(run_rejection(cfg, scorers=scorers)))
+    write_run(tmp_path / "b", rejection_run(run_rejection(cfg, scorers=scorers)))
     names = sorted(p.name for p in (tmp_path / "a" / "tables").glob("*.csv"))
     assert len([n for n in names if not n.endswith(".long.csv")]) == 5 and len(names) == 10
     for name in names:
@@ -352,12 +352,11 @@ def test_run_rejection_is_deterministic(tmp_path):
 
 def test_oracle_judges_without_truth_is_a_config_error(tmp_path):
     from steerstats.errors import ConfigError
-    from steerstats.report.rejection import merge_config, run_rejection
+    from steerstats.generate.rejection_study import merge_config, run_rejection
 
     pool = pd.read_csv(_pool_file(tmp_path, n_prompts=4)).drop(columns=["aggregate"])
     pool.to_csv(tmp_path / "noagg.csv", index=False)
     cfg = merge_config({"models": {}, "generate": {"backend": "pool", "path": str(tmp_path / "noagg.csv"), "n_per_prompt": 16},
                                   "compare": {"a": "x", "b": "y", "n": 8}})
     with pytest.raises(ConfigError, match="known aggregate"):
-        run_rejection(cfg, tmp_path / "out", scorers={"x": random_scorer(0), "y": random_scorer(1)})
-    assert not (tmp_path / "out").exists()
+        run_rejection(cfg, scorers={"x": random_scorer(0), "y": random_scorer(1)})

@@ -53,7 +53,7 @@ def _schema(kind: str):
 
         return budget_schema()
     if kind == "rejection":
-        from steerstats.report.rejection import SCHEMA
+        from steerstats.generate.rejection_study import SCHEMA
     else:
         from steerstats.report.steer import SCHEMA
     return SCHEMA
@@ -76,7 +76,7 @@ def _show(args: argparse.Namespace) -> int:
 
         cfg = effective_config(table, where)
     elif kind == "rejection":
-        from steerstats.report.rejection import check_config
+        from steerstats.generate.rejection_study import check_config
 
         cfg = check_config(table, where=where or "")
     else:

@@ -27,7 +27,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from steerstats.config import resolve_config
-    from steerstats.report.rejection import load_config, run_rejection
+    from steerstats.generate.rejection_study import load_config, run_rejection
+    from steerstats.report.rejection import rejection_run
+    from steerstats.report.run import write_run
 
     cfg = load_config(args.config)
     if args.seed is not None:
@@ -37,17 +39,16 @@ def run(args: argparse.Namespace) -> int:
     if args.judgements:
         cfg["judges"]["human"] = args.judgements
     guard_out(args, "rejection", resolve_config(args.config) if args.config else None, cfg["generate"]["path"] or None, cfg["judges"]["human"] or None)
-    tables = run_rejection(cfg, args.out, force=args.force)
-    a, b = cfg["compare"]["a"], cfg["compare"]["b"]
-    for judge in ("oracle", "simulated", "human"):
-        frame = tables.get(f"side_by_side_{judge}")
-        if frame is None:
-            continue
+    result = run_rejection(cfg)
+    run_ = rejection_run(result)
+    write_run(args.out, run_, inputs=result.inputs(), force=args.force)
+    a, b = result.a, result.b
+    for judge, frame in result.side_by_side.items():
         row = frame[frame["dimension"] == "aggregate"]
         if not row.empty:
             r = row.iloc[0]
             print(f"{judge:9s} overall: prefer {a} {r[f'pct_prefer_{a}']:.1f}%  prefer {b} "
                   f"{r[f'pct_prefer_{b}']:.1f}%  unsure {r['pct_unsure']:.1f}%  ({a}-{b} "
                   f"{r[f'{a}_minus_{b}']:.1f}, CI {r[f'{a}_minus_{b}_ci_low']:.1f}..{r[f'{a}_minus_{b}_ci_high']:.1f})")
-    print(f"wrote {len(tables)} tables to {args.out}")
+    print(f"wrote {len(run_.tables)} tables to {args.out}")
     return 0

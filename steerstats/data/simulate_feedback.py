@@ -164,6 +164,7 @@ class FeedbackSample:
     group: np.ndarray  # (n,) int prompt/group id
     example_id: np.ndarray  # (n,) str
     attribute_names: tuple[str, ...]
+    ai_noise: np.ndarray | None = None  # (n, M) the labeller's per-item error nu
 
     def __len__(self) -> int:
         return int(self.aggregate.shape[0])
@@ -297,7 +298,7 @@ class FeedbackWorld:
             agg = (score > 0).astype(int)
         group = np.arange(n) // gs
         ids = np.array([f"s{seed}-{i}" for i in range(n)], dtype=object)
-        return FeedbackSample(x, z, truth, ai, agg, score, group, ids, tuple(c.attributes), nu)
+        return FeedbackSample(x, z, truth, ai, agg, score, group, ids, tuple(c.attributes), ai_noise=nu)
 
 
 def simulate_feedback(

@@ -44,6 +44,7 @@ from steerstats.generate.rejection import (
     top_picks,
     vote_shares,
 )
+from steerstats.generate.rejection_study import RejectionResult, run_rejection
 from steerstats.generate.steering import (
     Episodes,
     Steerer,
@@ -74,6 +75,7 @@ __all__ = [
     "LatentBackend",
     "PoolBackend",
     "RandomScale",
+    "RejectionResult",
     "Steerer",
     "SteeringWorld",
     "SyntheticBackend",
@@ -97,6 +99,7 @@ __all__ = [
     "random_scorer",
     "read_judgements",
     "run_episodes",
+    "run_rejection",
     "score_candidates",
     "simulated_judgements",
     "steer_with_backend",

@@ -4,7 +4,7 @@ For each prompt a generator gives N candidates; each reward model picks its top-
 compare model A's pick with model B's pick side by side and may answer "unsure", overall
 ("aggregate") and per attribute ("which image is more X?"). This module holds the point-estimate
 pieces: scoring, picks, oracle and simulated judges, the vote summary as a weighted statistic (the
-cluster bootstrap over prompts lives in :mod:`steerstats.report.rejection`), the exact expected
+cluster bootstrap over prompts and the whole analysis live in :mod:`steerstats.generate.rejection_study`), the exact expected
 true reward of a scorer's best-of-N pick, and tie-aware pairwise accuracy.
 
 Judgement format (one row per vote): ``prompt``, ``dimension`` ("aggregate" or an attribute),
