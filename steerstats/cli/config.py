@@ -55,7 +55,7 @@ def _schema(kind: str):
     if kind == "rejection":
         from steerstats.generate.rejection_study import SCHEMA
     else:
-        from steerstats.report.steer import SCHEMA
+        from steerstats.generate.steering_study import SCHEMA
     return SCHEMA
 
 
@@ -80,7 +80,7 @@ def _show(args: argparse.Namespace) -> int:
 
         cfg = check_config(table, where=where or "")
     else:
-        from steerstats.report.steer import check_config
+        from steerstats.generate.steering_study import check_config
 
         cfg = check_config(table, where=where or "")
     if not cfg:

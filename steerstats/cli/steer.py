@@ -27,31 +27,27 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from steerstats.config import resolve_config
-    from steerstats.report.steer import load_config, run_steer
+    from steerstats.generate.steering_study import load_config, load_policy, run_steering
+    from steerstats.report.run import input_records, write_run
+    from steerstats.report.steer import steer_run
 
     cfg = load_config(args.config)
     if args.seed is not None:
         cfg["seed"] = args.seed
     guard_out(args, "steer", resolve_config(args.config) if args.config else None, args.data_dir, args.policy)
-    traces = None
+    traces, inputs = None, input_records([args.policy])
     if args.data_dir:
         from steerstats.data import load_study
+        from steerstats.report.build import study_inputs
 
-        traces = load_study("vafa2025", args.data_dir).require("image_steering")
-    policy = None
-    if args.policy:
-        import pandas as pd
-
-        from steerstats.errors import InputError
-        from steerstats.generate import ThompsonScale
-
-        try:
-            policy = ThompsonScale.from_table(pd.read_csv(args.policy), sigma2=float(cfg["train"]["sigma2"]))
-        except (OSError, KeyError, ValueError) as err:
-            raise InputError(f"not a learned policy table ({err})", file=args.policy) from err
-    tables = run_steer(cfg, args.out, traces=traces, policy=policy, progress=not args.quiet, force=args.force)
-    ev = tables["steer_evaluation"]
-    for r in ev.itertuples():
+        study = load_study("vafa2025", args.data_dir)
+        traces = study.require("image_steering")
+        inputs += study_inputs(study)
+    policy = load_policy(args.policy, cfg) if args.policy else None
+    result = run_steering(cfg, traces=traces, policy=policy, progress=not args.quiet)
+    run_ = steer_run(result, inputs=inputs)
+    write_run(args.out, run_, inputs=[args.data_dir, args.policy], force=args.force)
+    for r in result.evaluation.itertuples():
         print(f"{r.method:24s} change {r.mean_change:.4f} (SE {r.mean_change_se:.4f})  improved {r.pct_improved:.1f}%")
-    print(f"wrote {len(tables)} tables to {args.out}")
+    print(f"wrote {len(run_.tables)} tables to {args.out}")
     return 0

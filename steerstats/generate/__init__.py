@@ -55,6 +55,7 @@ from steerstats.generate.steering import (
     summarize_methods,
     train_thompson,
 )
+from steerstats.generate.steering_study import SteeringResult, run_steering
 from steerstats.generate.steerworld import SteeringWorld, Tasks
 from steerstats.generate.synthetic import SyntheticBackend, expected_aggregate
 from steerstats.generate.vary import mix_latent, mixture_coefficients, vary_latent
@@ -77,6 +78,7 @@ __all__ = [
     "RandomScale",
     "RejectionResult",
     "Steerer",
+    "SteeringResult",
     "SteeringWorld",
     "SyntheticBackend",
     "Tasks",
@@ -100,6 +102,7 @@ __all__ = [
     "read_judgements",
     "run_episodes",
     "run_rejection",
+    "run_steering",
     "score_candidates",
     "simulated_judgements",
     "steer_with_backend",

@@ -1,10 +1,5 @@
-"""``steerstats steer``: simulated image steering with learned proposals, and the released traces.
-
-Vafa et al. (2025, Sec. 5, App. C.2): a user steers by picking among latent variations; a learned
-policy (Thompson sampling over mixture-scale buckets per round and previous choice) proposes the
-scale. This module trains that policy on the synthetic steering world, evaluates it against random
-proposals and text-style steering (prompt re-draws) on the same tasks (their Table 1), and, given
-the released study, summarises the scale schedules and keep/switch choices in the traces.
+"""``steerstats steer`` presented: the tables and figures of
+:func:`steerstats.generate.steering_study.run_steering` as a Run.
 
     OUT/tables/steer_evaluation.*   mean change first->last similarity, % improved (row SEs),
                                     paired difference against random proposals
@@ -12,149 +7,24 @@ the released study, summarises the scale schedules and keep/switch choices in th
     OUT/tables/learned_schedule.*   the greedy scale per state (simulated, and released if given)
     OUT/tables/trace_schedules.*, trace_choices.*   (with --data-dir)
     OUT/figures/learned_policy.*, trace_choices.*
-    OUT/learned_policy.csv          reload with ThompsonScale.from_table
+    OUT/learned_policy.csv          reload with ``--policy`` (generate.steering_study.load_policy)
     OUT/report.md, OUT/manifest.json   (the run writer: steerstats.report.run)
 """
 
 from __future__ import annotations
 
-import time
-from collections.abc import Mapping
-from pathlib import Path
-from typing import Any
-
 import numpy as np
 import pandas as pd
 
-from steerstats.config import Field, read_toml, resolve_config, validate
-from steerstats.errors import ConfigError
-from steerstats.generate import (
-    PREVIOUS_NAMES,
-    FixedScale,
-    RandomScale,
-    Steerer,
-    SteeringWorld,
-    ThompsonScale,
-    evaluate_methods,
-    summarize_methods,
-    train_thompson,
-)
-from steerstats.generate.traces import constant_scale_share, scale_schedules, with_previous
+from steerstats.generate.policies import PREVIOUS_NAMES, ThompsonScale
+from steerstats.generate.steering_study import SteeringResult
 from steerstats.report.artifacts import Figure, Table
-from steerstats.report.run import Run, write_run
-from steerstats.uncertainty import grouped_mean_bootstrap
-
-SCHEMA: dict[str, Field] = {
-    "seed": Field("int", 0, "seed of training, evaluation and bootstrap", ge=0),
-    "n_boot": Field("int", 2000, "bootstrap replicates of the trace tables", ge=2, le=1_000_000),
-    "rounds": Field("int", 4, "steering rounds per episode", ge=1, le=64),
-    "suggestions": Field("int", 2, "images shown per round", ge=2, le=64),
-    "world": Field("table", {}, "SteeringWorld fields", fields={
-        "latent_dim": Field("int", 8, "latent dimension", ge=1, le=4096),
-        "prompt_dim": Field("int", 8, "prompt dimension", ge=1, le=4096),
-        "embed_dim": Field("int", 32, "image-embedding dimension", ge=1, le=4096),
-        "hidden": Field("int", 64, "hidden width of the generator", ge=1, le=65_536),
-        "gain": Field("float", 3.0, "generator gain", gt=0),
-        "prompt_noise": Field("float", 0.3, "noise of a prompt re-draw", ge=0),
-        "seed": Field("int", 0, "seed of the world's fixed maps", ge=0),
-    }),
-    "steerer": Field("table", {}, "the simulated user", fields={
-        "noise_sd": Field("float", 0.0, "noise of the user's similarity judgements", ge=0),
-    }),
-    "train": Field("table", {}, "Thompson-sampling training", fields={
-        "episodes": Field("int", 60_000, "training episodes", ge=1, le=10_000_000),
-        "batch": Field("int", 1, "episodes per posterior update", ge=1, le=100_000),
-        "sigma2": Field("float", 1.0, "reward noise variance of the Gaussian posterior", gt=0),
-        "buckets": Field("list[float]", [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0],
-                         "mixture-scale buckets", ge=0, le=1, min_items=1, max_items=1000),
-    }),
-    "evaluate": Field("table", {}, "evaluation episodes", fields={
-        "episodes": Field("int", 4000, "evaluation episodes per method", ge=1, le=10_000_000),
-        "learned_mode": Field("str", "greedy", "how the learned policy proposes", choices=("greedy", "thompson")),
-        "fixed_scales": Field("list[float]", [], "constant-scale baselines", ge=0, le=1),
-    }),
-    "random": Field("table", {}, "the random-proposal baseline", fields={
-        "low": Field("float", 0.0, "lowest scale", ge=0, le=1),
-        "high": Field("float", 1.0, "highest scale", ge=0, le=1),
-        "per": Field("str", "episode", "one scale per episode or per round", choices=("episode", "round")),
-    }),
-}
-
-#: largest number of floats one batch of episodes may hold (episodes x suggestions x embed_dim)
-MAX_EPISODE_FLOATS = 200_000_000
-
-
-def check_config(table: Mapping[str, Any], *, where: str = "") -> dict[str, Any]:
-    """``table`` checked by the strict config layer against the steer schema, defaults filled."""
-    cfg = validate(table, SCHEMA, where=where)
-    prefix = f"{where}: " if where else ""
-    if cfg["random"]["low"] > cfg["random"]["high"]:
-        raise ConfigError(f"{prefix}random.low: must be <= random.high")
-    floats = max(cfg["evaluate"]["episodes"], cfg["train"]["batch"]) * cfg["suggestions"] * cfg["world"]["embed_dim"]
-    if floats > MAX_EPISODE_FLOATS:
-        raise ConfigError(
-            f"{prefix}suggestions: episodes x suggestions x world.embed_dim = {floats:,} floats, more than "
-            f"{MAX_EPISODE_FLOATS:,} in memory; lower evaluate.episodes, suggestions or world.embed_dim"
-        )
-    return cfg
-
-
-def load_config(path: str | Path | None) -> dict[str, Any]:
-    """The effective config of a UTF-8 TOML file, a shipped one by name (``steer_synthetic``), or
-    the built-in one for ``None``."""
-    if path is None:
-        return check_config({})
-    path = resolve_config(path)
-    return check_config(read_toml(path), where=str(path))
-
-
-def build_world(cfg: Mapping[str, Any]) -> SteeringWorld:
-    return SteeringWorld(**cfg["world"])
-
-
-def train_policy(cfg: Mapping[str, Any], world: SteeringWorld, *, progress: bool = True) -> ThompsonScale:
-    t = cfg["train"]
-    policy = ThompsonScale(n_rounds=int(cfg["rounds"]), buckets=tuple(float(b) for b in t["buckets"]), sigma2=float(t["sigma2"]))
-    return train_thompson(
-        world, policy, int(t["episodes"]), int(cfg["seed"]), batch=int(t["batch"]),
-        k=int(cfg["suggestions"]), steerer=Steerer(float(cfg["steerer"]["noise_sd"])), progress=progress,
-    )
-
-
-def evaluation_table(cfg: Mapping[str, Any], world: SteeringWorld, policy: ThompsonScale) -> pd.DataFrame:
-    e = cfg["evaluate"]
-    learned = policy.greedy() if e["learned_mode"] == "greedy" else policy
-    if e["learned_mode"] not in ("greedy", "thompson"):
-        raise ConfigError("[evaluate] learned_mode must be 'greedy' or 'thompson'")
-    r = cfg["random"]
-    methods: dict[str, Any] = {
-        "text (prompt re-draws)": None,
-        "random proposals": RandomScale(float(r["low"]), float(r["high"]), str(r["per"])),
-        "learned proposals": learned,
-    }
-    for s in e["fixed_scales"]:
-        methods[f"fixed scale {float(s):.2f}"] = FixedScale(float(s))
-    episodes = evaluate_methods(
-        world, methods, int(e["episodes"]), int(cfg["seed"]) + 1,
-        n_rounds=int(cfg["rounds"]), k=int(cfg["suggestions"]), steerer=Steerer(float(cfg["steerer"]["noise_sd"])),
-    )
-    out = summarize_methods(episodes, baseline="random proposals")
-    return out.rename(columns={"diff_vs_random proposals": "diff_vs_random", "se_diff_vs_random proposals": "diff_vs_random_se",
-                               "se_change": "mean_change_se", "se_pct_improved": "pct_improved_se"})
-
-
-def greedy_schedule(policy: ThompsonScale) -> pd.DataFrame:
-    table = policy.table()
-    best = table.loc[table.groupby(["round", "previous"], sort=False)["posterior_mean"].idxmax()]
-    return best[["round", "previous", "scale", "posterior_mean", "posterior_sd", "n"]].reset_index(drop=True)
+from steerstats.report.run import Run
+from steerstats.report.style import pyplot
 
 
 def learned_policy_figure(policy: ThompsonScale):
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     table = policy.table()
     states = table[["round", "previous"]].drop_duplicates().to_numpy().tolist()
     grid = np.array([table[(table["round"] == r) & (table["previous"] == p)]["posterior_mean"].to_numpy() for r, p in states])
@@ -169,119 +39,72 @@ def learned_policy_figure(policy: ThompsonScale):
     return fig
 
 
-def trace_tables(traces: pd.DataFrame, *, n_boot: int, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(scale schedules, keep/switch shares per condition x round with cluster-bootstrap SEs over users)."""
-    schedules = scale_schedules(traces).merge(constant_scale_share(traces), on="condition")
-    t = with_previous(traces)
-    t = t.assign(key=t["condition"] + "|" + t["round"].astype(str), cluster=t["condition"] + "|" + t["steering_user_id"])
-    res, levels = grouped_mean_bootstrap(t, "kept", "key", "cluster", n_boot=n_boot, seed=seed)
-    n = t.groupby("key").size()
-    parts = pd.Series(levels).str.split("|", expand=True)
-    choices = pd.DataFrame(
-        {
-            "condition": parts[0],
-            "round": parts[1].astype(int),
-            "n": n.loc[levels].to_numpy(),
-            "pct_kept": 100 * res.estimate,
-            "pct_kept_se": 100 * res.se,
-            "pct_switched": 100 * (1 - res.estimate),
-        }
-    )
-    return schedules, choices
-
-
 def trace_choices_figure(choices: pd.DataFrame):
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(5.5, 3.8))
     for cond, g in choices.groupby("condition", sort=True):
         ax.errorbar(g["round"], g["pct_kept"], yerr=1.96 * g["pct_kept_se"], marker="o", capsize=3, label=cond)
     ax.set_xlabel("round")
-    ax.set_ylabel("% kept the current image")
+    ax.set_ylabel("% kept the current image (bars: 95% interval)")
     ax.set_xticks(sorted(choices["round"].unique()))
-    ax.legend(frameon=False)
+    ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5))
     return fig
 
 
-def run_steer(
-    cfg: Mapping[str, Any],
-    out: str | Path,
-    *,
-    traces: pd.DataFrame | None = None,
-    policy: ThompsonScale | None = None,
-    progress: bool = True,
-    force: bool = False,
-) -> dict[str, Any]:
-    """Train (unless ``policy`` is given), evaluate, analyse ``traces`` if given; write ``out``
-    (new, empty or a previous steer output; ``force``: any previous steerstats output)."""
-    t0 = time.perf_counter()
-    cfg = check_config(cfg)
-    seed, n_boot = int(cfg["seed"]), int(cfg["n_boot"])
-    world = build_world(cfg)
-    trained = policy is None
-    if policy is None:
-        policy = train_policy(cfg, world, progress=progress)
-    elif policy.n_rounds != int(cfg["rounds"]):
-        raise ConfigError(f"the loaded policy has {policy.n_rounds} rounds, the config {cfg['rounds']}")
-    tables: dict[str, Table] = {}
-    figures: dict[str, Figure] = {}
-    evaluation = evaluation_table(cfg, world, policy)
-    k, rounds = cfg["suggestions"], cfg["rounds"]
-    tables["steer_evaluation"] = Table(
-        "steer_evaluation", evaluation,
+def steer_run(result: SteeringResult, *, inputs: list | None = None) -> Run:
+    """The tables and figures of ``result`` as a Run (with ``learned_policy.csv`` to reload)."""
+    cfg, policy = result.config, result.policy
+    n_boot, k, rounds = int(cfg["n_boot"]), cfg["suggestions"], cfg["rounds"]
+    traces = result.trace_choices is not None
+    tables = [Table(
+        "steer_evaluation", result.evaluation,
         f"Simulated steering: {rounds} rounds, {k} suggestions per round (Vafa et al. Table 1 style)",
-        _evaluation_line(evaluation),
+        _evaluation_line(result.evaluation),
         "row SEs over episodes (sd/sqrt(n)); diff_vs_random is the paired difference on the same tasks",
-    )
-    schedule = greedy_schedule(policy).rename(columns={"scale": "simulated_scale"})
-    if traces is not None:
-        schedules, choices = trace_tables(traces, n_boot=n_boot, seed=seed)
-        learned = schedules[schedules["condition"] == "learned"][["round", "previous", "modal_scale", "modal_share", "n"]]
-        schedule = schedule.merge(
-            learned.rename(columns={"modal_scale": "released_learned_scale", "modal_share": "released_share", "n": "released_n"}),
-            on=["round", "previous"], how="left",
-        )
-        tables["trace_schedules"] = Table(
-            "trace_schedules", schedules, "Mixture scales used in the released image-steering traces",
+    )]
+    figures = []
+    if traces:
+        tables.append(Table(
+            "trace_schedules", result.trace_schedules, "Mixture scales used in the released image-steering traces",
             "Per condition, round and previous choice (start / kept / switched): the scales the deployed policies proposed; "
             "the random condition draws one scale per session, the learned ones follow a table over (round, previous).",
             "descriptive (no SEs)",
-        )
-        tables["trace_choices"] = Table(
-            "trace_choices", choices, "Kept vs switched per round in the released traces",
+        ))
+        choices = Table(
+            "trace_choices", result.trace_choices, "Kept vs switched per round in the released traces",
             "Share of rounds in which the user kept the current image (selected index 0).",
-            f"cluster bootstrap over users ({n_boot} replicates)",
+            f"estimand: % of rounds kept per condition and round; cluster bootstrap over steering users ({n_boot} replicates)",
         )
-        figures["trace_choices"] = Figure("trace_choices", trace_choices_figure(choices), tables["trace_choices"].title, tables["trace_choices"].interpretation)
-    tables["learned_schedule"] = Table(
-        "learned_schedule", schedule, "Greedy mixture scale per state of the learned policy",
+        tables.append(choices)
+        figures.append(Figure("trace_choices", trace_choices_figure(result.trace_choices), choices.title, choices.interpretation))
+    tables.append(Table(
+        "learned_schedule", result.schedule, "Greedy mixture scale per state of the learned policy",
         "The bucket with the highest posterior mean per (round, previous choice)"
-        + (", next to the scale the released learned condition used most often." if traces is not None else "."),
+        + (", next to the scale the released learned condition used most often." if traces else "."),
         "posterior sd = sqrt(sigma^2/(n+1))",
-    )
-    tables["learned_policy"] = Table(
+    ))
+    posterior = Table(
         "learned_policy", policy.table(), "Thompson-sampling posterior per (round, previous, scale bucket)",
         "Posterior N(sum/(n+1), sigma^2/(n+1)) of the episode reward (final minus initial similarity).",
         "posterior sd (column posterior_sd)", se_stems={"posterior_mean": "posterior"},
     )
-    figures["learned_policy"] = Figure("learned_policy", learned_policy_figure(policy), "Learned proposal policy", tables["learned_policy"].interpretation)
-    write_run(out, Run(
+    tables.append(posterior)
+    figures.append(Figure("learned_policy", learned_policy_figure(policy), "Learned proposal policy", posterior.interpretation))
+    return Run(
         command="steer",
         title="Image steering with learned proposals",
-        summary=tables["steer_evaluation"].interpretation,
-        tables=list(tables.values()),
-        figures=list(figures.values()),
+        summary=tables[0].interpretation,
+        tables=tables,
+        figures=figures,
         files={"learned_policy.csv": policy.table().to_csv(index=False)},
+        dataset="synthetic steering world" + (" + vafa2025 traces" if traces else ""),
         config=cfg,
         seeds={"seed": cfg["seed"]},
-        seconds={"total": time.perf_counter() - t0},
-        details={"policy": "trained" if trained else "loaded", "traces": traces is not None,
+        inputs=list(inputs or []),
+        seconds={"total": result.seconds},
+        details={"policy": "trained" if result.trained else "loaded", "traces": traces,
                  "previous_states": list(PREVIOUS_NAMES)},
-    ), force=force)
-    return {name: t.frame for name, t in tables.items()}
+    )
 
 
 def _evaluation_line(table: pd.DataFrame) -> str:

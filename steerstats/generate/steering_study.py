@@ -1,0 +1,214 @@
+"""Simulated image steering with learned proposals, and the released traces, as one analysis
+(Vafa et al. 2025, Sec. 5, App. C.2): a config (TOML, ``analyses/steer_synthetic.toml``; schema
+:data:`SCHEMA`) in, a :class:`SteeringResult` out, no files (presentation and writing:
+:mod:`steerstats.report.steer`).
+
+A user steers by picking among latent variations; a learned policy (Thompson sampling over
+mixture-scale buckets per round and previous choice) proposes the scale. :func:`run_steering`
+trains that policy on the synthetic steering world (or takes a saved one), evaluates it against
+random proposals and text-style steering (prompt re-draws) on the same tasks (their Table 1) and,
+given the released traces, summarises the scale schedules and keep/switch choices in them
+(cluster bootstrap over users).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from steerstats.config import Field, read_toml, resolve_config, validate
+from steerstats.errors import ConfigError, InputError
+from steerstats.generate.policies import FixedScale, RandomScale, ThompsonScale
+from steerstats.generate.steering import (
+    Steerer,
+    evaluate_methods,
+    summarize_methods,
+    train_thompson,
+)
+from steerstats.generate.steerworld import SteeringWorld
+from steerstats.generate.traces import constant_scale_share, scale_schedules, with_previous
+from steerstats.uncertainty import grouped_mean_bootstrap
+
+SCHEMA: dict[str, Field] = {
+    "seed": Field("int", 0, "seed of training, evaluation and bootstrap", ge=0),
+    "n_boot": Field("int", 2000, "bootstrap replicates of the trace tables", ge=2, le=1_000_000),
+    "rounds": Field("int", 4, "steering rounds per episode", ge=1, le=64),
+    "suggestions": Field("int", 2, "images shown per round", ge=2, le=64),
+    "world": Field("table", {}, "SteeringWorld fields", fields={
+        "latent_dim": Field("int", 8, "latent dimension", ge=1, le=4096),
+        "prompt_dim": Field("int", 8, "prompt dimension", ge=1, le=4096),
+        "embed_dim": Field("int", 32, "image-embedding dimension", ge=1, le=4096),
+        "hidden": Field("int", 64, "hidden width of the generator", ge=1, le=65_536),
+        "gain": Field("float", 3.0, "generator gain", gt=0),
+        "prompt_noise": Field("float", 0.3, "noise of a prompt re-draw", ge=0),
+        "seed": Field("int", 0, "seed of the world's fixed maps", ge=0),
+    }),
+    "steerer": Field("table", {}, "the simulated user", fields={
+        "noise_sd": Field("float", 0.0, "noise of the user's similarity judgements", ge=0),
+    }),
+    "train": Field("table", {}, "Thompson-sampling training", fields={
+        "episodes": Field("int", 60_000, "training episodes", ge=1, le=10_000_000),
+        "batch": Field("int", 1, "episodes per posterior update", ge=1, le=100_000),
+        "sigma2": Field("float", 1.0, "reward noise variance of the Gaussian posterior", gt=0),
+        "buckets": Field("list[float]", [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0],
+                         "mixture-scale buckets", ge=0, le=1, min_items=1, max_items=1000),
+    }),
+    "evaluate": Field("table", {}, "evaluation episodes", fields={
+        "episodes": Field("int", 4000, "evaluation episodes per method", ge=1, le=10_000_000),
+        "learned_mode": Field("str", "greedy", "how the learned policy proposes", choices=("greedy", "thompson")),
+        "fixed_scales": Field("list[float]", [], "constant-scale baselines", ge=0, le=1),
+    }),
+    "random": Field("table", {}, "the random-proposal baseline", fields={
+        "low": Field("float", 0.0, "lowest scale", ge=0, le=1),
+        "high": Field("float", 1.0, "highest scale", ge=0, le=1),
+        "per": Field("str", "episode", "one scale per episode or per round", choices=("episode", "round")),
+    }),
+}
+
+#: largest number of floats one batch of episodes may hold (episodes x suggestions x embed_dim)
+MAX_EPISODE_FLOATS = 200_000_000
+
+
+def check_config(table: Mapping[str, Any], *, where: str = "") -> dict[str, Any]:
+    """``table`` checked by the strict config layer against the steer schema, defaults filled."""
+    cfg = validate(table, SCHEMA, where=where)
+    prefix = f"{where}: " if where else ""
+    if cfg["random"]["low"] > cfg["random"]["high"]:
+        raise ConfigError(f"{prefix}random.low: must be <= random.high")
+    floats = max(cfg["evaluate"]["episodes"], cfg["train"]["batch"]) * cfg["suggestions"] * cfg["world"]["embed_dim"]
+    if floats > MAX_EPISODE_FLOATS:
+        raise ConfigError(
+            f"{prefix}suggestions: episodes x suggestions x world.embed_dim = {floats:,} floats, more than "
+            f"{MAX_EPISODE_FLOATS:,} in memory; lower evaluate.episodes, suggestions or world.embed_dim"
+        )
+    return cfg
+
+
+def load_policy(path: str | Path, cfg: Mapping[str, Any]) -> ThompsonScale:
+    """A learned policy saved as ``learned_policy.csv`` (:meth:`ThompsonScale.table`), with the
+    config's reward-noise variance; a file that is not one is an InputError naming it."""
+    try:
+        return ThompsonScale.from_table(pd.read_csv(path), sigma2=float(cfg["train"]["sigma2"]))
+    except (OSError, KeyError, ValueError) as err:
+        raise InputError(f"not a learned policy table ({err})", file=str(path)) from err
+
+
+def load_config(path: str | Path | None) -> dict[str, Any]:
+    """The effective config of a UTF-8 TOML file, a shipped one by name (``steer_synthetic``), or
+    the built-in one for ``None``."""
+    if path is None:
+        return check_config({})
+    path = resolve_config(path)
+    return check_config(read_toml(path), where=str(path))
+
+
+def build_world(cfg: Mapping[str, Any]) -> SteeringWorld:
+    return SteeringWorld(**cfg["world"])
+
+
+def train_policy(cfg: Mapping[str, Any], world: SteeringWorld, *, progress: bool = True) -> ThompsonScale:
+    t = cfg["train"]
+    policy = ThompsonScale(n_rounds=int(cfg["rounds"]), buckets=tuple(float(b) for b in t["buckets"]), sigma2=float(t["sigma2"]))
+    return train_thompson(
+        world, policy, int(t["episodes"]), int(cfg["seed"]), batch=int(t["batch"]),
+        k=int(cfg["suggestions"]), steerer=Steerer(float(cfg["steerer"]["noise_sd"])), progress=progress,
+    )
+
+
+def evaluation_table(cfg: Mapping[str, Any], world: SteeringWorld, policy: ThompsonScale) -> pd.DataFrame:
+    e = cfg["evaluate"]
+    learned = policy.greedy() if e["learned_mode"] == "greedy" else policy
+    if e["learned_mode"] not in ("greedy", "thompson"):
+        raise ConfigError("[evaluate] learned_mode must be 'greedy' or 'thompson'")
+    r = cfg["random"]
+    methods: dict[str, Any] = {
+        "text (prompt re-draws)": None,
+        "random proposals": RandomScale(float(r["low"]), float(r["high"]), str(r["per"])),
+        "learned proposals": learned,
+    }
+    for s in e["fixed_scales"]:
+        methods[f"fixed scale {float(s):.2f}"] = FixedScale(float(s))
+    episodes = evaluate_methods(
+        world, methods, int(e["episodes"]), int(cfg["seed"]) + 1,
+        n_rounds=int(cfg["rounds"]), k=int(cfg["suggestions"]), steerer=Steerer(float(cfg["steerer"]["noise_sd"])),
+    )
+    out = summarize_methods(episodes, baseline="random proposals")
+    return out.rename(columns={"diff_vs_random proposals": "diff_vs_random", "se_diff_vs_random proposals": "diff_vs_random_se",
+                               "se_change": "mean_change_se", "se_pct_improved": "pct_improved_se"})
+
+
+def greedy_schedule(policy: ThompsonScale) -> pd.DataFrame:
+    table = policy.table()
+    best = table.loc[table.groupby(["round", "previous"], sort=False)["posterior_mean"].idxmax()]
+    return best[["round", "previous", "scale", "posterior_mean", "posterior_sd", "n"]].reset_index(drop=True)
+
+
+def trace_tables(traces: pd.DataFrame, *, n_boot: int, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(scale schedules, keep/switch shares per condition x round with cluster-bootstrap SEs over users)."""
+    schedules = scale_schedules(traces).merge(constant_scale_share(traces), on="condition")
+    t = with_previous(traces)
+    t = t.assign(key=t["condition"] + "|" + t["round"].astype(str), cluster=t["condition"] + "|" + t["steering_user_id"])
+    res, levels = grouped_mean_bootstrap(t, "kept", "key", "cluster", n_boot=n_boot, seed=seed)
+    n = t.groupby("key").size()
+    parts = pd.Series(levels).str.split("|", expand=True)
+    choices = pd.DataFrame(
+        {
+            "condition": parts[0],
+            "round": parts[1].astype(int),
+            "n": n.loc[levels].to_numpy(),
+            "pct_kept": 100 * res.estimate,
+            "pct_kept_se": 100 * res.se,
+            "pct_switched": 100 * (1 - res.estimate),
+        }
+    )
+    return schedules, choices
+
+
+@dataclass
+class SteeringResult:
+    """What :func:`run_steering` computed."""
+
+    config: dict[str, Any]
+    policy: ThompsonScale
+    trained: bool  # False: the policy was given (loaded)
+    evaluation: pd.DataFrame  # per method: mean change, % improved, paired difference vs random
+    schedule: pd.DataFrame  # greedy scale per (round, previous) [+ the released learned condition's]
+    trace_schedules: pd.DataFrame | None  # with traces: scales proposed per condition, round, previous
+    trace_choices: pd.DataFrame | None  # with traces: % kept per condition x round, SEs over users
+    seconds: float
+
+
+def run_steering(
+    cfg: Mapping[str, Any],
+    *,
+    traces: pd.DataFrame | None = None,
+    policy: ThompsonScale | None = None,
+    progress: bool = True,
+) -> SteeringResult:
+    """Train (unless ``policy`` is given) and evaluate the proposal policy; analyse ``traces``
+    (the release's ``image_steering`` table) if given. Nothing is written."""
+    t0 = time.perf_counter()
+    cfg = check_config(cfg)
+    seed, n_boot = int(cfg["seed"]), int(cfg["n_boot"])
+    world = build_world(cfg)
+    trained = policy is None
+    if policy is None:
+        policy = train_policy(cfg, world, progress=progress)
+    elif policy.n_rounds != int(cfg["rounds"]):
+        raise ConfigError(f"the loaded policy has {policy.n_rounds} rounds, the config {cfg['rounds']}")
+    evaluation = evaluation_table(cfg, world, policy)
+    schedule = greedy_schedule(policy).rename(columns={"scale": "simulated_scale"})
+    schedules = choices = None
+    if traces is not None:
+        schedules, choices = trace_tables(traces, n_boot=n_boot, seed=seed)
+        learned = schedules[schedules["condition"] == "learned"][["round", "previous", "modal_scale", "modal_share", "n"]]
+        schedule = schedule.merge(
+            learned.rename(columns={"modal_scale": "released_learned_scale", "modal_share": "released_share", "n": "released_n"}),
+            on=["round", "previous"], how="left",
+        )
+    return SteeringResult(cfg, policy, trained, evaluation, schedule, schedules, choices, time.perf_counter() - t0)
