@@ -1,46 +1,14 @@
-"""Report section (``steerstats report --bayes``): three kinds of interval side by side.
-
-For mean DreamSim by model and for the per-judgement rates (improvement, POM-1, POM-5):
-  - 95% interval from the plain row SEM (mean +- 1.96 SE; rows treated as independent),
-  - 95% cluster-bootstrap percentile interval (similarity: steering users, in which goals are
-    nested; judgements: goal image x rater, two-way product weights),
-  - posterior mean and 94% HDI of the hierarchical model (steerstats.uncertainty.bayes), with
-    the fit's status; a failed fit's numbers are blanked, never used.
-"""
+"""Report section (``steerstats report --bayes``): the interval comparison of
+:func:`steerstats.uncertainty.bayes.compare.run_interval_comparison` as tables, and its posteriors
+kept whole (``posterior/bayes_*.nc``)."""
 
 from __future__ import annotations
 
-from functools import partial
-
 import numpy as np
 import pandas as pd
-from scipy.stats import norm
 
 from steerstats.data.study import Study
 from steerstats.report.sections import ReportContext
-
-Z95 = float(norm.ppf(0.975))
-JUDGEMENTS = {"improvement": ("improvement", "last_chosen"), "pom1": ("pom1", "ref_chosen"),
-              "pom5": ("pom5", "ref_chosen")}
-
-
-def _bayes_columns(fit) -> pd.DataFrame:
-    s = fit.summary.rename(columns={"mean": "bayes_mean", "hdi_low": "hdi94_low", "hdi_high": "hdi94_high",
-                                    "status": "bayes_status"})
-    if not fit.ok:
-        s[["bayes_mean", "hdi94_low", "hdi94_high"]] = np.nan
-    return s
-
-
-def _sem_columns(frame: pd.DataFrame, value: str) -> pd.DataFrame:
-    g = frame.groupby("model", sort=True)[value]
-    mean, se = g.mean(), g.std(ddof=1) / np.sqrt(g.size())
-    return pd.DataFrame({"model": mean.index, "n": g.size().to_numpy(), "mean": mean.to_numpy(),
-                         "sem_low": (mean - Z95 * se).to_numpy(), "sem_high": (mean + Z95 * se).to_numpy()})
-
-
-def _boot_columns(res, levels) -> pd.DataFrame:
-    return pd.DataFrame({"model": levels, "boot_low": res.ci_low, "boot_high": res.ci_high})
 
 
 def _comparison(table: pd.DataFrame, what: str, cluster_text: str, shared: str, prefix: str = "boot") -> str:
@@ -64,59 +32,12 @@ def _comparison(table: pd.DataFrame, what: str, cluster_text: str, shared: str, 
     return text + "."
 
 
-def similarity_comparison(study: Study, context: ReportContext, fit_kwargs: dict) -> tuple[pd.DataFrame, object]:
-    from steerstats.uncertainty import grouped_mean_bootstrap
-    from steerstats.uncertainty.bayes import fit_similarity
-
-    s = study.require("steering")
-    res, levels = grouped_mean_bootstrap(s, "dreamsim", "model", "steering_user_id",
-                                         n_boot=context.n_boot, seed=context.seed)
-    fit = fit_similarity(s, "dreamsim", seed=context.seed, **fit_kwargs)
-    table = _sem_columns(s, "dreamsim").merge(_boot_columns(res, levels), on="model")
-    table = table.merge(_bayes_columns(fit), on="model", validate="one_to_one")
-    # the 94% HDI against the 95% bootstrap interval rescaled to 94% (normal ratio 1.881 / 1.960)
-    table["hdi_to_cluster_width"] = (table["hdi94_high"] - table["hdi94_low"]) / (
-        (table["boot_high"] - table["boot_low"]) * 1.8808 / 1.9600)
-    table["nuts_seconds"] = fit.posterior.seconds
-    return table, fit
-
-
-def _share_stat(frame: pd.DataFrame, w, *, y: np.ndarray, codes: np.ndarray, k: int) -> np.ndarray:
-    from steerstats.metrics.weighted import weighted_group_mean
-
-    return weighted_group_mean(y, codes, k, w)
-
-
-def judgement_comparison(study: Study, context: ReportContext, fit_kwargs: dict) -> tuple[pd.DataFrame, dict]:
-    from steerstats.uncertainty.bayes import fit_binary
-    from steerstats.uncertainty.clusters import cluster_robust_se
-
-    parts, fits = [], {}
-    for name, (attr, column) in JUDGEMENTS.items():
-        f = study.require(attr)
-        y = f[column].astype(float)
-        codes, levels = pd.factorize(f["model"], sort=True)
-        stat = partial(_share_stat, y=y.to_numpy(), codes=codes, k=len(levels))
-        # raters cross steering users (goals are nested in users): CGM two-way, t(G - 1) below 50 clusters
-        cgm = cluster_robust_se(stat, f, ["steering_user_id", "user_id"])
-        half = cgm.critical(0.95) * cgm.se
-        fit = fit_binary(f, column, seed=context.seed, **fit_kwargs)
-        fits[name] = fit
-        cl = pd.DataFrame({"model": list(levels), "cgm_low": cgm.estimate - half, "cgm_high": cgm.estimate + half})
-        part = _sem_columns(f.assign(_y=y), "_y").merge(cl, on="model")
-        part = part.merge(_bayes_columns(fit), on="model", validate="one_to_one")
-        part["hdi_to_cluster_width"] = (part["hdi94_high"] - part["hdi94_low"]) / (
-            (part["cgm_high"] - part["cgm_low"]) * 1.8808 / 1.9600)
-        part.insert(0, "judgement", name)
-        parts.append(part)
-    return pd.concat(parts, ignore_index=True), fits
-
-
 def section(study: Study, context: ReportContext) -> list:
     if not context.bayes:
         return []
     from steerstats.report.artifacts import PosteriorArtifact, Table
     from steerstats.uncertainty.bayes import NutsSettings, request_host_devices
+    from steerstats.uncertainty.bayes.compare import run_interval_comparison
 
     request_host_devices(4)  # effective only if nothing has started JAX yet; else chains run in turn
     opts = context.options
@@ -125,7 +46,6 @@ def section(study: Study, context: ReportContext) -> list:
         num_samples=int(opts.get("bayes_samples", 1000)),
         progress=bool(opts.get("progress", True)),
     )
-    fit_kwargs = {"settings": settings}
     note = ("`sem_*`: 95% mean +- 1.96 row SEM; `boot_*`: 95% cluster-bootstrap percentile interval over steering "
             f"users (B = {context.n_boot}, seed {context.seed}); `cgm_*`: 95% CGM two-way (steering user x rater) "
             "interval, t(G - 1) quantile below 50 clusters; `hdi_to_cluster_width`: HDI width / the cluster interval's "
@@ -133,10 +53,11 @@ def section(study: Study, context: ReportContext) -> list:
             "HDI of the hierarchical model's population-level quantity (NUTS, "
             f"{settings.num_chains} chains x {settings.num_samples} draws after {settings.num_warmup} warm-up); "
             "`bayes_status` is 'ok' only if every R-hat <= 1.01 and no transition diverged.")
-    sim, sim_fit = similarity_comparison(study, context, fit_kwargs)
-    judge, judge_fits = judgement_comparison(study, context, fit_kwargs)
-    posteriors = [PosteriorArtifact("bayes_similarity", sim_fit.posterior.inference_data())]
-    posteriors += [PosteriorArtifact(f"bayes_{name}", fit.posterior.inference_data()) for name, fit in judge_fits.items()]
+    result = run_interval_comparison(study, n_boot=context.n_boot, seed=context.seed, settings=settings)
+    sim, judge = result.similarity, result.judgements
+    posteriors = [PosteriorArtifact("bayes_similarity", result.similarity_fit.posterior.inference_data())]
+    posteriors += [PosteriorArtifact(f"bayes_{name}", fit.posterior.inference_data())
+                   for name, fit in result.judgement_fits.items()]
     return [*posteriors,
         Table("bayes_similarity", sim, "Mean DreamSim by model: SEM, cluster bootstrap and Bayesian intervals",
               _comparison(sim, "mean DreamSim by model", "steering-user cluster-bootstrap", "a steering user (10 rows each)"), note,

@@ -9,6 +9,7 @@
 arviz call.
 """
 
+from steerstats.uncertainty.bayes.compare import IntervalComparison, run_interval_comparison
 from steerstats.uncertainty.bayes.data import (
     Encoded,
     encode_binary,
@@ -38,6 +39,7 @@ __all__ = [
     "BayesFit",
     "Diagnostics",
     "Encoded",
+    "IntervalComparison",
     "NutsSettings",
     "Posterior",
     "binary_model",
@@ -54,6 +56,7 @@ __all__ = [
     "ordinal_model",
     "rating_means",
     "request_host_devices",
+    "run_interval_comparison",
     "run_nuts",
     "similarity_means",
     "similarity_model",
