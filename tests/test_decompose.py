@@ -230,11 +230,17 @@ def test_report_section_on_the_release_simulator(tmp_path):
     from steerstats.report.section_decomposition import section
 
     out = section(load_study("synthetic", seed=1), ReportContext(seed=1, n_boot=20))
-    assert [o.name for o in out] == ["steerability_predictors", "steerability_predictors", "decomposition", "decomposition",
-                                     "decomposition_predictor", "decomposition_calibration"]
+    assert [o.name for o in out] == ["steerability_predictors", "steerability_predictor_gains", "steerability_predictors",
+                                     "decomposition", "decomposition", "decomposition_predictor", "decomposition_calibration"]
     predictors = out[0].frame.set_index("predictor")
     assert np.isfinite(predictors["r2"]).all() and (predictors["r2"] <= 1).all()
-    decomposition = out[2].frame
+    gains = out[1].frame
+    assert list(gains["block"]) == ["model", "prompt", "goal"]  # the nested chain, ridge head
+    # the gains telescope: their sum is the full predictor's R^2 minus the training mean's
+    full, mean = predictors.loc["model+prompt+goal", "r2"], predictors.loc["mean", "r2"]
+    assert gains["r2_gain"].sum() == pytest.approx(full - mean, abs=1e-12)
+    assert (gains["r2_gain_ci_low"] <= gains["r2_gain_ci_high"]).all()
+    decomposition = out[3].frame
     assert (decomposition["reference"] == "dall-e-2").all() and len(decomposition) == 9
 
 

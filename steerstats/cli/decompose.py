@@ -58,11 +58,7 @@ def run(args: argparse.Namespace) -> int:
 
     from steerstats.errors import ConfigError
 
-    if args.jobs < 1:
-        raise ConfigError(f"--jobs must be at least 1, got {args.jobs}")
-    if args.splits < 1:
-        raise ConfigError(f"--splits must be at least 1, got {args.splits}")
-    if args.interval == "influence" and args.estimator == "additive":
+    if args.interval == "influence" and args.estimator == "additive":  # fail before loading anything
         raise ConfigError("--interval influence needs --estimator interacted (the additive plug-in estimator has no "
                           "debiased influence function); use --interval bootstrap")
     t0 = time.perf_counter()
@@ -74,16 +70,18 @@ def run(args: argparse.Namespace) -> int:
         from steerstats.uncertainty.bayes import request_host_devices
 
         request_host_devices(2)
+    from steerstats.decompose.study import load_analysis_study, run_decomposition
+    from steerstats.report.run import input_records, write_run
     from steerstats.report.section_decomposition import (
-        decomposition_results,
-        load_analysis_study,
+        decomposition_artifacts,
+        nuts_sentence,
         seed_tradeoff_outputs,
-        write_outputs,
+        study_run,
     )
 
     study = load_analysis_study(args.dataset, args.data_dir, args.seed)
     goal = goal_source(args)
-    table, figure, diagnostics, info = decomposition_results(
+    res = run_decomposition(
         study,
         embedder=args.embedder,
         reference=args.reference,
@@ -100,6 +98,7 @@ def run(args: argparse.Namespace) -> int:
         estimator=args.estimator,
         blocks=tuple(args.blocks.split(",")),
     )
+    table, figure, diagnostics = decomposition_artifacts(res)
     tables, figures = [table, *diagnostics], [figure]
     summary = table.interpretation
     if study.seed_constraint:
@@ -108,31 +107,14 @@ def run(args: argparse.Namespace) -> int:
         figures.append(seed_figure)
     else:
         summary += "\n\nThe seed-constraint trade-off needs the seed-constraint files; this study has none."
-    if "nuts" in info:
-        nuts = info["nuts"]
-        summary += (
-            f"\n\nNUTS (Bayesian hierarchical model): max R-hat {nuts['rhat_max']:.3f} ({nuts['rhat_worst']}), "
-            f"min bulk ESS {nuts['ess_bulk_min']:.0f}, {nuts['n_divergent']} divergences, {nuts['seconds']:.0f} s."
-        )
-        if not nuts["ok"]:
-            summary += " WARNING: the diagnostics fail the R-hat <= 1.01 / no-divergence rule; treat the Bayesian rows as unreliable."
-    settings = {
-        "command": "steerstats decompose",
-        "embedder": args.embedder,
-        "reference": args.reference,
-        "goal_embeddings": goal,
-        "n_boot": args.n_boot,
-        "interval": info["interval"],
-        "n_splits": args.splits,
-        "bayes": args.bayes,
-        "seed": args.seed,
-        **info,
-    }
-    posterior = info.pop("posterior", None)
-    settings.pop("posterior", None)
-    write_outputs(args.out, study, tables=tables, figures=figures, summary=summary, settings=settings,
-                  seconds=time.perf_counter() - t0, command="decompose", inputs=[goal_file(args)], force=args.force,
-                  posteriors={"decomposition": posterior} if posterior is not None else None)
+    if nuts_sentence(res):
+        summary += "\n\n" + nuts_sentence(res)
+    config = {"embedder": args.embedder, "reference": args.reference, "goal_embeddings": goal, "n_boot": args.n_boot,
+              "n_splits": args.splits, "bayes": args.bayes, "seed": args.seed, "jobs": args.jobs, **res.info}
+    run_ = study_run(study, command="decompose", tables=tables, figures=figures, summary=summary, config=config,
+                     seconds=time.perf_counter() - t0, inputs=input_records([goal_file(args)]),
+                     posteriors={"decomposition": res.posterior} if res.posterior is not None else None)
+    write_run(args.out, run_, inputs=[study.source, goal_file(args)], force=args.force)
     cols = [c for c in table.frame.columns if not c.endswith(("_ci_low", "_ci_high")) and c != "reference"]
     print(table.frame[cols].to_string(index=False, float_format=lambda v: f"{v:.4f}"))
     for extra in tables[1:]:

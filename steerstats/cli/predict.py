@@ -51,11 +51,10 @@ def parse_split(value: str) -> str | int:
 def run(args: argparse.Namespace) -> int:
     import time
 
-    from steerstats.report.section_decomposition import (
-        load_analysis_study,
-        predictor_results,
-        write_outputs,
-    )
+    from steerstats.decompose.study import load_analysis_study
+    from steerstats.predictors.study import run_predictors
+    from steerstats.report.run import input_records, write_run
+    from steerstats.report.section_decomposition import predictor_artifacts, study_run
 
     split = parse_split(args.split)
     guard_out(args, "predict", args.data_dir, goal_file(args), args.cache_dir)
@@ -63,7 +62,7 @@ def run(args: argparse.Namespace) -> int:
     study = load_analysis_study(args.dataset, args.data_dir, args.seed)
     goal = goal_source(args)
     heads = ("ridge", "mlp") if args.head == "both" else (args.head,)
-    res = predictor_results(
+    res = run_predictors(
         study,
         embedder=args.embedder,
         heads=heads,
@@ -75,30 +74,15 @@ def run(args: argparse.Namespace) -> int:
         embedder_options=embedder_options(args),
         progress=not args.quiet,
     )
-    settings = {
-        "command": "steerstats predict",
-        "embedder": args.embedder,
-        "heads": list(heads),
-        "split": str(split),
-        "goal_embeddings": goal,
-        "n_boot": args.n_boot,
-        "seed": args.seed,
-    }
-    write_outputs(
-        args.out,
-        study,
-        tables=[res.table],
-        figures=[res.figure],
-        summary=res.summary,
-        settings=settings,
-        seconds=time.perf_counter() - t0,
-        extra=[("steerability_predictions", res.predictions)],
-        command="predict",
-        inputs=[goal_file(args)],
-        force=args.force,
-    )
+    table, figure, summary, gains = predictor_artifacts(res)
+    config = {"embedder": args.embedder, "heads": list(heads), "split": str(split), "goal_embeddings": goal,
+              "n_boot": args.n_boot, "seed": args.seed}
+    run_ = study_run(study, command="predict", tables=[table, gains], figures=[figure], summary=summary, config=config,
+                     seconds=time.perf_counter() - t0, inputs=input_records([goal_file(args)]),
+                     data=[("steerability_predictions", res.predictions)])
+    write_run(args.out, run_, inputs=[study.source, goal_file(args)], force=args.force)
     cols = ["predictor", "head", "r2", "r2_ci_low", "r2_ci_high", "mse"]
-    print(res.table.frame[cols].to_string(index=False, float_format=lambda v: f"{v:.4f}"))
-    print(res.summary)
+    print(table.frame[cols].to_string(index=False, float_format=lambda v: f"{v:.4f}"))
+    print(summary)
     print(f"wrote {args.out}")
     return 0

@@ -21,6 +21,7 @@ from steerstats.decompose.estimate import (
 )
 from steerstats.decompose.influence import INTERVALS, N_SPLITS, influence_terms, terms_interval
 from steerstats.decompose.seeds import SEED_MODEL, seed_tradeoff
+from steerstats.decompose.study import DecompositionStudy, load_analysis_study, run_decomposition
 from steerstats.decompose.terms import TERMS, decomposition_terms
 from steerstats.decompose.validate import summarize_validation, validate_decomposition
 
@@ -31,6 +32,7 @@ __all__ = [
     "SEED_MODEL",
     "TERMS",
     "DecompositionData",
+    "DecompositionStudy",
     "TermsInterval",
     "bayesian_bootstrap_weights",
     "bootstrap_terms",
@@ -40,11 +42,13 @@ __all__ = [
     "fourier_features",
     "influence_terms",
     "linear_decomposition_model",
+    "load_analysis_study",
     "model_inputs",
     "posterior_terms",
     "predictor_diagnostics",
     "prepare_decomposition",
     "replicate_weights",
+    "run_decomposition",
     "seed_tradeoff",
     "summarize_validation",
     "terms_frame",

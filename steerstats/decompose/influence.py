@@ -131,6 +131,11 @@ def terms_interval(
         interval = "influence" if data.estimator == "interacted" else "bootstrap"
     if interval not in INTERVALS:
         raise ConfigError(f"interval must be one of {', '.join(INTERVALS)}, got {interval!r}")
+    if interval == "influence" and data.estimator != "interacted":
+        raise ConfigError("the influence interval needs the interacted estimator (the additive plug-in estimator has "
+                          "no debiased influence function); use interval 'bootstrap'")
+    if n_splits < 1 or n_jobs < 1:
+        raise ConfigError(f"n_splits and n_jobs must be at least 1, got {n_splits} and {n_jobs}")
     if interval == "influence":
         return influence_terms(data, n_splits=n_splits, seed=seed, level=level)
     return bootstrap_terms(data, n_boot=n_boot, seed=seed, level=level, n_jobs=n_jobs, progress=progress)

@@ -12,12 +12,14 @@ from steerstats.predictors.ridge import (
     ridge_solve,
 )
 from steerstats.predictors.split import goal_fold_ids, goal_holdout_split, goal_kfold
+from steerstats.predictors.study import PredictorStudy, goal_table_for, run_predictors
 
 __all__ = [
     "DEFAULT_ALPHAS",
     "HEADS",
     "PREDICTORS",
     "FoldStats",
+    "PredictorStudy",
     "RidgeHead",
     "SteerabilityPredictor",
     "cv_alpha",
@@ -25,8 +27,10 @@ __all__ = [
     "goal_fold_ids",
     "goal_holdout_split",
     "goal_kfold",
+    "goal_table_for",
     "held_out_predictions",
     "make_head",
     "r2_mse",
     "ridge_solve",
+    "run_predictors",
 ]
