@@ -8,8 +8,7 @@ import pytest
 
 from steerstats import metrics as M
 from steerstats.data import load_study
-from steerstats.report import ReportContext
-from steerstats.report.steerability import satisfaction_table, similarity_tables
+from steerstats.steerability import satisfaction_table, similarity_tables
 from steerstats.uncertainty.clusters import cluster_robust_se
 
 
@@ -19,7 +18,7 @@ def release(vafa2025_dir):
 
 
 def test_similarity_headline_is_the_user_cluster_se(release):
-    by_model, _, head = similarity_tables(release, ReportContext(seed=0, n_boot=2000, dataset="vafa2025"))
+    by_model, _, head = similarity_tables(release, seed=0, n_boot=2000)
     assert head.factors == ("steering_user_id",) and head.method == "cluster bootstrap"
     s = release.steering
     models = M.cells.levels_of(s["model"])
@@ -33,7 +32,7 @@ def test_similarity_headline_is_the_user_cluster_se(release):
 
 
 def test_satisfaction_headline_is_cgm_two_way(release):
-    table, heads = satisfaction_table(release, ReportContext(seed=0, n_boot=500, dataset="vafa2025"))
+    table, heads = satisfaction_table(release, seed=0, n_boot=500)
     head = heads["rating statistics"]
     assert head.method == "CGM two-way" and set(head.factors) == {"steering_user_id", "user_id"}
     np.testing.assert_allclose(table["rating_se_cluster"], table["rating_se_twoway"])

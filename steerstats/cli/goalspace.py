@@ -47,30 +47,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     llm.set_defaults(func=llm_study_command)
 
 
-def _normalizer(spec: str, dims):
-    from pathlib import Path
-
-    from steerstats.errors import InputError
-    from steerstats.goalspace import Normalizer, map_texts
-    from steerstats.goalspace.table import read_table
-
-    if spec in ("defaults", "table"):
-        return spec
-    frame = read_table(spec)
-    if "text" not in frame.columns:
-        raise InputError("reference corpus needs a 'text' column", file=spec, column="text")
-    texts = [str(t).strip() for t in frame["text"]]
-    empty = [i for i, t in enumerate(texts) if not t]
-    if empty:
-        raise InputError("empty text", file=spec, row=empty[0] + 1, column="text")
-    return Normalizer.from_reference(map_texts(texts, dims), dims, source=Path(spec).name)
-
-
 def score_command(args: argparse.Namespace) -> int:
     from steerstats.cli._common import guard_out
     from steerstats.errors import InputError
     from steerstats.goalspace import check_dims
-    from steerstats.goalspace.table import read_table, score_frame
+    from steerstats.goalspace.table import score_table
     from steerstats.report.goalspace import score_run
     from steerstats.report.run import input_records, write_run
 
@@ -81,9 +62,7 @@ def score_command(args: argparse.Namespace) -> int:
             raise InputError(f"--pair needs two different dimensions among {list(dims)}, got {args.pair}")
     norm_file = args.norm if args.norm not in ("defaults", "table") else None
     guard_out(args, "goalspace score", args.input, norm_file)
-    frame = read_table(args.input)
-    scored = score_frame(frame, dims=dims, mode=args.mode, normalizer=_normalizer(args.norm, dims),
-                         file=args.input, progress=not args.quiet)
+    scored = score_table(args.input, dims=dims, mode=args.mode, norm=args.norm, progress=not args.quiet)
     pair = tuple(args.pair) if args.pair else (tuple(dims[:2]) if len(dims) >= 2 else None)
     run_ = score_run(scored, dims=dims, mode=args.mode, pair=pair, inputs=input_records([args.input, norm_file]))
     write_run(args.out, run_, inputs=[args.input, norm_file], force=args.force)

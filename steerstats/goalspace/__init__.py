@@ -34,7 +34,14 @@ from steerstats.goalspace.metrics import (
     summarize,
 )
 from steerstats.goalspace.probes import Probes, coverage_weights, sample_probes
-from steerstats.goalspace.table import ScoredTable, median_iqr_table, read_table, score_frame
+from steerstats.goalspace.table import (
+    ScoredTable,
+    median_iqr_table,
+    read_table,
+    reference_normalizer,
+    score_frame,
+    score_table,
+)
 
 __all__ = [
     "CUT_POINTS",
@@ -63,9 +70,11 @@ __all__ = [
     "pos_tags",
     "read_table",
     "reading_difficulty",
+    "reference_normalizer",
     "run_llm_study",
     "sample_probes",
     "score_frame",
+    "score_table",
     "steerability_metrics",
     "summarize",
     "syllable_profile",

@@ -34,6 +34,7 @@ import pandas as pd
 
 from steerstats.data.study import Study
 from steerstats.errors import DataNotFoundError, InputError
+from steerstats.metrics.llm import clean_headline
 from steerstats.metrics.weighted import weighted_median, weighted_slope, weighted_spearman
 
 CANDIDATE_DIMS: tuple[str, ...] = ("reading_difficulty", "text_length", "formality")
@@ -55,10 +56,6 @@ MIN_WORDS: dict[str, int | None] = {
 MIN_REQUEST = 0.1
 CLUSTER = "steering_user_id"
 
-
-def clean_headline(values: pd.Series) -> pd.Series:
-    """Surrounding whitespace and quotes removed (the release's quirks)."""
-    return values.astype(str).str.strip().str.strip('"').str.strip()
 
 
 @dataclass(frozen=True)

@@ -152,3 +152,34 @@ def median_iqr_table(summary: pd.DataFrame, by: str | list[str] = "model",
             for a, b, c in zip(med, lo, hi, strict=True)
         ]
     return out
+
+
+def reference_normalizer(spec: str | Path, dims: Sequence[str]) -> Normalizer | str:
+    """``"defaults"`` / ``"table"`` as they are, else the 2.5/97.5 percentiles of the goal measures
+    of a reference corpus (a CSV/parquet with a ``text`` column; an empty text is an InputError
+    naming its row)."""
+    if str(spec) in ("defaults", "table"):
+        return str(spec)
+    frame = read_table(spec)
+    if "text" not in frame.columns:
+        raise InputError("reference corpus needs a 'text' column", file=spec, column="text")
+    texts = [str(t).strip() for t in frame["text"]]
+    empty = [i for i, t in enumerate(texts) if not t]
+    if empty:
+        raise InputError("empty text", file=spec, row=empty[0] + 1, column="text")
+    return Normalizer.from_reference(map_texts(texts, dims), dims, source=Path(spec).name)
+
+
+def score_table(
+    path: str | Path,
+    *,
+    dims: Sequence[str] | None = None,
+    mode: Mode = "continuous",
+    norm: str | Path = "defaults",
+    progress: bool = False,
+) -> ScoredTable:
+    """Read the table at ``path`` and score every row (:func:`score_frame`; ``norm``: see
+    :func:`reference_normalizer`)."""
+    dims = check_dims(dims)
+    return score_frame(read_table(path), dims=dims, mode=mode, normalizer=reference_normalizer(norm, dims),
+                       file=path, progress=progress)

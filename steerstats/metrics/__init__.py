@@ -26,7 +26,7 @@ from steerstats.metrics.judgements import (
     majority_votes_seeded,
     p_majority_yes,
 )
-from steerstats.metrics.llm import LLM_GOAL, llm_ratings, llm_ratings_summary
+from steerstats.metrics.llm import LLM_GOAL, clean_headline, llm_ratings, llm_ratings_summary
 from steerstats.metrics.satisfaction import (
     RATING_STATS,
     rating_max_by_model,
@@ -67,6 +67,7 @@ __all__ = [
     "blind_steering_goals",
     "blind_steering_ratio",
     "chunk_sizes",
+    "clean_headline",
     "concat_cells",
     "condition_levels",
     "crossed_cells",

@@ -19,6 +19,11 @@ from steerstats.metrics.weighted import row_sem
 LLM_GOAL = "target_headline"
 
 
+def clean_headline(values: pd.Series) -> pd.Series:
+    """A headline as matched and scored: surrounding whitespace and quotes removed (the release's quirks)."""
+    return values.astype(str).str.strip().str.strip('"').str.strip()
+
+
 def llm_cells(frame: pd.DataFrame, models: Sequence[str] | None = None) -> Cells:
     return group_cells(frame, "model", models, pooled=OVERALL)
 

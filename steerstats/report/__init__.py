@@ -23,7 +23,6 @@ from steerstats.report.artifacts import (
     write_table,
 )
 from steerstats.report.build import ReportResult, build_report, run_sections
-from steerstats.report.estimates import add_design_se, bootstrap_se, design_note
 from steerstats.report.run import (
     MANIFEST_KEYS,
     Run,
@@ -54,11 +53,8 @@ __all__ = [
     "Run",
     "Section",
     "Table",
-    "add_design_se",
     "blind_steering_table",
-    "bootstrap_se",
     "build_report",
-    "design_note",
     "judgement_table",
     "llm_table",
     "long_table",

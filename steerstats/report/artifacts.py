@@ -17,6 +17,7 @@ from typing import Any
 import pandas as pd
 
 from steerstats._io import atomic_write_bytes, atomic_write_text
+from steerstats.steerability.design import se_stem
 
 DIGITS = 3
 
@@ -86,13 +87,6 @@ def _tex_escape(text: str) -> str:
                  ("#", r"\#"), ("_", r"\_"), ("{", r"\{"), ("}", r"\}")):
         text = text.replace(a, b)
     return text
-
-
-def se_stem(column: str, stems: dict[str, str] | None = None) -> str:
-    """Stem of an estimate's SE columns: ``dreamsim_mean`` -> ``dreamsim`` (``dreamsim_se``)."""
-    if stems and column in stems:
-        return stems[column]
-    return column.removesuffix("_mean")
 
 
 def tex_columns(frame: pd.DataFrame, stems: dict[str, str] | None = None) -> list[tuple[str, list[str]]]:

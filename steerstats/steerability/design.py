@@ -1,4 +1,4 @@
-"""Attach design-based standard errors to a metric table.
+"""Attach design-based standard errors to a metric table (the steerability tables' uncertainty).
 
 The metrics layer gives point estimates, n and plain row SEMs; this module adds, for each
 estimate column ``c`` (SE stem ``s``):
@@ -14,13 +14,12 @@ estimate column ``c`` (SE stem ``s``):
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
 
 from steerstats.metrics.weighted import Statistic
-from steerstats.report.artifacts import se_stem
 from steerstats.uncertainty import cluster_bootstrap
 from steerstats.uncertainty.clusters import (
     HeadlineCluster,
@@ -41,6 +40,13 @@ ID_NAMES = {"goal_image": "goal images", "goal_key": "goal headlines", "steering
             "user_id": "raters"}
 #: SE column suffixes in display order (after the plain ``_se``)
 SE_SUFFIXES = ("_se_cluster", "_se_goal", "_se_user", "_se_rater", "_se_twoway")
+
+
+def se_stem(column: str, stems: dict[str, str] | None = None) -> str:
+    """Stem of an estimate's SE columns: ``dreamsim_mean`` -> ``dreamsim`` (``dreamsim_se``)."""
+    if stems and column in stems:
+        return stems[column]
+    return column.removesuffix("_mean")
 
 
 def bootstrap_se(
@@ -98,24 +104,6 @@ def add_design_se(
     clusters = robust.n_clusters.reshape(len(columns), k).min(axis=0)
     out["n_clusters"] = np.minimum(out["n_clusters"].to_numpy(float), clusters) if "n_clusters" in out else clusters
     return out, head
-
-
-def design_note(heads: Mapping[str, HeadlineCluster], *, n_boot: int, seed: int) -> str:
-    """One sentence per distinct headline design: which SE is the headline, and why."""
-    groups: dict[tuple, list[str]] = {}
-    for name, head in heads.items():
-        groups.setdefault((head.factors, head.method, head.reason), []).append(name)
-    parts = []
-    for (factors, method, reason), names in groups.items():
-        who = " x ".join(ID_NAMES.get(f, f) for f in factors)
-        what = (f"the CGM two-way cluster-robust SE over {who} (CR1 factors per term)" if method == "CGM two-way"
-                else f"the cluster-bootstrap SE over {who}")
-        scope = "" if len(heads) == 1 else f" for {', '.join(f'`{n}`' for n in names)}"
-        for column, words in ID_NAMES.items():
-            reason = reason.replace(column, words)
-        parts.append(f"`_se_cluster` (headline{scope}) is {what}, as the design has {reason}")
-    return ("; ".join(parts) + f". `_se_goal` / `_se_user` / `_se_rater` are one-way cluster-bootstrap SEs over "
-            f"goals / steering users / raters, `_se_twoway` the CGM two-way SE (B = {n_boot}, seed {seed}).")
 
 
 def order_columns(
