@@ -27,7 +27,7 @@ from steerstats.budget import (
 from steerstats.budget.runner import RESULTS
 from steerstats.cli import main
 from steerstats.data import QUALITY_ATTRIBUTES, feedback_from_sample, load_feedback
-from steerstats.data.simulate_feedback import simulate_feedback
+from steerstats.data.simulate.feedback import simulate_feedback
 from steerstats.errors import ConfigError, InputError
 
 TINY = """

@@ -18,7 +18,7 @@ from steerstats.data import (
     simulate_study,
 )
 from steerstats.data.image_steering import TIDY_COLUMNS
-from steerstats.data.simulate_truth import expected_sigmoid
+from steerstats.data.simulate.truth import expected_sigmoid
 from steerstats.errors import ConfigError
 
 FRAMES = (

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 from run_layout import assert_run_layout
 
-from steerstats.data.simulate_decomposition import (
+from steerstats.data.simulate.decomposition import (
     DecompositionSimParams,
     oracle_mu,
     simulate_decomposition_study,
@@ -305,7 +305,7 @@ def test_debiased_terms_add_up_and_reduce_to_ipw_without_a_predictor(study):
 
 
 def test_riesz_weights_recover_the_density_ratio_of_shifted_goals():
-    from steerstats.data.simulate_decomposition import difficulty_direction
+    from steerstats.data.simulate.decomposition import difficulty_direction
     from steerstats.decompose.estimate import riesz_weights
 
     params = DecompositionSimParams(users_per_model=150, goal_shift=(0.0, 0.8, -0.5, 0.3))

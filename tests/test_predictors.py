@@ -9,7 +9,7 @@ from run_layout import assert_run_layout
 from sklearn.linear_model import Ridge
 from sklearn.metrics import mean_squared_error, r2_score
 
-from steerstats.data.simulate_decomposition import (
+from steerstats.data.simulate.decomposition import (
     DecompositionSimParams,
     simulate_decomposition_study,
 )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from steerstats.data.simulate_feedback import (
+from steerstats.data.simulate.feedback import (
     ALL_ATTRIBUTES,
     ANNOTATION_SECONDS,
     TREE_ATTRIBUTES,

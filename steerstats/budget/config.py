@@ -47,7 +47,7 @@ from pathlib import Path
 from typing import Any
 
 from steerstats.config import OPTIONAL, REQUIRED, Field, read_toml, resolve_config, validate
-from steerstats.data.simulate_feedback import (
+from steerstats.data.simulate.feedback import (
     ALIGNMENT_ATTRIBUTES,
     QUALITY_ATTRIBUTES,
     TREE_ATTRIBUTES,
@@ -123,7 +123,7 @@ class BudgetConfig:
 
 
 def budget_schema() -> dict[str, Field]:
-    from steerstats.data.simulate_feedback import FEEDBACK_WORLD_FIELDS
+    from steerstats.data.simulate.feedback import FEEDBACK_WORLD_FIELDS
     from steerstats.models.schema import model_fields
 
     names = ("str", "list[str]")

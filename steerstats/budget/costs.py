@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from steerstats.data.simulate_feedback import annotation_costs
+from steerstats.data.simulate.feedback import annotation_costs
 
 
 def per_example_cost(

@@ -18,7 +18,7 @@ from steerstats._io import atomic_write_text
 from steerstats.budget.config import BudgetConfig, attribute_set, load_config
 from steerstats.budget.runner import load_data, make_split, planned_runs, run_budget
 from steerstats.budget.selection import greedy_attribute_selection
-from steerstats.data.simulate_feedback import annotation_costs
+from steerstats.data.simulate.feedback import annotation_costs
 from steerstats.errors import ConfigError
 
 SELECTION = "selection.json"

@@ -30,7 +30,7 @@ from steerstats.budget.auc import auc_with_ci
 from steerstats.budget.config import Arm, BudgetConfig, attribute_set
 from steerstats.budget.costs import run_cost
 from steerstats.data.feedback_io import FeedbackData, feedback_from_sample, load_feedback
-from steerstats.data.simulate_feedback import FeedbackWorld, feedback_world_config
+from steerstats.data.simulate.feedback import FeedbackWorld, feedback_world_config
 from steerstats.errors import ConfigError
 from steerstats.models.interventions import intervention_curve
 from steerstats.models.persistence import KINDS, make_model

@@ -37,7 +37,7 @@ from steerstats.data.loaders import (
 )
 from steerstats.data.location import default_cache_dir, resolve_data_dir
 from steerstats.data.simulate import SimulationParams, simulate_steering, simulate_study
-from steerstats.data.simulate_truth import simulation_truth
+from steerstats.data.simulate.truth import simulation_truth
 from steerstats.data.study import DataWarning, InputFile, Study
 
 __all__ = [
@@ -82,7 +82,7 @@ __all__ = [
 
 # Fine-grained feedback for reward models (issue 4).
 from steerstats.data.feedback_io import FeedbackData, feedback_from_sample, load_feedback
-from steerstats.data.simulate_feedback import (
+from steerstats.data.simulate.feedback import (
     ALIGNMENT_ATTRIBUTES,
     ANNOTATION_SECONDS,
     QUALITY_ATTRIBUTES,

@@ -19,7 +19,7 @@ data record i. Attribute columns are every column that is not one of the named o
 file, the 1-based data record and the column; nothing is dropped silently.
 
 :class:`FeedbackData` is the validated in-memory form used by the models and ``steerstats.budget``;
-:func:`feedback_from_sample` turns a :class:`~steerstats.data.simulate_feedback.FeedbackSample`
+:func:`feedback_from_sample` turns a :class:`~steerstats.data.simulate.feedback.FeedbackSample`
 into one.
 """
 
@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 
 from steerstats._io import load_array
-from steerstats.data.simulate_feedback import FeedbackSample
+from steerstats.data.simulate.feedback import FeedbackSample
 from steerstats.errors import InputError
 
 ID, GROUP, AGGREGATE, EMBEDDING = "example_id", "group_id", "aggregate", "embedding"

@@ -75,7 +75,7 @@ class Study:
     llm_improvement: pd.DataFrame | None = None
     warnings: tuple[DataWarning, ...] = ()
     files: tuple[InputFile, ...] = ()
-    truth: dict[str, Any] | None = None  # known values of a simulated study (simulate_truth.py)
+    truth: dict[str, Any] | None = None  # known values of a simulated study (data/simulate/truth.py)
     source: str = ""  # where it came from: a directory, or "simulate(seed=...)"
 
     def require(self, attr: str) -> Any:

@@ -21,10 +21,10 @@ TERM_COLUMNS = ("observed_diff", "steering_term", "producible_term", "mean_error
 
 def load_analysis_study(dataset: str, data_dir: str | None, seed: int) -> Study:
     """vafa2025 (or another card) through :func:`steerstats.data.load_study`; ``synthetic`` is the
-    decomposition simulation (known mu_i and p_i, see :mod:`steerstats.data.simulate_decomposition`),
+    decomposition simulation (known mu_i and p_i, see :mod:`steerstats.data.simulate.decomposition`),
     ``synthetic-nonadditive`` its scenario with model-specific slopes and a non-linear goal effect."""
     if dataset in ("synthetic", "synthetic-nonadditive"):
-        from steerstats.data.simulate_decomposition import (
+        from steerstats.data.simulate.decomposition import (
             nonadditive_params,
             simulate_decomposition_study,
         )
@@ -140,7 +140,7 @@ def run_decomposition(
     if study.truth and "decomposition" in study.truth:
         truth = study.truth["decomposition"]
         if truth["reference"].iloc[0] != reference:
-            from steerstats.data.simulate_decomposition import (
+            from steerstats.data.simulate.decomposition import (
                 DecompositionSimParams,
                 true_decomposition,
             )

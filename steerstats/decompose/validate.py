@@ -3,7 +3,7 @@
 For each scenario (:data:`SCENARIOS`: the additive-linear study, and a non-additive one with
 model-specific slopes, a non-linear goal effect and goal distributions that differ by model) and
 each estimator (:data:`~steerstats.decompose.estimate.ESTIMATORS`), repeat R times: simulate a
-study (:mod:`steerstats.data.simulate_decomposition`), estimate the terms (goal represented by its
+study (:mod:`steerstats.data.simulate.decomposition`), estimate the terms (goal represented by its
 true feature vector, the "image embedding" of a simulated goal) with its interval
 (:func:`~steerstats.decompose.influence.terms_interval`: the influence-function interval for the
 debiased estimator, the refit bootstrap for the additive one, unless ``interval`` says otherwise),
@@ -33,7 +33,7 @@ from steerstats.decompose.terms import TERMS
 
 
 def _scenarios() -> dict:
-    from steerstats.data.simulate_decomposition import DecompositionSimParams, nonadditive_params
+    from steerstats.data.simulate.decomposition import DecompositionSimParams, nonadditive_params
 
     return {"additive": DecompositionSimParams(), "nonadditive": nonadditive_params(),
             "nonadditive_sine": nonadditive_params(curvature_shape="sine", curvature=0.05)}
@@ -50,7 +50,7 @@ SCENARIOS = {
 def _one_simulation(scenario: str, seed: int, n_boot: int, level: float,
                     estimators: Sequence[str], r: int, interval: str | None = None,
                     n_splits: int = N_SPLITS) -> pd.DataFrame:
-    from steerstats.data.simulate_decomposition import simulate_decomposition_study
+    from steerstats.data.simulate.decomposition import simulate_decomposition_study
 
     study = simulate_decomposition_study(_scenarios()[scenario], seed=[seed, r])
     truth = study.truth["decomposition"].set_index("model")

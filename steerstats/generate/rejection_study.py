@@ -41,7 +41,7 @@ from steerstats.uncertainty import cluster_bootstrap, grouped_mean_bootstrap
 
 
 def _schema() -> dict[str, Field]:
-    from steerstats.data.simulate_feedback import FEEDBACK_WORLD_FIELDS
+    from steerstats.data.simulate.feedback import FEEDBACK_WORLD_FIELDS
     from steerstats.models.schema import model_fields
 
     world = {**FEEDBACK_WORLD_FIELDS, "dim": replace(FEEDBACK_WORLD_FIELDS["dim"], default=64),
@@ -156,7 +156,7 @@ def load_config(path: str | Path | None) -> dict[str, Any]:
 
 
 def build_world(cfg: Mapping[str, Any]):
-    from steerstats.data.simulate_feedback import FeedbackWorld, feedback_world_config
+    from steerstats.data.simulate.feedback import FeedbackWorld, feedback_world_config
 
     return FeedbackWorld(feedback_world_config(cfg["world"]))
 
@@ -405,7 +405,7 @@ def run_rejection(cfg: Mapping[str, Any], *, scorers: Mapping[str, Any] | None =
 def _default_attributes(candidates: Candidates) -> list[str]:
     if candidates.attributes is None:
         return []
-    from steerstats.data.simulate_feedback import QUALITY_ATTRIBUTES
+    from steerstats.data.simulate.feedback import QUALITY_ATTRIBUTES
 
     cols = list(candidates.attributes.columns)
     quality = [a for a in cols if a in QUALITY_ATTRIBUTES]

@@ -1,6 +1,6 @@
 """The offline `synthetic` backend: fresh candidates from a fine-grained-feedback world.
 
-Candidates come from :class:`steerstats.data.simulate_feedback.FeedbackWorld` (the reward-model
+Candidates come from :class:`steerstats.data.simulate.feedback.FeedbackWorld` (the reward-model
 issue's generator), so each has known latent attribute values, true binary attributes and a known
 expected aggregate: the oracle judges of rejection sampling read these. Prompts label groups of
 ``n_per_prompt`` candidates that share the world's prompt factor (the world has no text, so a
@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import norm
 
-from steerstats.data.simulate_feedback import FeedbackWorld, FeedbackWorldConfig
+from steerstats.data.simulate.feedback import FeedbackWorld, FeedbackWorldConfig
 from steerstats.generate.candidates import Candidates
 
 

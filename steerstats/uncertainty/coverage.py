@@ -4,7 +4,7 @@ Scenarios (``CoverageConfig.scenarios``), each a simulated design with a known t
 
 ``nested``   the release-calibrated steering study (:func:`steerstats.data.simulate.simulate_steering`):
              goals nested in users nested in models; per-model mean DreamSim
-             (:func:`steerstats.data.simulate_truth.simulation_truth`).
+             (:func:`steerstats.data.simulate.truth.simulation_truth`).
 ``heterogeneous``  the same with a steering-user SD that differs by model (x 0.3 to x 1.6).
 ``crossed``  binary judgements (improvement-style) of each user's two goals by 6 of ~110 raters:
              raters cross steering users; rater effects v_r ~ N(0, 0.6^2), user effects
@@ -208,7 +208,7 @@ def simulate_scenario(scenario: str, params, rng: np.random.Generator) -> tuple[
 @functools.lru_cache(maxsize=64)
 def _truth(params) -> pd.Series:
     """Per-model population mean DreamSim of ``params`` (cached: it does not depend on the draws)."""
-    from steerstats.data.simulate_truth import simulation_truth
+    from steerstats.data.simulate.truth import simulation_truth
 
     return simulation_truth(params)["dreamsim_mean_by_model"]
 
