@@ -28,3 +28,16 @@ def vafa2025_dir() -> Path:
 @pytest.fixture(scope="session")
 def repo_root() -> Path:
     return REPO
+
+
+DEFAULT_TIFA160 = REPO.parent / "shared" / "data" / "tifa160"
+
+
+@pytest.fixture(scope="session")
+def tifa160_dir() -> Path:
+    """Directory of the TIFA-160 files (../shared/data/tifa160, or $STEERSTATS_TEST_TIFA160)."""
+    path = Path(os.environ.get("STEERSTATS_TEST_TIFA160", DEFAULT_TIFA160))
+    if not (path / "dsg" / "tifa160-likert-anns.csv").is_file():
+        pytest.fail(f"TIFA-160 data not found at {path}: CI expects ../shared/data/tifa160 beside the repository",
+                    pytrace=False)
+    return path

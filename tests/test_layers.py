@@ -15,7 +15,7 @@ LAYERS = {
     "metrics": 2,
     "uncertainty": 3,
     "goalspace": 4, "features": 4, "embed": 4, "models": 4, "predictors": 4, "decompose": 4, "generate": 4,
-    "budget": 4, "steerability": 4,
+    "budget": 4, "steerability": 4, "feedback": 4,
     "report": 5, "__main__": 6,
     "cli": 6,
 }

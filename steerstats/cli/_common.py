@@ -9,8 +9,9 @@ def add_dataset_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--dataset",
         default="synthetic",
-        help="'synthetic' (built-in simulated study, known truth), 'vafa2025' (released data); predict and "
-        "decompose also take 'synthetic-nonadditive' (model-specific slopes, non-linear goal effect)",
+        help="'synthetic' (built-in simulated study, known truth), 'vafa2025' (released steerability study), "
+        "'tifa160' (report only: AI attribute judgements vs human ratings); predict and decompose also take "
+        "'synthetic-nonadditive' (model-specific slopes, non-linear goal effect)",
     )
     parser.add_argument(
         "--data-dir",

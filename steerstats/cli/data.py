@@ -66,19 +66,10 @@ def _validate(args: argparse.Namespace) -> int:
         from steerstats.data import validate_study
 
         extra = validate_study(study)
-    frames = [
-        (name, getattr(study, name))
-        for name in (
-            "steering", "sat_ratings", "improvement", "pom1", "pom5", "choosing_seed", "bookshelf",
-            "image_steering", "llm_steering", "llm_sat_ratings", "llm_improvement",
-        )
-    ]
-    frames += [(f"blind_steering[{k}]", v) for k, v in study.blind_steering.items()]
-    frames += [(f"seed_constraint[{k}]", v) for k, v in study.seed_constraint.items()]
+    frames = study.frames()
     print(f"{study.name}: valid ({study.source})")
     for name, frame in frames:
-        if frame is not None:
-            print(f"  {name:<20} {len(frame):>6} rows")
+        print(f"  {name:<20} {len(frame):>6} rows")
     warnings = list(dict.fromkeys([*study.warnings, *extra]))  # the same check may run twice
     print(f"{len(warnings)} warning(s)")
     for w in warnings:

@@ -57,6 +57,8 @@ class FileSpec:
     columns: tuple[ColumnSpec, ...]
     bytes: int | None = None
     sequence: SequenceSpec | None = None
+    format: str = "csv"  # "csv" or "json-object" (an object keyed by key_column, one row per key)
+    key_column: str | None = None
 
     def column(self, name: str) -> ColumnSpec:
         for col in self.columns:
@@ -208,4 +210,18 @@ def _parse_file(raw: dict[str, Any], models: dict[str, tuple[str, ...]], source:
         sequence=None
         if seq is None
         else SequenceSpec(tuple(seq["by"]), seq["attempt"], tuple(seq["attempts"])),
+        format=_format(raw, source),
+        key_column=raw.get("key_column"),
     )
+
+
+FORMATS = ("csv", "json-object")
+
+
+def _format(raw: dict[str, Any], source: str) -> str:
+    fmt = raw.get("format", "csv")
+    if fmt not in FORMATS:
+        raise ConfigError(f"{source}: file '{raw['key']}' has unknown format {fmt!r} (one of {', '.join(FORMATS)})")
+    if fmt == "json-object" and not raw.get("key_column"):
+        raise ConfigError(f"{source}: file '{raw['key']}' (json-object) needs key_column")
+    return fmt

@@ -20,7 +20,7 @@ from steerstats.data.crosscheck import cross_check
 from steerstats.data.image_steering import CONDITIONS, tidy_image_steering
 from steerstats.data.location import resolve_data_dir
 from steerstats.data.study import DataWarning, InputFile, Study
-from steerstats.data.table import parse_table
+from steerstats.data.table import json_object_to_csv, parse_table
 from steerstats.errors import DataNotFoundError, InputError
 
 BLIND_STEERING_K = (4, 7, 10, 20)
@@ -55,7 +55,8 @@ def load_file(
         raise DataNotFoundError(f"{path}: file not found")
     rel = relpath or spec.path
     raw = path.read_bytes()
-    frame, warns = parse_table(raw, spec, card.models, label=str(path))
+    table = json_object_to_csv(raw, spec, str(path)) if spec.format == "json-object" else raw
+    frame, warns = parse_table(table, spec, card.models, label=str(path))
     digest = sha256_bytes(raw)
     warns = [dataclasses.replace(w, file=rel) for w in warns]
     if spec.sha256 and digest != spec.sha256:
@@ -234,12 +235,22 @@ def validate_study(study: Study, card: DatasetCard | str = "vafa2025") -> list[D
     return warnings
 
 
-def load_study(name: str = "synthetic", data_dir: str | Path | None = None, seed: int = 0) -> Study:
-    """The study called ``name``: ``"synthetic"`` (``simulate_study(seed=seed)``, known truth) or a
-    dataset card name such as ``"vafa2025"`` (files from :func:`resolve_data_dir`)."""
+#: datasets that are fine-grained feedback studies (:class:`steerstats.data.tifa160.FeedbackStudy`)
+FEEDBACK_DATASETS = ("tifa160",)
+
+
+def load_study(name: str = "synthetic", data_dir: str | Path | None = None, seed: int = 0):
+    """The study called ``name``: ``"synthetic"`` (``simulate_study(seed=seed)``, known truth), a
+    steerability card such as ``"vafa2025"`` (a :class:`Study`), or a feedback dataset such as
+    ``"tifa160"`` (a :class:`~steerstats.data.tifa160.FeedbackStudy`); files from
+    :func:`resolve_data_dir`."""
     if name == "synthetic":
         from steerstats.data.simulate import simulate_study
 
         return simulate_study(seed=seed)
+    if name in FEEDBACK_DATASETS:
+        from steerstats.data.tifa160 import load_tifa160
+
+        return load_tifa160(data_dir)
     return load_vafa2025(data_dir, card=name)
 

@@ -78,6 +78,15 @@ class Study:
     truth: dict[str, Any] | None = None  # known values of a simulated study (data/simulate/truth.py)
     source: str = ""  # where it came from: a directory, or "simulate(seed=...)"
 
+    def frames(self) -> list[tuple[str, pd.DataFrame]]:
+        """(name, frame) of every table the study holds."""
+        names = ("steering", "sat_ratings", "improvement", "pom1", "pom5", "choosing_seed", "bookshelf",
+                 "image_steering", "llm_steering", "llm_sat_ratings", "llm_improvement")
+        out = [(n, getattr(self, n)) for n in names if getattr(self, n) is not None]
+        out += [(f"blind_steering[{k}]", v) for k, v in self.blind_steering.items()]
+        out += [(f"seed_constraint[{k}]", v) for k, v in self.seed_constraint.items()]
+        return out
+
     def require(self, attr: str) -> Any:
         """Return frame ``attr`` or raise a clear error if this study lacks it."""
         from steerstats.errors import DataNotFoundError

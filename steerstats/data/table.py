@@ -93,6 +93,34 @@ def parse_table(
     return frame, warnings
 
 
+def json_object_to_csv(raw: bytes, spec: FileSpec, name: str) -> bytes:
+    """A JSON object ``{key: {field: value}}`` as CSV bytes, one row per key (in file order): the
+    key in ``spec.key_column``, lists as Python literals, so :func:`parse_table` validates it like
+    any file (rows are the objects' positions)."""
+    import json
+
+    text = _decode(raw, name)
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise InputError(f"not valid JSON ({err.msg} at line {err.lineno}, column {err.colno})", file=name) from None
+    if not isinstance(data, dict):
+        raise InputError("expected a JSON object keyed by record", file=name)
+    columns = [c.name for c in spec.columns if c.name != spec.key_column]
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow([spec.key_column, *columns])
+    for i, (key, record) in enumerate(data.items(), start=1):
+        if not isinstance(record, dict):
+            raise InputError(f"record {key!r} is not an object", file=name, row=i)
+        missing = [c for c in columns if c not in record]
+        if missing:
+            raise InputError(f"record {key!r} has no field '{missing[0]}'", file=name, row=i, column=missing[0])
+        writer.writerow([key, *(repr(record[c]) if isinstance(record[c], list) else
+                               "" if record[c] is None else str(record[c]) for c in columns)])
+    return out.getvalue().encode("utf-8")
+
+
 def _check_duplicates(rows: list[list[str]], name: str) -> None:
     """An exact duplicate record would be counted twice: an error naming both records."""
     first: dict[tuple[str, ...], int] = {}
@@ -285,6 +313,10 @@ def _check_literals(values: list[str], missing: np.ndarray, name: str, col: str,
             isinstance(value, list) and all(isinstance(x, str) and "\x00" not in x for x in value)
         ):
             raise InputError(f"expected a list of strings, got {v[:80]!r}", file=name, row=i + 1, column=col)
+        if kind == "list[int]" and not (
+            isinstance(value, list) and all(isinstance(x, int) and not isinstance(x, bool) for x in value)
+        ):
+            raise InputError(f"expected a list of integers, got {v[:80]!r}", file=name, row=i + 1, column=col)
 
 
 def _check_range(series: pd.Series, spec: ColumnSpec, name: str) -> None:

@@ -199,7 +199,8 @@ def weighted_spearman(x: np.ndarray, y: np.ndarray, w: np.ndarray | None = None)
     total = w.sum(axis=1, keepdims=True)
     mx, my = (w * rx).sum(1, keepdims=True) / total, (w * ry).sum(1, keepdims=True) / total
     cov = (w * (rx - mx) * (ry - my)).sum(1)
-    return cov / np.sqrt((w * (rx - mx) ** 2).sum(1) * (w * (ry - my) ** 2).sum(1))
+    with np.errstate(invalid="ignore", divide="ignore"):  # a constant replicate has no correlation: NaN
+        return cov / np.sqrt((w * (rx - mx) ** 2).sum(1) * (w * (ry - my) ** 2).sum(1))
 
 
 def weighted_slope(x: np.ndarray, y: np.ndarray, w: np.ndarray) -> np.ndarray:
@@ -208,3 +209,37 @@ def weighted_slope(x: np.ndarray, y: np.ndarray, w: np.ndarray) -> np.ndarray:
     mx, my = (w * x).sum(1, keepdims=True) / total, (w * y).sum(1, keepdims=True) / total
     with np.errstate(invalid="ignore", divide="ignore"):
         return (w * (x - mx) * (y - my)).sum(1) / (w * (x - mx) ** 2).sum(1)
+
+
+def weighted_kendall(x: np.ndarray, y: np.ndarray, w: np.ndarray | None = None) -> np.ndarray:
+    """Kendall's tau-b for each row of frequency weights ``w`` (B, n): with the pair signs
+    s^x_ij = sign(x_i - x_j), tau_b = w' (S^x o S^y) w / sqrt((w' |S^x| w)(w' |S^y| w)). Copies of a
+    row are tied pairs, so integer weights give the tau-b of the sample that repeats each row."""
+    x, y = np.asarray(x, float), np.asarray(y, float)
+    w = np.ones((1, len(x))) if w is None else np.atleast_2d(np.asarray(w, float))
+    sx, sy = np.sign(x[:, None] - x[None, :]), np.sign(y[:, None] - y[None, :])
+
+    def quad(m: np.ndarray) -> np.ndarray:
+        return np.einsum("bi,bi->b", w @ m, w)
+
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return quad(sx * sy) / np.sqrt(quad(np.abs(sx)) * quad(np.abs(sy)))
+
+
+def kendall_cluster_sums(x: np.ndarray, y: np.ndarray, codes: np.ndarray, n_clusters: int) -> np.ndarray:
+    """(3, G, G) pair sums of S^x o S^y, |S^x| and |S^y| (:func:`weighted_kendall`) between the rows
+    of clusters g and h: with weights constant within clusters (a cluster bootstrap's counts c),
+    w' M w = c' M_G c, so every replicate costs O(G^2) instead of O(n^2)."""
+    x, y = np.asarray(x, float), np.asarray(y, float)
+    sx, sy = np.sign(x[:, None] - x[None, :]), np.sign(y[:, None] - y[None, :])
+    cell = (np.asarray(codes)[:, None] * n_clusters + np.asarray(codes)[None, :]).ravel()
+    return np.stack([np.bincount(cell, weights=m.ravel(), minlength=n_clusters**2).reshape(n_clusters, n_clusters)
+                     for m in (sx * sy, np.abs(sx), np.abs(sy))])
+
+
+def kendall_from_cluster_sums(sums: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """tau-b for each row of cluster weights ``counts`` (B, G) from :func:`kendall_cluster_sums`."""
+    c = np.atleast_2d(np.asarray(counts, float))
+    quad = [np.einsum("bg,bg->b", c @ m, c) for m in sums]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return quad[0] / np.sqrt(quad[1] * quad[2])

@@ -17,7 +17,7 @@ from steerstats.data.study import Study
 from steerstats.errors import DataNotFoundError
 from steerstats.report.artifacts import Figure, PosteriorArtifact, Table
 from steerstats.report.run import Run, write_run
-from steerstats.report.sections import SECTIONS, ReportContext, Section
+from steerstats.report.sections import ReportContext, Section, default_sections
 
 
 @dataclass
@@ -46,7 +46,7 @@ def study_inputs(study: Study) -> list[dict[str, Any]]:
 def run_sections(study: Study, context: ReportContext, sections: Sequence[Section] | None = None, *,
                  progress: bool = True) -> ReportResult:
     """Run ``sections`` (default: the registry) on ``study``; nothing is written."""
-    sections = list(SECTIONS if sections is None else sections)
+    sections = list(default_sections(study) if sections is None else sections)
     result = ReportResult(out=Path())
     start = time.perf_counter()
     bar = _progress(sections, progress)
@@ -80,7 +80,7 @@ def report_run(study: Study, context: ReportContext, result: ReportResult) -> Ru
     """The report as a :class:`~steerstats.report.run.Run`."""
     return Run(
         command="report",
-        title=f"Steerability report: {study.name}",
+        title=f"{'Feedback' if study.__class__.__name__ == 'FeedbackStudy' else 'Steerability'} report: {study.name}",
         summary=f"Source: `{study.source or study.name}`; seed {context.seed}; bootstrap B = {context.n_boot}.",
         tables=list(result.tables.values()),
         figures=list(result.figures.values()),

@@ -72,3 +72,15 @@ SECTIONS: list[Section] = [
     Section("predictors_decomposition", "steerstats.report.section_decomposition:section", "Steerability predictors and the producibility/steering decomposition"),
     Section("bayes", "steerstats.report.section_bayes:section", "SEM, cluster-bootstrap and Bayesian intervals"),
 ]
+#: the sections of a fine-grained feedback study (steerstats.data.tifa160.FeedbackStudy)
+FEEDBACK_SECTIONS: list[Section] = [
+    Section("feedback", "steerstats.report.section_feedback:section",
+            "Human reliability and the agreement of automatic scorers with humans"),
+]
+
+
+def default_sections(study) -> list[Section]:
+    """The registry that fits ``study``: :data:`FEEDBACK_SECTIONS` for a feedback study, else :data:`SECTIONS`."""
+    from steerstats.data.tifa160 import FeedbackStudy
+
+    return FEEDBACK_SECTIONS if isinstance(study, FeedbackStudy) else SECTIONS

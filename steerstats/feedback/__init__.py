@@ -1,0 +1,24 @@
+"""steerstats.feedback: meta-evaluation of fine-grained feedback (SPEC section 2 on real data):
+human reliability, automatic scorers' agreement with humans, DSG attributes.
+
+    from steerstats.data.tifa160 import load_tifa160
+    from steerstats.feedback import run_feedback_meta
+    meta = run_feedback_meta(load_tifa160("../shared/data/tifa160"), n_boot=1000)
+    meta.agreement.table        # scorer_agreement
+"""
+
+from steerstats.feedback.agreement import Agreement, model_ranking, run_agreement
+from steerstats.feedback.reliability import Reliability, icc2, run_reliability
+from steerstats.feedback.study import FeedbackMeta, run_feedback_meta, scorer_frame
+
+__all__ = [
+    "Agreement",
+    "FeedbackMeta",
+    "Reliability",
+    "icc2",
+    "model_ranking",
+    "run_agreement",
+    "run_feedback_meta",
+    "run_reliability",
+    "scorer_frame",
+]

@@ -1,0 +1,96 @@
+"""The report of a fine-grained feedback study (``steerstats report --dataset tifa160``): the
+tables and figure of :func:`steerstats.feedback.run_feedback_meta`, each with one computed line."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from steerstats.feedback import FeedbackMeta, run_feedback_meta
+from steerstats.report.artifacts import Figure, Table
+from steerstats.report.style import pyplot
+
+HUMAN_PANEL = "human_tifa_panel"
+
+
+def _ci(row: pd.Series, name: str) -> str:
+    return f"{row[name]:.3f} [{row[f'{name}_ci_low']:.3f}, {row[f'{name}_ci_high']:.3f}]"
+
+
+def agreement_figure(table: pd.DataFrame):
+    """Spearman with the human mean per scorer (95% bootstrap intervals over prompts), best first."""
+    plt = pyplot()
+    t = table.sort_values("spearman").reset_index(drop=True)
+    fig, ax = plt.subplots(figsize=(6.5, 0.22 * len(t) + 1.2))
+    y = np.arange(len(t))
+    colors = ["0.3" if s == HUMAN_PANEL else ("C0" if k == "DSG score" else "C1" if k == "TIFA score" else
+                                               "C2" if k == "CLIPScore" else "C7") for s, k in zip(t["scorer"], t["kind"], strict=True)]
+    ax.errorbar(t["spearman"], y, xerr=[t["spearman"] - t["spearman_ci_low"], t["spearman_ci_high"] - t["spearman"]],
+                fmt="none", ecolor="0.6", capsize=2)
+    ax.scatter(t["spearman"], y, c=colors, zorder=3, s=14)
+    ax.set_yticks(y, t["scorer"], fontsize=6)
+    ax.axvline(0, color="k", lw=0.6)
+    ax.set_xlabel("Spearman with the 5-rater mean (bars: 95% interval, cluster bootstrap over prompts)")
+    fig.tight_layout()
+    return fig
+
+
+def feedback_artifacts(meta: FeedbackMeta) -> list:
+    """Tables: reliability, scorer_agreement, scorer_differences, model_ranking, human_thresholds;
+    figure: scorer_agreement."""
+    ag, rel = meta.agreement, meta.reliability
+    boot = f"cluster bootstrap over prompts ({ag.n_boot} replicates, seed {ag.seed}), percentile {ag.level:.0%} intervals"
+    r = rel.table.set_index(["panel", "statistic"])
+    alpha, icc = r.loc[("dsg", "krippendorff_alpha_ordinal")], r.loc[("dsg", "icc_2_k")]
+    between = r.loc[("dsg vs tifa", "spearman_of_panel_means")]
+    rel_line = (f"The 5-rater panel's ordinal Krippendorff alpha is {_ci(alpha, 'value')} and the reliability of its "
+                f"mean rating (ICC(2,k)) {_ci(icc, 'value')}; the two human panels' mean ratings correlate at "
+                f"Spearman {_ci(between, 'value')}, the ceiling for any automatic scorer compared with the panel mean.")
+    table = ag.table.sort_values("spearman", ascending=False, kind="stable").reset_index(drop=True)
+    automatic = table[table["scorer"] != HUMAN_PANEL]
+    best = automatic.iloc[0]
+    dsg = automatic[automatic["kind"] == "DSG score"].iloc[0]
+    clip = automatic[automatic["scorer"] == "clipscore"].iloc[0]
+    ag_line = (f"The automatic scorer closest to the human mean is {best['scorer']} (Spearman {_ci(best, 'spearman')}, "
+               f"Kendall {_ci(best, 'kendall')}); the best DSG score is {dsg['scorer']} ({_ci(dsg, 'spearman')}) and "
+               f"CLIPScore reaches {_ci(clip, 'spearman')}, against {table.loc[table['scorer'] == HUMAN_PANEL, 'spearman'].iloc[0]:.3f} "
+               "between the two human panels.")
+    diffs = ag.differences
+    n_worse = int(((diffs["statistic"] == "spearman") & (diffs["difference_ci_high"] < 0)).sum())
+    diff_line = (f"Paired on the same replicates, {n_worse} of {len(table) - 1} scorers are significantly below "
+                 f"{diffs['versus'].iloc[0]} in Spearman (95% interval of the difference below 0).")
+    rank = ag.ranking
+    humans = rank.iloc[0]["order"]
+    top = rank[~rank["scorer"].isin(["humans", HUMAN_PANEL])].sort_values("kendall_models", ascending=False).iloc[0]
+    rank_line = (f"Humans rank the text-to-image models {humans}; {top['scorer']} agrees best over the 5 models "
+                 f"(Kendall {top['kendall_models']:.2f}).")
+    th = meta.thresholds
+    th_line = ("Share of images judged good when the mean rating is binarised at " +
+               ", ".join(f"{t:g}: {s:.0%}" for t, s in zip(th["threshold"], th["share_good"], strict=True)) +
+               " (the reward-model experiments use 4).")
+    cols = ["scorer", "kind", "n", "n_prompts", "spearman", "spearman_se", "spearman_ci_low", "spearman_ci_high",
+            "kendall", "kendall_se", "kendall_ci_low", "kendall_ci_high"]
+    return [
+        Table("reliability", rel.table, "Inter-rater reliability of the human ratings", rel_line,
+              f"estimand: agreement among raters of the same images; {boot}",
+              notes=("ICC: two-way random effects, absolute agreement (Shrout & Fleiss case 2) on images with every "
+                     "rating; alpha allows missing ratings.", "Panel 'tifa' = TIFA's own 2 ratings per image."),
+              se_stems={"value": "value"}),
+        Table("scorer_agreement", table[cols], "Agreement of automatic scorers with the human mean rating", ag_line,
+              f"estimand: rank correlation with the 5-rater mean over the images both cover; {boot}",
+              notes=("DSG scores: dependency-aware mean of yes-answers (a question whose parent scored 0 scores 0); "
+                     "category scores: the same within one DSG category, missing where the prompt has none.",
+                     "No image features: every scorer here reads the image through its own model.")),
+        Table("scorer_differences", diffs, f"Each scorer minus {diffs['versus'].iloc[0]} (paired)", diff_line,
+              f"estimand: difference in rank correlation; paired {boot}"),
+        Table("model_ranking", rank, "Ranking the five text-to-image models: humans vs each scorer", rank_line,
+              "descriptive (5 models)"),
+        Table("human_thresholds", th, "Binarising the mean human rating", th_line, "descriptive"),
+        Figure("scorer_agreement", agreement_figure(table), "Scorer agreement with humans", ag_line),
+    ]
+
+
+def section(study, context) -> list:
+    """Report section of a :class:`~steerstats.data.tifa160.FeedbackStudy`."""
+    study.require("ratings")
+    return feedback_artifacts(run_feedback_meta(study, n_boot=context.n_boot, seed=context.seed))
