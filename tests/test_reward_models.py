@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 from scipy.stats import spearmanr
 from sklearn.base import clone
+from sklearn.metrics import roc_auc_score
 
 from steerstats.errors import InputError
 from steerstats.models import (
@@ -82,6 +83,23 @@ def test_interventions_with_true_attributes_raise_auc():
         assert list(curve["n_intervened"]) == [0, 1, 2, 3]
         assert curve["auc"].iloc[-1] > curve["auc"].iloc[0] + 0.05
         # k = 0 is the model's own AUC
+        assert curve["auc"].iloc[0] == pytest.approx(model.score(xt, yt))
+
+
+def test_interventions_skip_attributes_not_elicited():
+    x, y, c = _concept_task(500, 0, noise=1.5)
+    xt, yt, ct = _concept_task(600, 1, noise=1.5)
+    model = ConceptBottleneckRewardModel(**SMALL).fit(x, y, c)
+    known = ct.astype(float)
+    known[::3, 0] = np.nan  # attribute 0 not elicited for every third test example
+    known[::5] = np.nan  # nothing elicited for every fifth
+    probs = model.concepts(xt)
+    for order in ("uncertain", "random"):
+        curve = intervention_curve(model, xt, yt, known, order=order, n_repeats=2, seed=0)
+        assert np.isfinite(curve["auc"]).all()
+        # all elicited set = the predictions with the known values filled in where elicited
+        filled = np.where(np.isfinite(known), known, probs)
+        assert curve["auc"].iloc[-1] == pytest.approx(roc_auc_score(yt, model.aggregate_logit(filled)))
         assert curve["auc"].iloc[0] == pytest.approx(model.score(xt, yt))
 
 

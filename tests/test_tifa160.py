@@ -227,3 +227,67 @@ def test_report_on_tifa160(tifa160_dir, tmp_path):
     text = (out / "report.md").read_text()
     assert "ceiling" in text and "not a plain yes/no" in text  # the quirks are listed in the report
     assert json.loads((out / "manifest.json").read_text())["dataset"] == "tifa160"
+
+
+# ---------------------------------------------------------------- reward models on real data
+
+TINY_BUDGET = """
+[budget]
+name = "tifa_tiny"
+sizes = [150]
+seeds = [0]
+n_boot = 30
+[data]
+{data}
+test_fraction = 0.25
+seed = 0
+[model]
+hidden = [16]
+epochs = 5
+batch_size = 64
+[[arm]]
+name = "coarse"
+kind = "coarse"
+[[arm]]
+name = "cbm_pali17b"
+kind = "cbm"
+attributes = ["pali17b_entity", "pali17b_attribute", "pali17b_relation", "pali17b_action", "pali17b_global", "pali17b_other"]
+[[contrast]]
+a = "cbm_pali17b"
+b = "coarse"
+"""
+
+
+def test_budget_on_tifa160_directly_and_as_a_user_table_with_empty_attributes(study, tifa160_dir, tmp_path):
+    """The issue's sequence: AI category scores with categories not asked left empty, a binarised human
+    rating, prompt embeddings + model one-hot, through `steerstats budget` -- once from the dataset, once
+    from a user table + .npy; both train and report (interventions skip the empty attributes)."""
+    from steerstats.feedback import tifa160_feedback
+
+    data = tifa160_feedback(study, embedder="tfidf")
+    assert np.isnan(data.attributes).any() and (data.aggregate == (data.aggregate > 0)).all()
+    assert len(data) == 800 and data.embeddings.shape[1] > 5
+    table = pd.DataFrame({"example_id": data.example_id, "group_id": data.group, "aggregate": data.aggregate})
+    for j, name in enumerate(data.attribute_names):
+        table[name] = data.attributes[:, j]
+    table.to_csv(tmp_path / "table.csv", index=False)  # NaN -> empty cells
+    np.save(tmp_path / "X.npy", data.embeddings)
+    assert ",," in (tmp_path / "table.csv").read_text()
+    sources = {
+        "dataset": f'source = "tifa160"\ndata_dir = "{tifa160_dir}"\nembedder = "tfidf"',
+        "table": f'source = "{tmp_path / "table.csv"}"\nembeddings = "{tmp_path / "X.npy"}"',
+    }
+    summaries = {}
+    for name, spec in sources.items():
+        config = tmp_path / f"{name}.toml"
+        config.write_text(TINY_BUDGET.format(data=spec))
+        out = tmp_path / f"out_{name}"
+        assert main(["budget", "--config", str(config), "--out", str(out), "--quiet"]) == 0
+        assert_run_layout(out, "budget")
+        inter = pd.read_csv(out / "tables" / "interventions.csv")
+        assert len(inter) and np.isfinite(inter["auc"]).all()
+        summaries[name] = pd.read_csv(out / "tables" / "summary.csv")
+        if name == "dataset":
+            assert "no image features" in (out / "report.md").read_text()
+    # the same data either way: the same numbers
+    pd.testing.assert_frame_equal(summaries["dataset"], summaries["table"])

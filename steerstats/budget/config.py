@@ -140,8 +140,15 @@ def budget_schema() -> dict[str, Field]:
                            values=Field("float", REQUIRED, "seconds per judgement", ge=0)),
         }),
         "data": Field("table", REQUIRED, "the data", fields={
-            "source": Field("str", REQUIRED, "'synthetic' or the path of a feedback table (.csv / .parquet)"),
+            "source": Field("str", REQUIRED, "'synthetic', a feedback dataset ('tifa160') or the path of a feedback "
+                            "table (.csv / .parquet)"),
             "embeddings": Field("str", OPTIONAL, "a side .npy of shape (n_rows, dim) for a user table"),
+            "data_dir": Field("str", OPTIONAL, "the dataset's directory (feedback datasets)"),
+            "threshold": Field("float", OPTIONAL, "the aggregate: mean human rating >= threshold (feedback datasets; "
+                               "default 4)"),
+            "embedder": Field("str", OPTIONAL, "text embedder of the prompts (feedback datasets; default minilm)",
+                              choices=("minilm", "tfidf", "clip")),
+            "cache_dir": Field("str", OPTIONAL, "embedding cache (feedback datasets)"),
             "n": Field("int", 10_000, "items drawn from the synthetic world (train pool + test)", ge=4, le=10_000_000),
             "test_fraction": Field("float", 0.25, "share of groups held out as the test set", gt=0, lt=1),
             "seed": Field("int", 0, "seed of the synthetic sample and of the train/test split", ge=0),
@@ -197,6 +204,12 @@ def parse_config(table: dict[str, Any], source: str | None = None) -> BudgetConf
             raise ConfigError(f"{where}: contrast[{i}]: a and b are the same arm")
         contrasts.append((raw["a"], raw["b"]))
     data = dict(cfg["data"])
+    from steerstats.data.loaders import FEEDBACK_DATASETS
+
+    if data["source"] not in FEEDBACK_DATASETS:
+        for key in ("data_dir", "threshold", "embedder", "cache_dir"):
+            if key in table.get("data", {}):
+                raise ConfigError(f"{where}: data.{key}: only for a feedback dataset ({', '.join(FEEDBACK_DATASETS)})")
     if data["source"] != "synthetic":
         for key in ("n", "world"):
             if key in table.get("data", {}):

@@ -30,6 +30,7 @@ from steerstats.budget.auc import auc_with_ci
 from steerstats.budget.config import Arm, BudgetConfig, attribute_set
 from steerstats.budget.costs import run_cost
 from steerstats.data.feedback_io import FeedbackData, feedback_from_sample, load_feedback
+from steerstats.data.loaders import FEEDBACK_DATASETS
 from steerstats.data.simulate.feedback import FeedbackWorld, feedback_world_config
 from steerstats.errors import ConfigError
 from steerstats.models.interventions import intervention_curve
@@ -45,11 +46,19 @@ class Split:
 
 
 def load_data(config: BudgetConfig) -> FeedbackData:
-    """The sweep's data: a synthetic world's sample or a user's feedback table."""
+    """The sweep's data: a synthetic world's sample, a feedback dataset (``tifa160``: see
+    :func:`steerstats.feedback.tifa160_feedback`) or a user's feedback table."""
     d = config.data
     if d["source"] == "synthetic":
         world = FeedbackWorld(feedback_world_config(d.get("world", {})))
         return feedback_from_sample(world.sample(int(d.get("n", 10000)), int(d.get("seed", 0))))
+    if d["source"] in FEEDBACK_DATASETS:
+        from steerstats.data import load_study
+        from steerstats.feedback import tifa160_feedback
+
+        return tifa160_feedback(load_study(d["source"], d.get("data_dir")), threshold=float(d.get("threshold", 4.0)),
+                                embedder=str(d.get("embedder", "minilm")), seed=int(d.get("seed", 0)),
+                                cache_dir=d.get("cache_dir"))
     return load_feedback(d["source"], embeddings=d.get("embeddings"))
 
 

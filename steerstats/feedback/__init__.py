@@ -10,15 +10,19 @@ human reliability, automatic scorers' agreement with humans, DSG attributes.
 from steerstats.feedback.agreement import Agreement, model_ranking, run_agreement
 from steerstats.feedback.reliability import Reliability, icc2, run_reliability
 from steerstats.feedback.study import FeedbackMeta, run_feedback_meta, scorer_frame
+from steerstats.feedback.tables import INPUTS_NOTE, attribute_names, tifa160_feedback
 
 __all__ = [
+    "INPUTS_NOTE",
     "Agreement",
     "FeedbackMeta",
     "Reliability",
+    "attribute_names",
     "icc2",
     "model_ranking",
     "run_agreement",
     "run_feedback_meta",
     "run_reliability",
     "scorer_frame",
+    "tifa160_feedback",
 ]

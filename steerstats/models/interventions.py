@@ -5,6 +5,10 @@ g(p with k attributes replaced by their known values). Orders:
 
 - ``"random"``: a fresh random attribute order per example (seeded), averaged over ``n_repeats``;
 - ``"uncertain"``: per example, most uncertain prediction first (|p - 0.5| smallest).
+
+An attribute that was not elicited for an example (NaN in ``known``) cannot be intervened on: it is
+ordered after the elicited ones and keeps its prediction, so at step k an example with fewer than k
+elicited attributes has all of them set.
 """
 
 from __future__ import annotations
@@ -47,16 +51,20 @@ def intervention_curve(
     """
     probs = model.concepts(X)
     known = np.asarray(known, float)
+    elicited = np.isfinite(known)
     n, m = probs.shape
     rng = np.random.default_rng(seed)
     repeats = n_repeats if order == "random" else 1
     aucs = np.empty((repeats, m + 1))
     rows = np.arange(n)[:, None]
     for r in range(repeats):
+        order_idx = intervention_orders(probs, order, rng)
+        # elicited attributes first, each group in the chosen order
+        order_idx = np.take_along_axis(order_idx, np.argsort(~elicited[rows, order_idx], axis=1, kind="stable"), axis=1)
         ranks = np.empty((n, m), int)
-        ranks[rows, intervention_orders(probs, order, rng)] = np.arange(m)
+        ranks[rows, order_idx] = np.arange(m)
         for k in range(m + 1):
-            p = np.where(ranks < k, known, probs)
+            p = np.where((ranks < k) & elicited, known, probs)
             aucs[r, k] = roc_auc_score(y, model.aggregate_logit(p))
     return pd.DataFrame(
         {

@@ -127,12 +127,20 @@ def budget_run(
     if not interventions.empty:
         figures.append(Figure("interventions", interventions_figure(interventions), "Test-time interventions",
                               "At each CBM arm's largest N; seed means."))
+    from steerstats.data.loaders import FEEDBACK_DATASETS
+
     source = config.data.get("source")
-    inputs = [config.source_file, None if source == "synthetic" else source, config.data.get("embeddings")]
+    feedback = source in FEEDBACK_DATASETS
+    inputs = [config.source_file, None if source == "synthetic" or feedback else source, config.data.get("embeddings")]
+    line = _summary_line(summary)
+    if feedback:
+        from steerstats.feedback import INPUTS_NOTE
+
+        line += f" Data: {source}, aggregate = mean human rating >= {config.data.get('threshold', 4.0):g}; {INPUTS_NOTE}."
     return Run(
         command="budget",
         title=f"Budget sweep: {config.name}",
-        summary=_summary_line(summary),
+        summary=line,
         tables=tables,
         figures=figures,
         dataset="synthetic" if source == "synthetic" else str(source),

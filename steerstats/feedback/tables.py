@@ -1,0 +1,65 @@
+"""A fine-grained feedback study as reward-model data (:class:`~steerstats.data.feedback_io.FeedbackData`):
+Collins et al. (2024) experiment 1 on TIFA-160.
+
+One example per image: the aggregate is the binarised mean of the 5-rater panel (mean >= threshold);
+the attributes are the AI category scores ``<vqa>_<category>`` of every VQA model (the DSG category
+means of :mod:`steerstats.metrics.dsg`; NaN where the prompt has no question of that category, i.e.
+not elicited); the groups are the prompts. The inputs are the prompt's text embedding next to a
+one-hot of the text-to-image model: NO image features are used (the images are not released), so a
+reward model can only learn which prompts and which models tend to please the raters.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from steerstats.data.feedback_io import FeedbackData
+from steerstats.data.tifa160 import CATEGORIES, VQA_MODELS, FeedbackStudy
+from steerstats.metrics.dsg import human_aggregates, image_scores
+
+INPUTS_NOTE = ("inputs: the prompt's text embedding + a one-hot of the text-to-image model; no image features "
+               "(TIFA-160 releases no images)")
+
+
+def attribute_names() -> tuple[str, ...]:
+    """``<vqa>_<category>`` for every VQA model and DSG category."""
+    return tuple(f"{vqa}_{cat}" for vqa in VQA_MODELS.values() for cat in CATEGORIES)
+
+
+def tifa160_feedback(
+    study: FeedbackStudy,
+    *,
+    threshold: float = 4.0,
+    embedder: str = "minilm",
+    seed: int = 0,
+    cache_dir: str | None = None,
+) -> FeedbackData:
+    """The reward-model data of ``study`` (module docstring), rows in image_id order."""
+    from steerstats.features import EmbeddingCache, make_embedder
+    from steerstats.features.cache import embed_texts
+
+    images = study.images.sort_values("image_id", kind="stable").reset_index(drop=True)
+    human = human_aggregates(study.ratings, panel="dsg", threshold=threshold).set_index("image_id")
+    dsg = image_scores(study.answers, study.questions, CATEGORIES)
+    attrs = np.full((len(images), len(attribute_names())), np.nan)
+    j = 0
+    for vqa in VQA_MODELS.values():
+        part = dsg[dsg["vqa"] == vqa].set_index("image_id")
+        for cat in CATEGORIES:
+            attrs[:, j] = images["image_id"].map(part[f"dsg_{cat}"]).to_numpy(float)
+            j += 1
+    prompts = images["prompt"].astype(str).tolist()
+    model = make_embedder(embedder, seed=seed)
+    model.fit(sorted(set(prompts)))
+    text = embed_texts(model, prompts, EmbeddingCache(cache_dir) if cache_dir else None)
+    models = sorted(images["t2i_model"].unique())
+    onehot = (images["t2i_model"].to_numpy()[:, None] == np.array(models)[None, :]).astype(float)
+    return FeedbackData(
+        embeddings=np.hstack([text, onehot]).astype(np.float32),
+        aggregate=images["image_id"].map(human["good"]).to_numpy(int),
+        attributes=attrs,
+        attribute_names=attribute_names(),
+        group=images["prompt_id"].to_numpy(),
+        example_id=images["image_id"].to_numpy(),
+        source=f"tifa160 ({study.source}; {INPUTS_NOTE}; aggregate = 5-rater mean >= {threshold:g})",
+    )
