@@ -252,6 +252,10 @@ kind = "coarse"
 name = "cbm_pali17b"
 kind = "cbm"
 attributes = ["pali17b_entity", "pali17b_attribute", "pali17b_relation", "pali17b_action", "pali17b_global", "pali17b_other"]
+[[arm]]
+name = "attributes_only"
+kind = "attributes"
+attributes = ["pali17b_entity", "pali17b_attribute", "pali17b_relation", "pali17b_action", "pali17b_global", "pali17b_other"]
 [[contrast]]
 a = "cbm_pali17b"
 b = "coarse"
@@ -291,3 +295,18 @@ def test_budget_on_tifa160_directly_and_as_a_user_table_with_empty_attributes(st
             assert "no image features" in (out / "report.md").read_text()
     # the same data either way: the same numbers
     pd.testing.assert_frame_equal(summaries["dataset"], summaries["table"])
+    # the attributes-only arm = an L2 logistic regression on the observed attributes (missing = 0 + indicator)
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.metrics import roc_auc_score
+
+    from steerstats.budget import load_config, make_split
+    from steerstats.budget.runner import attribute_design, training_rows
+
+    cfg = load_config(tmp_path / "table.toml")
+    split = make_split(data, cfg)
+    train = split.train.take(training_rows(split.train, 150, 0))
+    cols = [n for n in data.attribute_names if n.startswith("pali17b_")]
+    lr = LogisticRegression(C=1.0, max_iter=2000).fit(attribute_design(train.columns(cols)), train.aggregate)
+    expected = roc_auc_score(split.test.aggregate, lr.decision_function(attribute_design(split.test.columns(cols))))
+    got = summaries["table"].set_index("arm").loc["attributes_only", "auc"]
+    assert got == pytest.approx(expected, abs=1e-9)

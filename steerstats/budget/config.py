@@ -24,7 +24,7 @@
 
     [[arm]]                       # one reward model per arm
     name = "cbm_tree"
-    kind = "cbm"                  # "coarse" | "cbm"
+    kind = "cbm"                  # "coarse" | "cbm" | "attributes" (stage 2 alone on the observed attributes)
     attributes = "tree"           # a named set (see ATTRIBUTE_SETS) or a list of columns
     params = { mode = "sequential" }
 
@@ -157,7 +157,8 @@ def budget_schema() -> dict[str, Field]:
         "model": Field("table", {}, "hyper-parameters shared by every arm", fields=model_fields()),
         "arm": Field("tables", REQUIRED, "one reward model per arm", min_items=1, fields={
             "name": Field("str", REQUIRED, "the arm's name in tables and figures"),
-            "kind": Field("str", REQUIRED, "reward model", choices=("coarse", "cbm")),
+            "kind": Field("str", REQUIRED, "reward model: coarse, cbm, or attributes (stage 2 alone on the "
+                          "observed attributes, missing = 0 plus a missing indicator)", choices=("coarse", "cbm", "attributes")),
             "attributes": Field(names, "none", "a named set (tree, tree+others, non_tree, quality, alignment, "
                                 "all, none) or a list of attribute columns"),
             "params": Field("table", {}, "hyper-parameters of this arm (override [model])", fields=model_fields()),
@@ -185,8 +186,11 @@ def parse_config(table: dict[str, Any], source: str | None = None) -> BudgetConf
     budget, arms = cfg["budget"], []
     for i, raw in enumerate(cfg["arm"]):
         attrs = tuple(raw["attributes"]) if isinstance(raw["attributes"], list) else raw["attributes"]
-        if raw["kind"] == "cbm" and attrs in ("none", ()):
-            raise ConfigError(f"{where}: arm[{i}].attributes: a cbm arm needs attributes")
+        if raw["kind"] in ("cbm", "attributes") and attrs in ("none", ()):
+            raise ConfigError(f"{where}: arm[{i}].attributes: a {raw['kind']} arm needs attributes")
+        if raw["kind"] == "attributes" and raw["params"]:
+            raise ConfigError(f"{where}: arm[{i}].params: an attributes arm takes no parameters "
+                              "(L2 logistic regression, C = 1)")
         if raw["kind"] == "coarse":
             bad = [k for k in raw["params"] if k in CBM_ONLY]
             if bad:

@@ -99,13 +99,38 @@ def append_result(path: Path, record: dict[str, Any]) -> None:
     append_jsonl(path, record)
 
 
+def attribute_design(values: np.ndarray) -> np.ndarray:
+    """Features of the attributes-only arm: each attribute with missing (not elicited) set to 0, next
+    to a 0/1 indicator that it is missing (the stated imputation; no row is dropped)."""
+    values = np.asarray(values, float)
+    missing = np.isnan(values)
+    return np.hstack([np.where(missing, 0.0, values), missing.astype(float)])
+
+
+def _attributes_only(train, test, attrs: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray, float]:
+    """Stage 2 alone on the OBSERVED attributes (no inputs, no stage 1): L2 logistic regression of the
+    aggregate; how much of the human judgement the attributes carry at all."""
+    from sklearn.linear_model import LogisticRegression
+
+    t0 = time.perf_counter()
+    model = LogisticRegression(C=1.0, max_iter=2000).fit(attribute_design(train.columns(attrs)), train.aggregate)
+    seconds = time.perf_counter() - t0
+    return model.decision_function(attribute_design(test.columns(attrs))), model.coef_[0][: len(attrs)], seconds
+
+
 def fit_one(
     config: BudgetConfig, split: Split, arm: Arm, n: int, seed: int
 ) -> dict[str, Any]:
     """Train one arm on N examples (seed) and score it on the held-out split."""
-    attrs = attribute_set(arm.attributes, split.train.attribute_names) if arm.kind == "cbm" else ()
+    attrs = attribute_set(arm.attributes, split.train.attribute_names) if arm.kind in ("cbm", "attributes") else ()
     rows = training_rows(split.train, n, seed)
     train = split.train.take(rows)
+    if arm.kind == "attributes":
+        if not attrs:
+            raise ConfigError(f"arm {arm.name!r}: kind 'attributes' needs attributes")
+        score, weights, fit_seconds = _attributes_only(train, split.test, attrs)
+        return _record(config, split, arm, n, seed, attrs, score, best_epoch=-1, fit_seconds=fit_seconds,
+                       weights=dict(zip(attrs, map(float, weights), strict=True)))
     accepted = KINDS[arm.kind]().get_params()
     shared = {k: v for k, v in config.model.items() if k in accepted}
     params = {**shared, **arm.params, "random_state": int(seed)}
@@ -122,6 +147,28 @@ def fit_one(
     fit_seconds = time.perf_counter() - t0
     test = split.test
     score = model.decision_function(test.embeddings)
+    weights = dict(zip(attrs, (float(w) for w in model.aggregator_weights_), strict=True)) if arm.kind == "cbm" else None
+    record = _record(config, split, arm, n, seed, attrs, score, best_epoch=int(model.best_epoch_),
+                     fit_seconds=fit_seconds, weights=weights)
+    if arm.kind == "cbm":
+        # test-time interventions: the held-out AUC with k of the attributes set to their labels
+        record["interventions"] = {
+            order: [
+                float(a)
+                for a in intervention_curve(
+                    model, test.embeddings, test.aggregate, test.columns(attrs),
+                    order=order, n_repeats=3, seed=int(seed),
+                )["auc"]
+            ]
+            for order in ("uncertain", "random")
+        }
+    return record
+
+
+def _record(config: BudgetConfig, split: Split, arm: Arm, n: int, seed: int, attrs: tuple[str, ...],
+            score: np.ndarray, *, best_epoch: int, fit_seconds: float, weights: dict[str, float] | None) -> dict[str, Any]:
+    """One run's results.jsonl record: held-out AUC with its cluster-bootstrap replicates."""
+    test = split.test
     boot = auc_with_ci(
         score,
         test.aggregate,
@@ -144,24 +191,11 @@ def fit_one(
         "ci_low": float(boot.ci_low[0]),
         "ci_high": float(boot.ci_high[0]),
         "replicates": [round(float(r), 6) for r in boot.replicates[:, 0]],
-        "best_epoch": int(model.best_epoch_),
+        "best_epoch": best_epoch,
         "fit_seconds": round(fit_seconds, 3),
     }
-    if arm.kind == "cbm":
-        record["aggregator_weights"] = dict(
-            zip(attrs, (float(w) for w in model.aggregator_weights_), strict=True)
-        )
-        # test-time interventions: the held-out AUC with k of the attributes set to their labels
-        record["interventions"] = {
-            order: [
-                float(a)
-                for a in intervention_curve(
-                    model, test.embeddings, test.aggregate, test.columns(attrs),
-                    order=order, n_repeats=3, seed=int(seed),
-                )["auc"]
-            ]
-            for order in ("uncertain", "random")
-        }
+    if weights is not None:
+        record["aggregator_weights"] = weights
     return record
 
 
