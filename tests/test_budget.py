@@ -273,3 +273,65 @@ def test_budget_on_a_user_table(tmp_path):
     )
     records = run_budget(load_config(cfg), tmp_path / "o", progress=False)
     assert len(records) == 1 and records[0]["n_attributes"] == 9
+
+
+def test_user_table_with_text_scales_and_thresholds(tmp_path):
+    """A user's own fine-grained feedback: a text column embedded by a named embedder, the aggregate
+    binarised from a 1-7 quality score, an attribute on a 1-6 scale mapped to soft labels, another
+    binarised, empty cells = not elicited."""
+    rng = np.random.default_rng(0)
+    n = 240
+    topic = rng.integers(0, 4, n)
+    words = np.array(["cats", "dogs", "boats", "trees"])
+    quality = np.clip(np.rint(3 + 1.5 * (topic % 2) + rng.normal(0, 1, n)), 1, 7)
+    info = np.clip(np.rint(2 + 2 * (topic % 2) + rng.normal(0, 1, n)), 1, 6).astype(object)
+    info[::9] = ""
+    frame = pd.DataFrame({"example_id": np.arange(n), "group_id": np.arange(n) // 3,
+                          "prompt": [f"a picture of {words[t]} number {i % 5}" for i, t in enumerate(topic)],
+                          "quality": quality, "informativeness": info, "correct": rng.integers(0, 3, n)})
+    frame.to_csv(tmp_path / "fb.csv", index=False)
+    config = tmp_path / "c.toml"
+    config.write_text(f"""
+[budget]
+name = "usertable"
+sizes = [60]
+seeds = [0]
+n_boot = 20
+[data]
+source = "{tmp_path / 'fb.csv'}"
+text = "prompt"
+embedder = "tfidf"
+aggregate = {{ column = "quality", threshold = 5 }}
+attributes = {{ informativeness = {{ scale = [1, 6] }}, correct = {{ threshold = 2 }} }}
+test_fraction = 0.3
+[model]
+hidden = [8]
+epochs = 3
+[[arm]]
+name = "coarse"
+kind = "coarse"
+[[arm]]
+name = "cbm"
+kind = "cbm"
+attributes = "all"
+""")
+    from steerstats.budget import load_config
+    from steerstats.budget.runner import load_data
+
+    data = load_data(load_config(config))
+    assert data.attribute_names == ("informativeness", "correct")
+    np.testing.assert_array_equal(data.aggregate, (quality >= 5).astype(int))
+    info_num = pd.to_numeric(pd.Series(info), errors="coerce").to_numpy(float)
+    np.testing.assert_allclose(data.attributes[:, 0], (info_num - 1) / 5)  # NaN where empty
+    assert np.isnan(data.attributes[::9, 0]).all()
+    np.testing.assert_array_equal(data.attributes[:, 1], (frame["correct"] >= 2).astype(float))
+    assert main(["budget", "--config", str(config), "--out", str(tmp_path / "out"), "--quiet"]) == 0
+    assert (tmp_path / "out" / "tables" / "summary.csv").is_file()
+    # a value outside its stated scale: one line naming file, row and column, exit 2
+    frame.loc[4, "informativeness"] = 9
+    frame.to_csv(tmp_path / "fb.csv", index=False)
+    assert main(["budget", "--config", str(config), "--out", str(tmp_path / "out2"), "--quiet"]) == 2
+    bad = tmp_path / "bad.toml"
+    bad.write_text(config.read_text().replace("scale = [1, 6]", "scale = [1, 6], threshold = 3"))
+    assert main(["budget", "--config", str(bad), "--out", str(tmp_path / "out3"), "--quiet"]) == 2
+    assert not (tmp_path / "out2").exists() and not (tmp_path / "out3").exists()

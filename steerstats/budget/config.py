@@ -148,7 +148,18 @@ def budget_schema() -> dict[str, Field]:
                                "default 4)"),
             "embedder": Field("str", OPTIONAL, "text embedder of the prompts (feedback datasets; default minilm)",
                               choices=("minilm", "tfidf", "clip")),
-            "cache_dir": Field("str", OPTIONAL, "embedding cache (feedback datasets)"),
+            "cache_dir": Field("str", OPTIONAL, "embedding cache (feedback datasets, text columns)"),
+            "text": Field("str", OPTIONAL, "a user table's text column embedded by `embedder` (cached) as the inputs"),
+            "aggregate": Field("table", OPTIONAL, "a user table's aggregate from a numeric column, binarised", fields={
+                "column": Field("str", REQUIRED, "the numeric column"),
+                "threshold": Field("float", REQUIRED, "value >= threshold -> 1"),
+            }),
+            "attributes": Field("table", OPTIONAL, "label rules of a user table's numeric attributes",
+                                values=Field("table", REQUIRED, "one attribute's rule", fields={
+                                    "scale": Field("list[float]", OPTIONAL, "[lo, hi] -> soft label (v - lo) / (hi - lo)",
+                                                   min_items=2, max_items=2),
+                                    "threshold": Field("float", OPTIONAL, "value >= threshold -> 1"),
+                                })),
             "n": Field("int", 10_000, "items drawn from the synthetic world (train pool + test)", ge=4, le=10_000_000),
             "test_fraction": Field("float", 0.25, "share of groups held out as the test set", gt=0, lt=1),
             "seed": Field("int", 0, "seed of the synthetic sample and of the train/test split", ge=0),
@@ -210,10 +221,22 @@ def parse_config(table: dict[str, Any], source: str | None = None) -> BudgetConf
     data = dict(cfg["data"])
     from steerstats.data.loaders import FEEDBACK_DATASETS
 
+    user_table = data["source"] not in FEEDBACK_DATASETS and data["source"] != "synthetic"
     if data["source"] not in FEEDBACK_DATASETS:
-        for key in ("data_dir", "threshold", "embedder", "cache_dir"):
+        for key in ("data_dir", "threshold"):
             if key in table.get("data", {}):
                 raise ConfigError(f"{where}: data.{key}: only for a feedback dataset ({', '.join(FEEDBACK_DATASETS)})")
+    if not user_table:
+        for key in ("text", "aggregate", "attributes", "embeddings"):
+            if key in table.get("data", {}):
+                raise ConfigError(f"{where}: data.{key}: only for a user table (source = a .csv / .parquet path)")
+    if "embedder" in table.get("data", {}) and user_table and "text" not in data:
+        raise ConfigError(f"{where}: data.embedder: embeds the text column: set data.text")
+    if "text" in data and "embeddings" in data:
+        raise ConfigError(f"{where}: data.text and data.embeddings: the inputs come from one of them")
+    for name, rule in data.get("attributes", {}).items():
+        if ("scale" in rule) == ("threshold" in rule):
+            raise ConfigError(f"{where}: data.attributes.{name}: give exactly one of scale or threshold")
     if data["source"] != "synthetic":
         for key in ("n", "world"):
             if key in table.get("data", {}):

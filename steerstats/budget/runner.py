@@ -32,7 +32,7 @@ from steerstats.budget.costs import run_cost
 from steerstats.data.feedback_io import FeedbackData, feedback_from_sample, load_feedback
 from steerstats.data.loaders import FEEDBACK_DATASETS
 from steerstats.data.simulate.feedback import FeedbackWorld, feedback_world_config
-from steerstats.errors import ConfigError
+from steerstats.errors import ConfigError, InputError
 from steerstats.models.interventions import intervention_curve
 from steerstats.models.persistence import KINDS, make_model
 
@@ -59,7 +59,37 @@ def load_data(config: BudgetConfig) -> FeedbackData:
         return tifa160_feedback(load_study(d["source"], d.get("data_dir")), threshold=float(d.get("threshold", 4.0)),
                                 embedder=str(d.get("embedder", "minilm")), seed=int(d.get("seed", 0)),
                                 cache_dir=d.get("cache_dir"))
-    return load_feedback(d["source"], embeddings=d.get("embeddings"))
+    if "text" not in d:
+        return load_feedback(d["source"], embeddings=d.get("embeddings"), aggregate=d.get("aggregate"),
+                             rules=d.get("attributes"))
+    # labels first (cheap, every error located), then the embedding of the text column
+    from dataclasses import replace
+
+    from steerstats.data.user_table import read_user_table
+
+    n = len(read_user_table(d["source"], what="feedback table", empty_as_missing=True))
+    data = load_feedback(d["source"], embeddings=np.zeros((n, 1)), aggregate=d.get("aggregate"),
+                         rules=d.get("attributes"), exclude=(d["text"],))
+    return replace(data, embeddings=_embed_text_column(d).astype(np.float32))
+
+
+def _embed_text_column(d: dict[str, Any]) -> np.ndarray:
+    """The user table's ``text`` column embedded by ``embedder`` (default minilm; cached in cache_dir)."""
+    from steerstats.data.user_table import read_user_table
+    from steerstats.features import EmbeddingCache, make_embedder
+    from steerstats.features.cache import embed_texts
+
+    frame = read_user_table(d["source"], what="feedback table", empty_as_missing=True)
+    column = d["text"]
+    if column not in frame.columns:
+        raise InputError("text column missing", file=d["source"], column=column)
+    empty = frame[column].isna().to_numpy() | (frame[column].astype(str).str.strip() == "").to_numpy()
+    if empty.any():
+        raise InputError("empty text", file=d["source"], row=int(np.argmax(empty)) + 1, column=column)
+    texts = frame[column].astype(str).tolist()
+    embedder = make_embedder(str(d.get("embedder", "minilm")), seed=int(d.get("seed", 0)))
+    embedder.fit(sorted(set(texts)))
+    return embed_texts(embedder, texts, EmbeddingCache(d["cache_dir"]) if d.get("cache_dir") else None)
 
 
 def make_split(data: FeedbackData, config: BudgetConfig) -> Split:

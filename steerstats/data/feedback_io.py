@@ -14,7 +14,11 @@ attribute columns   one per fine-grained attribute, in [0, 1]: 0/1 judgements or
 ==================  =========================================================================
 
 Embeddings may instead come from a side ``.npy`` file of shape (n_rows, dim), row i belonging to
-data record i. Attribute columns are every column that is not one of the named ones (or the
+data record i, or (``steerstats budget``'s ``[data] text = "prompt"``) from a text column embedded
+by a named embedder. Numeric labels on their own scale are mapped by a stated rule:
+``aggregate = {column = "quality", threshold = 5}`` binarises (value >= threshold -> 1), and
+``attributes = {informativeness = {scale = [1, 6]}}`` maps to the soft label (v - lo) / (hi - lo)
+(or ``{threshold = t}`` binarises); a value outside its scale is an error, an empty cell is missing. Attribute columns are every column that is not one of the named ones (or the
 ``attributes`` argument). Any problem raises :class:`~steerstats.errors.InputError` naming the
 file, the 1-based data record and the column; nothing is dropped silently.
 
@@ -113,15 +117,55 @@ def _embeddings_from_column(frame: pd.DataFrame, path: Path) -> np.ndarray:
     return np.stack(rows) if rows else np.zeros((0, 0), np.float32)
 
 
+def label_rule(values: pd.Series, rule: dict, path: Path, column: str) -> np.ndarray:
+    """A numeric column mapped to [0, 1] by ``rule`` (``{"threshold": t}`` or ``{"scale": [lo, hi]}``);
+    empty stays NaN; a non-number or a value outside the scale is an InputError naming the row."""
+    numbers = pd.to_numeric(values, errors="coerce").to_numpy(dtype=float)
+    bad = np.isnan(numbers) & values.notna().to_numpy()
+    if "scale" in rule:
+        lo, hi = (float(v) for v in rule["scale"])
+        if not hi > lo:
+            raise InputError(f"scale {rule['scale']} needs lo < hi", file=path, column=column)
+        bad |= (numbers < lo) | (numbers > hi)
+        mapped = (numbers - lo) / (hi - lo)
+        what = f"a number in [{lo:g}, {hi:g}] or empty"
+    elif "threshold" in rule:
+        mapped = np.where(np.isnan(numbers), np.nan, (numbers >= float(rule["threshold"])).astype(float))
+        what = "a number or empty"
+    else:
+        raise InputError(f"label rule needs 'scale' or 'threshold', got {sorted(rule)}", file=path, column=column)
+    if bad.any():
+        row = int(np.argmax(bad)) + 1
+        raise InputError(f"must be {what}, got {values.iloc[row - 1]!r}", file=path, row=row, column=column)
+    return mapped
+
+
 def load_feedback(
     path: str | Path,
     *,
-    embeddings: str | Path | None = None,
+    embeddings: str | Path | np.ndarray | None = None,
     attributes: list[str] | tuple[str, ...] | None = None,
+    aggregate: dict | None = None,
+    rules: dict[str, dict] | None = None,
+    exclude: tuple[str, ...] = (),
 ) -> FeedbackData:
-    """Read and validate a feedback table (see the module docstring for the format)."""
+    """Read and validate a feedback table (see the module docstring for the format).
+
+    ``aggregate``: ``{"column": c, "threshold": t}`` takes the aggregate from column c binarised at
+    t; ``rules``: attribute -> label rule (:func:`label_rule`); ``exclude``: columns that are not
+    attributes (e.g. an embedded text column); ``embeddings``: a .npy path or an (n, dim) array."""
     path = Path(path)
     frame = _read_table(path)
+    if aggregate is not None:
+        column = aggregate["column"]
+        if column not in frame.columns:
+            raise InputError("aggregate column missing", file=path, column=column)
+        mapped = label_rule(frame[column], {"threshold": aggregate["threshold"]}, path, column)
+        if np.isnan(mapped).any():
+            row = int(np.argmax(np.isnan(mapped))) + 1
+            raise InputError("the aggregate is required (empty cell)", file=path, row=row, column=column)
+        frame = frame.drop(columns=[column]).assign(**{AGGREGATE: mapped.astype(int)})
+        exclude = (*exclude, column)
     for col in (ID, GROUP, AGGREGATE):
         if col not in frame.columns:
             raise InputError("required column missing", file=path, column=col)
@@ -144,15 +188,23 @@ def load_feedback(
             row=row,
             column=AGGREGATE,
         )
-    named = {ID, GROUP, AGGREGATE, EMBEDDING}
+    named = {ID, GROUP, AGGREGATE, EMBEDDING, *exclude}
     if attributes is None:
         attributes = [c for c in frame.columns if c not in named]
+    rules = dict(rules or {})
+    unknown = sorted(set(rules) - set(attributes))
+    if unknown:
+        raise InputError(f"a label rule names attribute(s) {unknown} that the table does not have", file=path,
+                         column=unknown[0])
     for name in attributes:
         if name not in frame.columns:
             raise InputError("attribute column missing", file=path, column=name)
     table = np.empty((len(frame), len(attributes)))
     for j, name in enumerate(attributes):
         raw = frame[name]
+        if name in rules:
+            table[:, j] = label_rule(raw, rules[name], path, name)
+            continue
         values = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=float)
         bad = (np.isnan(values) & raw.notna().to_numpy()) | (values < 0) | (values > 1)
         if bad.any():
@@ -164,7 +216,12 @@ def load_feedback(
                 column=name,
             )
         table[:, j] = values
-    if embeddings is not None:
+    if isinstance(embeddings, np.ndarray):
+        x = embeddings.astype(np.float32)
+        if x.ndim != 2 or x.shape[0] != len(frame):
+            raise InputError(f"embeddings have shape {x.shape}; expected ({len(frame)}, dim)", file=path)
+        emb_file = path
+    elif embeddings is not None:
         npy = Path(embeddings)
         x = load_array(npy, "embeddings").astype(np.float32)
         if not np.isfinite(x).all():
