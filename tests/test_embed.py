@@ -19,7 +19,7 @@ from PIL import Image
 from steerstats.embed import (
     AestheticFirstLayer,
     ClipEmbedder,
-    EmbeddingCache,
+    VectorCache,
     embed_table,
     import_open_clip,
     l2_normalize,
@@ -285,7 +285,7 @@ def test_unreadable_cache_file_is_set_aside(embedder, image_dir, tmp_path):
 
 
 def test_cache_rejects_wrong_shape(tmp_path):
-    cache = EmbeddingCache(tmp_path, {"x": 1}, dim=3)
+    cache = VectorCache(tmp_path, {"x": 1}, dim=3)
     with pytest.raises(ValueError, match="expected"):
         cache.put_many(["a"], np.zeros((1, 4), np.float32))
     cache.put_many(["a", "b"], np.arange(6, dtype=np.float32).reshape(2, 3))

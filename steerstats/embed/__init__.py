@@ -1,7 +1,7 @@
 """steerstats.embed: open_clip image and text embeddings, batched, cached and resumable.
 
 Public API: :class:`ClipEmbedder` (``embed_texts``, ``embed_images``, ``embed``),
-:func:`register_model_config` (custom open_clip configs), :class:`EmbeddingCache`,
+:func:`register_model_config` (custom open_clip configs), :class:`VectorCache`,
 :class:`AestheticFirstLayer` (Collins et al. image features) and :func:`embed_table` (the
 ``steerstats embed`` command).
 
@@ -27,7 +27,7 @@ _EXPORTS = {
     "ClipEmbedder": "steerstats.embed.embedder",
     "EmbedResult": "steerstats.embed.embedder",
     "EmbedTableResult": "steerstats.embed.table",
-    "EmbeddingCache": "steerstats.embed.cache",
+    "VectorCache": "steerstats.embed.cache",
     "LoadedModel": "steerstats.embed.models",
     "TorchvisionOpsUnavailableWarning": "steerstats.embed._compat",
     "default_cache_dir": "steerstats.embed.table",

@@ -43,8 +43,9 @@ def _checksum(key: str, blob: bytes) -> bytes:
     return hashlib.blake2b(key.encode() + blob, digest_size=16).digest()
 
 
-class EmbeddingCache:
-    """Float32 vectors of one dimension, by item key, in ``root/<namespace>.sqlite``."""
+class VectorCache:
+    """Float32 vectors of one dimension, by item key, in ``root/<namespace>.sqlite`` (the image
+    embedding extractor's resumable store; texts of the predictors: :class:`steerstats.features.EmbeddingCache`)."""
 
     def __init__(self, root: str | Path, identity: dict[str, Any], dim: int) -> None:
         self.root = Path(root)
@@ -174,7 +175,7 @@ class EmbeddingCache:
                 conn.close()
         self._local = threading.local()
 
-    def __enter__(self) -> EmbeddingCache:
+    def __enter__(self) -> VectorCache:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -21,7 +21,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from steerstats.embed.cache import EmbeddingCache
+from steerstats.embed.cache import VectorCache
 from steerstats.embed.device import autocast, resolve_device, resolve_precision
 from steerstats.embed.models import LoadedModel, load_model, register_model_config
 from steerstats.embed.sources import ImageSource, UnreadableImage, load_image, text_key
@@ -66,7 +66,7 @@ class _Run:
         n: int,
         dim: int,
         batches: list[range],
-        cache: EmbeddingCache | None,
+        cache: VectorCache | None,
         on_batch: BatchCallback | None,
     ) -> None:
         self.vectors = np.full((n, dim), np.nan, dtype=np.float32)
@@ -181,8 +181,8 @@ class ClipEmbedder:
             }
         return out
 
-    def open_cache(self, kind: str, root: str | Path) -> EmbeddingCache:
-        return EmbeddingCache(root, self.identity(kind), self.dim)
+    def open_cache(self, kind: str, root: str | Path) -> VectorCache:
+        return VectorCache(root, self.identity(kind), self.dim)
 
     # -- raw forward passes ----------------------------------------------------------------
     def _to_pixels(self, img: Any) -> torch.Tensor:
@@ -211,7 +211,7 @@ class ClipEmbedder:
 
     # -- the batched pipeline --------------------------------------------------------------
     def _prepare_image(
-        self, source: ImageSource, root: Path | None, cache: EmbeddingCache | None
+        self, source: ImageSource, root: Path | None, cache: VectorCache | None
     ) -> tuple[str, str | None, Any]:
         """("hit", key, vector) | ("miss", key, pixel tensor) | ("fail", None, message)."""
         try:
@@ -230,21 +230,21 @@ class ClipEmbedder:
         items: Sequence[Any],
         *,
         normalize: bool = True,
-        cache: EmbeddingCache | str | Path | None = None,
+        cache: VectorCache | str | Path | None = None,
         root: str | Path | None = None,
         progress: bool = False,
         on_batch: BatchCallback | None = None,
     ) -> EmbedResult:
         """Embed ``items`` (image sources or texts) in batches; never stops on an unreadable image.
 
-        ``cache``: an :class:`EmbeddingCache` or its root directory; each batch is committed to it
+        ``cache``: an :class:`VectorCache` or its root directory; each batch is committed to it
         before ``on_batch(batch_index, n_done)`` runs, so an interrupted call resumes on re-run.
         ``root``: directory that relative image paths are taken from.
         """
         if kind not in KINDS:
             raise ConfigError(f"kind must be one of {KINDS}, got '{kind}'")
         items = list(items)  # positions, not labels (a pandas Series indexes by label)
-        own_cache = cache is not None and not isinstance(cache, EmbeddingCache)
+        own_cache = cache is not None and not isinstance(cache, VectorCache)
         store = self.open_cache(kind, cache) if own_cache else cache
         try:
             return self._embed(kind, items, normalize, store, root, progress, on_batch)
@@ -257,7 +257,7 @@ class ClipEmbedder:
         kind: str,
         items: Sequence[Any],
         normalize: bool,
-        cache: EmbeddingCache | None,
+        cache: VectorCache | None,
         root: str | Path | None,
         progress: bool,
         on_batch: BatchCallback | None,
@@ -340,7 +340,7 @@ class ClipEmbedder:
         texts: Sequence[str],
         *,
         normalize: bool = True,
-        cache: EmbeddingCache | str | Path | None = None,
+        cache: VectorCache | str | Path | None = None,
         progress: bool = False,
     ) -> np.ndarray:
         """(n, dim) float32 text embeddings, L2-normalised unless ``normalize=False``."""
@@ -355,7 +355,7 @@ class ClipEmbedder:
         images: Sequence[ImageSource],
         *,
         normalize: bool = True,
-        cache: EmbeddingCache | str | Path | None = None,
+        cache: VectorCache | str | Path | None = None,
         progress: bool = False,
     ) -> np.ndarray:
         """(n, dim) float32 image embeddings of paths, URLs or PIL images.
