@@ -335,3 +335,40 @@ attributes = "all"
     bad.write_text(config.read_text().replace("scale = [1, 6]", "scale = [1, 6], threshold = 3"))
     assert main(["budget", "--config", str(bad), "--out", str(tmp_path / "out3"), "--quiet"]) == 2
     assert not (tmp_path / "out2").exists() and not (tmp_path / "out3").exists()
+
+
+def test_rater_level_long_ratings_aggregated_into_the_user_table(tmp_path):
+    """example_id, rater_id, attribute, value: aggregated by mean, soft label or majority; a rule maps
+    each rating first; a majority tie is missing for an attribute and an error for the aggregate."""
+    from steerstats.data.feedback_io import aggregate_ratings, load_feedback
+
+    long = pd.DataFrame(
+        [("e1", "r1", "aggregate", 1), ("e1", "r2", "aggregate", 1), ("e1", "r3", "aggregate", 0),
+         ("e1", "r1", "helpful", 5), ("e1", "r2", "helpful", 2),
+         ("e2", "r1", "aggregate", 0), ("e2", "r2", "aggregate", 0),
+         ("e2", "r1", "helpful", 4), ("e2", "r2", "helpful", 4), ("e2", "r3", "helpful", 1)],
+        columns=["example_id", "rater_id", "attribute", "value"])
+    long.to_csv(tmp_path / "ratings.csv", index=False)
+    rules = {"helpful": {"scale": [1, 5]}}
+    mean = aggregate_ratings(tmp_path / "ratings.csv", how="mean", rules=rules).set_index("example_id")
+    assert mean.loc["e1", "helpful"] == pytest.approx((1.0 + 0.25) / 2)  # (5-1)/4 and (2-1)/4
+    assert mean.loc["e1", "aggregate"] == 1.0 and mean.loc["e2", "aggregate"] == 0.0  # 2/3 -> 1 at 0.5
+    soft = aggregate_ratings(tmp_path / "ratings.csv", how="soft", rules=rules).set_index("example_id")
+    assert soft.loc["e2", "helpful"] == pytest.approx(2 / 3)  # two of three at or above 0.5
+    major = aggregate_ratings(tmp_path / "ratings.csv", how="majority", rules=rules).set_index("example_id")
+    assert np.isnan(major.loc["e1", "helpful"]) and major.loc["e2", "helpful"] == 1.0  # 1-1 tie: missing
+    pd.DataFrame({"example_id": ["e1", "e2"], "group_id": [1, 2]}).to_csv(tmp_path / "ex.csv", index=False)
+    np.save(tmp_path / "x.npy", np.eye(2, dtype=np.float32))
+    data = load_feedback(tmp_path / "ex.csv", embeddings=tmp_path / "x.npy", ratings=tmp_path / "ratings.csv",
+                         aggregation="soft", rules=rules)
+    assert data.attribute_names == ("helpful",) and data.aggregate.tolist() == [1, 0]
+    # a tie on the aggregate under majority is an error, not a coin flip
+    long.loc[len(long)] = ("e2", "r3", "aggregate", 1)
+    long.loc[len(long)] = ("e2", "r4", "aggregate", 1)
+    long.to_csv(tmp_path / "ratings.csv", index=False)
+    with pytest.raises(InputError, match="split evenly"):
+        aggregate_ratings(tmp_path / "ratings.csv", how="majority", rules=rules)
+    long.loc[0, "value"] = 7
+    long.to_csv(tmp_path / "ratings.csv", index=False)
+    with pytest.raises(InputError, match="row 1, column 'value'"):
+        aggregate_ratings(tmp_path / "ratings.csv", how="mean")

@@ -216,8 +216,12 @@ def test_report_on_tifa160(tifa160_dir, tmp_path):
     assert main(["report", "--dataset", "tifa160", "--data-dir", str(tifa160_dir), "--n-boot", "100",
                  "--out", str(out), "--quiet"]) == 0
     manifest = assert_run_layout(out, "report")
-    assert {"reliability", "scorer_agreement", "scorer_differences", "model_ranking", "human_thresholds"} <= set(
-        manifest["tables"])
+    assert {"reliability", "scorer_agreement", "scorer_differences", "model_ranking", "human_thresholds",
+            "reward_models", "reward_model_contrasts"} <= set(manifest["tables"])
+    rm = pd.read_csv(out / "tables" / "reward_models.csv").set_index("arm")
+    assert list(rm.index) == ["coarse", "cbm_pali17b", "cbm_pali17b_joint", "attributes_only_pali17b"]
+    assert ((rm["auc_ci_low"] <= rm["auc"]) & (rm["auc"] <= rm["auc_ci_high"])).all()
+    assert "no image features" in (out / "report.md").read_text()
     table = pd.read_csv(out / "tables" / "scorer_agreement.csv")
     assert list(table.columns[:2]) == ["scorer", "kind"]
     assert {"scorer", "n", "spearman", "spearman_ci_low", "spearman_ci_high", "kendall", "kendall_ci_low",

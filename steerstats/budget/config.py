@@ -154,6 +154,9 @@ def budget_schema() -> dict[str, Field]:
                 "column": Field("str", REQUIRED, "the numeric column"),
                 "threshold": Field("float", REQUIRED, "value >= threshold -> 1"),
             }),
+            "ratings": Field("str", OPTIONAL, "a rater-level long table (example_id, rater_id, attribute, value) whose "
+                             "labels are aggregated into the user table"),
+            "aggregation": Field("str", OPTIONAL, "how ratings are aggregated (default mean)", choices=("mean", "majority", "soft")),
             "attributes": Field("table", OPTIONAL, "label rules of a user table's numeric attributes",
                                 values=Field("table", REQUIRED, "one attribute's rule", fields={
                                     "scale": Field("list[float]", OPTIONAL, "[lo, hi] -> soft label (v - lo) / (hi - lo)",
@@ -227,11 +230,13 @@ def parse_config(table: dict[str, Any], source: str | None = None) -> BudgetConf
             if key in table.get("data", {}):
                 raise ConfigError(f"{where}: data.{key}: only for a feedback dataset ({', '.join(FEEDBACK_DATASETS)})")
     if not user_table:
-        for key in ("text", "aggregate", "attributes", "embeddings"):
+        for key in ("text", "aggregate", "attributes", "embeddings", "ratings", "aggregation"):
             if key in table.get("data", {}):
                 raise ConfigError(f"{where}: data.{key}: only for a user table (source = a .csv / .parquet path)")
     if "embedder" in table.get("data", {}) and user_table and "text" not in data:
         raise ConfigError(f"{where}: data.embedder: embeds the text column: set data.text")
+    if "aggregation" in data and "ratings" not in data:
+        raise ConfigError(f"{where}: data.aggregation: aggregates data.ratings: set it")
     if "text" in data and "embeddings" in data:
         raise ConfigError(f"{where}: data.text and data.embeddings: the inputs come from one of them")
     for name, rule in data.get("attributes", {}).items():

@@ -59,17 +59,17 @@ def load_data(config: BudgetConfig) -> FeedbackData:
         return tifa160_feedback(load_study(d["source"], d.get("data_dir")), threshold=float(d.get("threshold", 4.0)),
                                 embedder=str(d.get("embedder", "minilm")), seed=int(d.get("seed", 0)),
                                 cache_dir=d.get("cache_dir"))
+    labels = {"aggregate": d.get("aggregate"), "rules": d.get("attributes"), "ratings": d.get("ratings"),
+              "aggregation": d.get("aggregation", "mean")}
     if "text" not in d:
-        return load_feedback(d["source"], embeddings=d.get("embeddings"), aggregate=d.get("aggregate"),
-                             rules=d.get("attributes"))
+        return load_feedback(d["source"], embeddings=d.get("embeddings"), **labels)
     # labels first (cheap, every error located), then the embedding of the text column
     from dataclasses import replace
 
     from steerstats.data.user_table import read_user_table
 
     n = len(read_user_table(d["source"], what="feedback table", empty_as_missing=True))
-    data = load_feedback(d["source"], embeddings=np.zeros((n, 1)), aggregate=d.get("aggregate"),
-                         rules=d.get("attributes"), exclude=(d["text"],))
+    data = load_feedback(d["source"], embeddings=np.zeros((n, 1)), exclude=(d["text"],), **labels)
     return replace(data, embeddings=_embed_text_column(d).astype(np.float32))
 
 

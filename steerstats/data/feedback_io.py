@@ -140,6 +140,68 @@ def label_rule(values: pd.Series, rule: dict, path: Path, column: str) -> np.nda
     return mapped
 
 
+RATER, ATTRIBUTE, VALUE = "rater_id", "attribute", "value"
+AGGREGATIONS = ("mean", "majority", "soft")
+
+
+def aggregate_ratings(path: str | Path, *, how: str = "mean", rules: dict[str, dict] | None = None) -> pd.DataFrame:
+    """A rater-level long table (``example_id, rater_id, attribute, value``; ``attribute`` may be
+    ``aggregate``) as one row per example, one column per attribute.
+
+    Each rating is first mapped by its attribute's rule (:func:`label_rule`; without one it must
+    lie in [0, 1]). Then per (example, attribute): ``mean`` = the mean of the mapped ratings;
+    ``soft`` = the share of raters at or above 0.5 (a soft label); ``majority`` = 1 if more than
+    half are, 0 if fewer, and a tie is missing (not an invented vote). The aggregate must end 0/1:
+    with ``mean`` / ``soft`` it is binarised at 0.5, and a majority tie on it is an error."""
+    if how not in AGGREGATIONS:
+        raise InputError(f"aggregation must be one of {', '.join(AGGREGATIONS)}, got {how!r}", file=path)
+    path = Path(path)
+    long = _read_table(path)
+    for col in (ID, RATER, ATTRIBUTE, VALUE):
+        if col not in long.columns:
+            raise InputError("required column missing", file=path, column=col)
+    empty = long[[ID, RATER, ATTRIBUTE, VALUE]].isna().any(axis=1).to_numpy()
+    if empty.any():
+        row = int(np.argmax(empty)) + 1
+        col = next(c for c in (ID, RATER, ATTRIBUTE, VALUE) if pd.isna(long.iloc[row - 1][c]))
+        raise InputError("empty cell in a rating", file=path, row=row, column=col)
+    dup = long.duplicated([ID, RATER, ATTRIBUTE]).to_numpy()
+    if dup.any():
+        row = int(np.argmax(dup)) + 1
+        raise InputError("a rater rated the same attribute of the same example twice", file=path, row=row, column=RATER)
+    mapped = np.empty(len(long))
+    rules = dict(rules or {})
+    for name, idx in long.groupby(ATTRIBUTE, sort=False).indices.items():
+        values = long[VALUE].iloc[idx].reset_index(drop=True)
+        if name in rules:
+            part = label_rule(values, rules[name], path, VALUE)
+        else:
+            part = pd.to_numeric(values, errors="coerce").to_numpy(float)
+            bad = np.isnan(part) | (part < 0) | (part > 1)
+            if bad.any():
+                raise InputError(f"rating of {name!r} must be in [0, 1] (or give it a scale / threshold rule), got "
+                                 f"{values.iloc[int(np.argmax(bad))]!r}", file=path, row=int(idx[np.argmax(bad)]) + 1,
+                                 column=VALUE)
+        mapped[idx] = part
+    long = long.assign(_v=mapped, **{ID: long[ID].astype(str)})
+    grouped = long.groupby([ID, ATTRIBUTE], sort=False)["_v"]
+    if how == "mean":
+        value = grouped.mean()
+    else:
+        share = grouped.apply(lambda v: float(np.mean(v >= 0.5)))
+        value = share if how == "soft" else share.map(lambda p: 1.0 if p > 0.5 else 0.0 if p < 0.5 else np.nan)
+    wide = value.unstack(ATTRIBUTE).reset_index()
+    wide.columns.name = None
+    if AGGREGATE in wide.columns:
+        agg = wide[AGGREGATE]
+        tie = agg.isna() & wide[ID].isin(long.loc[long[ATTRIBUTE] == AGGREGATE, ID])
+        if tie.any():
+            raise InputError(f"the raters of example {wide[ID][tie].iloc[0]!r} split evenly on the aggregate "
+                             "(majority has no answer; use mean or soft)", file=path, column=AGGREGATE)
+        wide[AGGREGATE] = (agg >= 0.5).astype(float).where(agg.notna())
+    return wide
+
+
 def load_feedback(
     path: str | Path,
     *,
@@ -148,14 +210,30 @@ def load_feedback(
     aggregate: dict | None = None,
     rules: dict[str, dict] | None = None,
     exclude: tuple[str, ...] = (),
+    ratings: str | Path | None = None,
+    aggregation: str = "mean",
 ) -> FeedbackData:
     """Read and validate a feedback table (see the module docstring for the format).
 
     ``aggregate``: ``{"column": c, "threshold": t}`` takes the aggregate from column c binarised at
     t; ``rules``: attribute -> label rule (:func:`label_rule`); ``exclude``: columns that are not
-    attributes (e.g. an embedded text column); ``embeddings``: a .npy path or an (n, dim) array."""
+    attributes (e.g. an embedded text column); ``embeddings``: a .npy path or an (n, dim) array;
+    ``ratings``: a rater-level long table whose labels are aggregated into the examples table
+    (:func:`aggregate_ratings`; ``rules`` then apply to each rating)."""
     path = Path(path)
     frame = _read_table(path)
+    if ratings is not None:
+        wide = aggregate_ratings(ratings, how=aggregation, rules=rules)
+        rules = None
+        clash = sorted(set(wide.columns) & set(frame.columns) - {ID})
+        if clash:
+            raise InputError(f"column {clash[0]!r} is both in the examples table and rated in {ratings}", file=path,
+                             column=clash[0])
+        unknown = sorted(set(wide[ID].astype(str)) - set(frame[ID].astype(str)))
+        if unknown:
+            raise InputError(f"ratings of example {unknown[0]!r}, which the examples table does not have", file=ratings,
+                             column=ID)
+        frame = frame.assign(**{ID: frame[ID].astype(str)}).merge(wide, on=ID, how="left")
     if aggregate is not None:
         column = aggregate["column"]
         if column not in frame.columns:

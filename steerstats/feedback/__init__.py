@@ -9,6 +9,7 @@ human reliability, automatic scorers' agreement with humans, DSG attributes.
 
 from steerstats.feedback.agreement import Agreement, model_ranking, run_agreement
 from steerstats.feedback.reliability import Reliability, icc2, run_reliability
+from steerstats.feedback.reward_models import RewardComparison, run_reward_comparison
 from steerstats.feedback.study import FeedbackMeta, run_feedback_meta, scorer_frame
 from steerstats.feedback.tables import INPUTS_NOTE, attribute_names, tifa160_feedback
 
@@ -17,12 +18,14 @@ __all__ = [
     "Agreement",
     "FeedbackMeta",
     "Reliability",
+    "RewardComparison",
     "attribute_names",
     "icc2",
     "model_ranking",
     "run_agreement",
     "run_feedback_meta",
     "run_reliability",
+    "run_reward_comparison",
     "scorer_frame",
     "tifa160_feedback",
 ]

@@ -6,7 +6,14 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from steerstats.feedback import FeedbackMeta, run_feedback_meta
+from steerstats.feedback import (
+    INPUTS_NOTE,
+    FeedbackMeta,
+    RewardComparison,
+    run_feedback_meta,
+    run_reward_comparison,
+    tifa160_feedback,
+)
 from steerstats.report.artifacts import Figure, Table
 from steerstats.report.style import pyplot
 
@@ -94,3 +101,64 @@ def section(study, context) -> list:
     """Report section of a :class:`~steerstats.data.tifa160.FeedbackStudy`."""
     study.require("ratings")
     return feedback_artifacts(run_feedback_meta(study, n_boot=context.n_boot, seed=context.seed))
+
+
+def _verdict(attributes_only: pd.Series, cbm: pd.Series) -> str:
+    """What the two paired contrasts say, from their intervals."""
+    def sign(row: pd.Series) -> int:
+        return 1 if row["diff_ci_low"] > 0 else -1 if row["diff_ci_high"] < 0 else 0
+
+    carry = {1: "The observed AI attributes predict the judgement better than the inputs do",
+             0: "The observed AI attributes predict the judgement no better or worse than the inputs (interval includes 0)",
+             -1: "The observed AI attributes predict the judgement worse than the inputs"}[sign(attributes_only)]
+    bottleneck = {1: "the bottleneck model beats the coarse one.",
+                  0: "the bottleneck model is not distinguishable from the coarse one.",
+                  -1: "the bottleneck model is worse than the coarse one."}[sign(cbm)]
+    return f"{carry}; {bottleneck}"
+
+
+def reward_model_artifacts(result: RewardComparison) -> list:
+    """Tables reward_models and reward_model_contrasts, and their figure."""
+    t = result.table.set_index("arm")
+    c = result.contrasts.set_index("contrast")
+    att = c.loc["attributes_only_pali17b - coarse"]
+    cbm = c.loc["cbm_pali17b - coarse"]
+    line = (f"Held-out ROC-AUC of the binarised human judgement (N = {int(t['n_train'].iloc[0])} training images): coarse "
+            f"{_ci(t.loc['coarse'], 'auc')}, sequential CBM on PaLI's category scores {_ci(t.loc['cbm_pali17b'], 'auc')} "
+            f"(minus coarse {cbm['diff']:+.3f} [{cbm['diff_ci_low']:+.3f}, {cbm['diff_ci_high']:+.3f}]); stage 2 alone on "
+            f"the observed PaLI attributes reaches {_ci(t.loc['attributes_only_pali17b'], 'auc')} ({att['diff']:+.3f} "
+            f"[{att['diff_ci_low']:+.3f}, {att['diff_ci_high']:+.3f}] over coarse). {_verdict(att, cbm)} {INPUTS_NOTE}.")
+    boot = (f"cluster bootstrap over test prompts ({result.n_boot} replicates), percentile {result.level:.0%} intervals; "
+            "the same draws for every arm (paired contrasts)")
+    plt = pyplot()
+    fig, ax = plt.subplots(figsize=(5.5, 2.6))
+    y = np.arange(len(t))[::-1]
+    ax.errorbar(t["auc"], y, xerr=[t["auc"] - t["auc_ci_low"], t["auc_ci_high"] - t["auc"]], fmt="o", capsize=3)
+    ax.set_yticks(y, t.index, fontsize=7)
+    ax.axvline(0.5, color="0.6", ls="--", lw=0.8)
+    ax.set_xlabel("held-out ROC-AUC (bars: 95% interval over test prompts)")
+    fig.tight_layout()
+    return [
+        Table("reward_models", result.table, "Reward models for the human judgement (TIFA-160)", line,
+              f"estimand: held-out ROC-AUC; {boot}",
+              notes=(INPUTS_NOTE, "Aggregate: 5-rater mean >= 4. Attributes: PaLI-17B's DSG category scores, empty where "
+                     "the prompt asks no question of that category (masked in stage 1; 0 + a missing indicator for "
+                     "the attributes-only arm). The full learning curves: steerstats budget --config "
+                     "analyses/budget_tifa160.toml.")),
+        Table("reward_model_contrasts", result.contrasts, "Each reward model minus the coarse one (paired)", line,
+              f"estimand: difference in held-out ROC-AUC; {boot}"),
+        Figure("reward_models", fig, "Reward models for the human judgement", line),
+    ]
+
+
+def reward_model_section(study, context) -> list:
+    """Coarse vs concept-bottleneck reward models at the full training split (MiniLM prompt inputs)."""
+    from importlib.util import find_spec
+
+    if find_spec("sentence_transformers") is None:  # the minilm extra: skip the section with the hint
+        raise ModuleNotFoundError("No module named 'sentence_transformers'", name="sentence_transformers")
+    data = tifa160_feedback(study, embedder="minilm", seed=context.seed)
+    n_boot = min(context.n_boot, 1000)
+    if n_boot < context.n_boot:
+        context.caps["reward_models.n_boot"] = n_boot
+    return reward_model_artifacts(run_reward_comparison(data, n_boot=n_boot, seed=context.seed))

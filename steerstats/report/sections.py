@@ -76,6 +76,8 @@ SECTIONS: list[Section] = [
 FEEDBACK_SECTIONS: list[Section] = [
     Section("feedback", "steerstats.report.section_feedback:section",
             "Human reliability and the agreement of automatic scorers with humans"),
+    Section("reward_models", "steerstats.report.section_feedback:reward_model_section",
+            "Coarse vs concept-bottleneck reward models for the human judgement"),
 ]
 
 
