@@ -37,14 +37,21 @@ def _table() -> Table:
 
 
 def test_long_table_takes_the_headline_se_interval_and_truth():
-    tidy = long_table(_table())
-    assert list(tidy["quantity"]) == ["x_mean", "x_mean"] and list(tidy["model"]) == ["a", "b"]
-    np.testing.assert_array_equal(tidy["estimate"], [0.5, 0.7])
-    np.testing.assert_array_equal(tidy["se"], [0.15, 0.25])  # the cluster SE is the headline
-    assert set(tidy["se_column"]) == {"x_se_cluster"}
-    np.testing.assert_array_equal(tidy["ci_high"], [0.8, 1.2])
-    np.testing.assert_array_equal(tidy["truth"], [0.45, 0.75])
-    assert set(tidy["se_note"]) == {"estimand: mean x; SE clustered on users"}
+    t = _table()
+    tidy = long_table(Table(t.name, t.frame, t.title, t.interpretation, t.se_note, method="cluster bootstrap",
+                            cluster="steering users"))
+    est = tidy[tidy["method"] == "cluster bootstrap"]
+    assert list(est["quantity"]) == ["x_mean", "x_mean"] and list(est["model"]) == ["a", "b"]
+    np.testing.assert_array_equal(est["estimate"], [0.5, 0.7])
+    np.testing.assert_array_equal(est["se"], [0.15, 0.25])  # the cluster SE is the headline
+    assert set(est["se_column"]) == {"x_se_cluster"}
+    np.testing.assert_array_equal(est["ci_high"], [0.8, 1.2])
+    np.testing.assert_array_equal(est["n"], [10, 12])
+    assert set(est["level"]) == {0.95} and set(est["cluster"]) == {"steering users"}
+    assert set(est["se_note"]) == {"estimand: mean x; SE clustered on users"}
+    truth = tidy[tidy["method"] == "truth"]  # simulation truth is one more method
+    np.testing.assert_array_equal(truth["estimate"], [0.45, 0.75])
+    assert truth["se"].isna().all() and list(truth["model"]) == ["a", "b"]
 
 
 def test_long_table_of_a_descriptive_table_keeps_every_number():

@@ -35,6 +35,10 @@ class Table:
     #: estimate column -> stem of its SE columns (``stem_se``, ``stem_se_cluster``, ...);
     #: estimates not listed use their name without a trailing "_mean" as the stem
     se_stems: dict[str, str] = field(default_factory=dict)
+    #: how the headline SE / interval was computed, over which clusters, at which level (tidy form)
+    method: str = ""
+    cluster: str = ""
+    level: float = 0.95
 
 
 @dataclass(frozen=True)

@@ -96,10 +96,12 @@ def budget_run(
     interventions = interventions_table(records)
     tables = [
         Table("summary", summary, "Held-out ROC-AUC per arm and training size", _summary_line(summary),
-              f"estimand: held-out ROC-AUC of the seed-averaged fit; {interval}"),
+              f"estimand: held-out ROC-AUC of the seed-averaged fit; {interval}", method="cluster bootstrap (percentile)",
+              cluster="test-split groups", level=level),
         Table("contrasts", contrasts, "Paired AUC differences between arms",
               "Positive diff: the first arm ranks held-out examples better at the same N.",
-              f"estimand: AUC(a) - AUC(b) at the same N and seeds; paired {interval}"),
+              f"estimand: AUC(a) - AUC(b) at the same N and seeds; paired {interval}",
+              method="paired cluster bootstrap (percentile)", cluster="test-split groups", level=level),
         Table("runs", runs_frame(records), "Every finished run", "One row per (arm, N, seed).",
               f"per run: {level:.0%} percentile interval of {config.n_boot} bootstrap replicates over test groups"),
         Table("aggregator_weights", weights, "Stage-2 aggregator weights of the CBM arms",

@@ -54,7 +54,7 @@ def coverage_run(results: pd.DataFrame, config: CoverageConfig, calibration: dic
         design,
         "estimand: the probability that an interval covers the simulated truth, pooled over models; "
         "mc_se = binomial Monte Carlo SE sqrt(p(1-p)/intervals) over independent simulated studies",
-        se_stems={"coverage": "mc"},
+        se_stems={"coverage": "mc"}, method="binomial Monte Carlo SE", cluster="simulated studies",
     )
     files = {} if calibration is None else {"calibration.json": json.dumps(calibration, indent=2, sort_keys=True) + "\n"}
     return Run(

@@ -50,6 +50,9 @@ def side_by_side_figure(table: pd.DataFrame, a: str, b: str):
     return fig
 
 
+PROMPTS = {"method": "cluster bootstrap (percentile)", "cluster": "prompts"}
+
+
 def rejection_run(result: RejectionResult) -> Run:
     """The tables and figures of ``result`` as a Run (written by :func:`steerstats.report.run.write_run`)."""
     cfg, a, b = result.config, result.a, result.b
@@ -64,6 +67,7 @@ def rejection_run(result: RejectionResult) -> Run:
             f"cluster bootstrap over prompts ({n_boot} replicates), percentile {level:.0%} CIs",
             notes=(f"{result.n_same_pick} of {result.n_prompts} prompts where both models picked the same candidate are excluded (nothing to compare).",
                    "Percentages are votes over all votes on that dimension (Collins et al. Table 1); attribute rows ask which image is more X."),
+            **PROMPTS, level=level,
         )
         tables.append(table)
         figures.append(Figure(name, side_by_side_figure(frame, a, b), table.title, table.interpretation))
@@ -72,12 +76,14 @@ def rejection_run(result: RejectionResult) -> Run:
             "pick_truth", result.pick_truth, f"True reward (P(aggregate = 1)) of each model's best-of-{n} pick",
             "The oracle's view of which model picks better; same_pick is the share of prompts where both chose the same candidate.",
             f"estimand: mean over prompts; cluster bootstrap over prompts ({n_boot} replicates), percentile {level:.0%} CIs",
+            **PROMPTS, level=level,
         ))
     if result.best_of_n is not None:
         bon = result.best_of_n
         tables.append(Table(
             "best_of_n", bon, "Expected true reward of the best-of-N pick", _bon_line(bon),
             f"cluster bootstrap over prompts ({n_boot} replicates); exact expectation over N-subsets per prompt",
+            **PROMPTS, level=level,
         ))
         figures.append(Figure("best_of_n", best_of_n_figure(bon), "Best-of-N curves", _bon_line(bon)))
     if result.pairwise_accuracy is not None:
@@ -85,6 +91,7 @@ def rejection_run(result: RejectionResult) -> Run:
             "pairwise_accuracy", result.pairwise_accuracy, "Tie-aware pairwise accuracy (within prompts)",
             "Share of within-prompt candidate pairs ordered as the true reward orders them, ties counted when both tie (Deutsch et al. 2023).",
             f"cluster bootstrap over prompts ({n_boot} replicates)",
+            **PROMPTS, level=level,
         ))
     return Run(
         command="rejection",

@@ -70,10 +70,12 @@ def predictor_artifacts(res: PredictorStudy) -> tuple[Table, Figure, str, Table]
             f"Text embedder: {res.embedder} (fitted on training texts only); {goal_note}.",
             "Ridge: closed form, model one-hot unpenalised, alpha by 5-fold CV grouped by goal on the training rows.",
         ),
+        method="cluster bootstrap (percentile)", cluster="test goals",
     )
     gains = Table("steerability_predictor_gains", res.gains, "Held-out R^2 added by each feature block",
                   summary.splitlines()[0] if summary else "",
-                  "paired 95% percentile intervals: every predictor scored on the same cluster-bootstrap draws over test goals")
+                  "paired 95% percentile intervals: every predictor scored on the same cluster-bootstrap draws over test goals",
+                  method="paired cluster bootstrap (percentile)", cluster="test goals")
     return table, predictors_figure(res.table), summary, gains
 
 
@@ -187,6 +189,7 @@ def decomposition_table(frame: pd.DataFrame, interval_note: str, bayes: bool, *,
             "accounting identity near 0 for any predictor with model intercepts, not a check of mu; see "
             "the decomposition_predictor and decomposition_calibration tables for that.",
         ),
+        cluster="steering users",
     )
 
 

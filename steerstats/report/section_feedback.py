@@ -82,14 +82,16 @@ def feedback_artifacts(meta: FeedbackMeta) -> list:
               f"estimand: agreement among raters of the same images; {boot}",
               notes=("ICC: two-way random effects, absolute agreement (Shrout & Fleiss case 2) on images with every "
                      "rating; alpha allows missing ratings.", "Panel 'tifa' = TIFA's own 2 ratings per image."),
-              se_stems={"value": "value"}),
+              se_stems={"value": "value"}, method="cluster bootstrap (percentile)", cluster="prompts", level=rel.level),
         Table("scorer_agreement", table[cols], "Agreement of automatic scorers with the human mean rating", ag_line,
               f"estimand: rank correlation with the 5-rater mean over the images both cover; {boot}",
               notes=("DSG scores: dependency-aware mean of yes-answers (a question whose parent scored 0 scores 0); "
                      "category scores: the same within one DSG category, missing where the prompt has none.",
-                     "No image features: every scorer here reads the image through its own model.")),
+                     "No image features: every scorer here reads the image through its own model."),
+              method="cluster bootstrap (percentile)", cluster="prompts", level=ag.level),
         Table("scorer_differences", diffs, f"Each scorer minus {diffs['versus'].iloc[0]} (paired)", diff_line,
-              f"estimand: difference in rank correlation; paired {boot}"),
+              f"estimand: difference in rank correlation; paired {boot}", method="paired cluster bootstrap (percentile)",
+              cluster="prompts", level=ag.level),
         Table("model_ranking", rank, "Ranking the five text-to-image models: humans vs each scorer", rank_line,
               "descriptive (5 models)"),
         Table("human_thresholds", th, "Binarising the mean human rating", th_line, "descriptive"),
@@ -144,9 +146,11 @@ def reward_model_artifacts(result: RewardComparison) -> list:
               notes=(INPUTS_NOTE, "Aggregate: 5-rater mean >= 4. Attributes: PaLI-17B's DSG category scores, empty where "
                      "the prompt asks no question of that category (masked in stage 1; 0 + a missing indicator for "
                      "the attributes-only arm). The full learning curves: steerstats budget --config "
-                     "analyses/budget_tifa160.toml.")),
+                     "analyses/budget_tifa160.toml."), method="cluster bootstrap (percentile)", cluster="test prompts",
+              level=result.level),
         Table("reward_model_contrasts", result.contrasts, "Each reward model minus the coarse one (paired)", line,
-              f"estimand: difference in held-out ROC-AUC; {boot}"),
+              f"estimand: difference in held-out ROC-AUC; {boot}", method="paired cluster bootstrap (percentile)",
+              cluster="test prompts", level=result.level),
         Figure("reward_models", fig, "Reward models for the human judgement", line),
     ]
 

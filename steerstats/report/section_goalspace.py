@@ -158,15 +158,15 @@ def llm_goalspace_figure(result: LLMGoalspaceResult):
 
 
 def by_model_table(result: LLMGoalspaceResult) -> pd.DataFrame:
-    """Per model + pooled: each estimate, its bootstrap SE (``_se``) and its 95% CI as text
-    (``_ci``); the numeric bounds are in ``result.by_model``."""
+    """Per model + pooled: each estimate with its bootstrap SE (``_se``) and 95% interval
+    (``_ci_low`` / ``_ci_high``, the tidy convention; ``result.by_model`` names them ``_lo`` / ``_hi``)."""
     out = result.by_model[["model", "n", "n_requested"]].copy()
     for name in ("steering_error_median", "slope_per_attempt", "overshoot_median", "share_overshoot",
                  "miscalibration_median", "orthogonality_median"):
         out[name] = result.by_model[name]
         out[f"{name}_se"] = result.by_model[f"{name}_se"]
-        out[f"{name}_ci"] = [f"[{a:.3f}, {b:.3f}]" for a, b in
-                             zip(result.by_model[f"{name}_lo"], result.by_model[f"{name}_hi"], strict=True)]
+        out[f"{name}_ci_low"] = result.by_model[f"{name}_lo"]
+        out[f"{name}_ci_high"] = result.by_model[f"{name}_hi"]
     return out
 
 
@@ -183,13 +183,17 @@ def llm_study_artifacts(result: LLMGoalspaceResult, *, n_boot: int, seed: int) -
     se_note = (f"`_se` and the 95% `_lo`/`_hi` bounds come from a cluster bootstrap over steering users "
                f"({n_boot} replicates, seed {seed}).")
     dims = ", ".join(result.dims)
+    USERS = {"method": "cluster bootstrap (percentile)", "cluster": "steering users"}
     return [
         Table("goalspace_llm_by_model", by_model_table(result),
               f"LLM headline steering in goal space ({dims})", findings_paragraph(result), se_note,
               notes=("overshoot_median, share_overshoot and miscalibration_median use attempts whose goal "
                      f"moves at least {MIN_REQUEST} from the source (n_requested).",
                      "slope_per_attempt: least-squares slope of steering error on attempt number within "
-                     "(steering user, goal) sequences (each sequence centred on its own means).")),
+                     "(steering user, goal) sequences (each sequence centred on its own means)."),
+              se_stems={n: n for n in ("steering_error_median", "slope_per_attempt", "overshoot_median",
+                                      "share_overshoot", "miscalibration_median", "orthogonality_median")},
+              **USERS),
         Table("goalspace_llm_by_attempt", by_attempt_table(result),
               "Goal-space metrics per model and attempt: median (IQR)",
               "Median (25th-75th percentile) over attempts of each model at each attempt number.",
@@ -198,7 +202,7 @@ def llm_study_artifacts(result: LLMGoalspaceResult, *, n_boot: int, seed: int) -
               "Overshoot per goal dimension (all models)",
               "Median one-dimensional overshoot m_j / r_j - 1 over attempts asked to move dimension j by at least "
               f"{MIN_REQUEST} (-1 = no move, 0 = on target, > 0 = past the goal); text length is measured exactly.",
-              se_note),
+              se_note, **USERS),
         Table("goalspace_llm_stability", result.stability,
               "Goal dimensions on headlines: which are usable and why",
               "Headlines are far shorter than the texts the measures and the published ranges were made for; "
@@ -207,7 +211,7 @@ def llm_study_artifacts(result: LLMGoalspaceResult, *, n_boot: int, seed: int) -
         Table("goalspace_llm_rating", result.rating,
               "Steering error vs human satisfaction rating",
               "Spearman correlation of goal-space steering error with the 1-4 rating of the same attempt; "
-              "negative = closer to the goal, more satisfied.", se_note),
+              "negative = closer to the goal, more satisfied.", se_note, **USERS),
         Figure("goalspace_llm", llm_goalspace_figure(result), "LLM steering in goal space",
                "(a) median steering error per attempt; (b) mean requested (grey) and realised (red) moves from "
                "the source, binned by source position; (c) steering error by satisfaction rating."),

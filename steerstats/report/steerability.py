@@ -52,6 +52,13 @@ def design_note(heads: Mapping[str, HeadlineCluster], *, n_boot: int, seed: int)
             f"goals / steering users / raters, `_se_twoway` the CGM two-way SE (B = {n_boot}, seed {seed}).")
 
 
+def _design(heads: Mapping[str, HeadlineCluster]) -> dict[str, str]:
+    """The headline SE's method and clusters, for the tidy form (several designs joined by '; ')."""
+    methods = dict.fromkeys(h.method for h in heads.values())
+    clusters = dict.fromkeys(" x ".join(ID_NAMES.get(f, f) for f in h.factors) for h in heads.values())
+    return {"method": "; ".join(methods), "cluster": "; ".join(clusters)}
+
+
 def _se_note(context: ReportContext, heads: Mapping, first: str = SE_ROW) -> str:
     return first + design_note(heads, n_boot=context.n_boot, seed=context.seed)
 
@@ -97,8 +104,10 @@ def similarity_section(study: Study, context: ReportContext) -> list:
         f"{last['dreamsim_mean']:.3f} at attempt 5 (+{last['dreamsim_mean'] - first['dreamsim_mean']:.3f})."
     )
     return [
-        Table("similarity_by_model", by_model, "Similarity to the goal by model", line, _se_note(context, {"all": head})),
-        Table("similarity_by_attempt", by_attempt, "Similarity to the goal by attempt", line2, _se_note(context, {"all": head})),
+        Table("similarity_by_model", by_model, "Similarity to the goal by model", line, _se_note(context, {"all": head}),
+              **_design({"all": head})),
+        Table("similarity_by_attempt", by_attempt, "Similarity to the goal by attempt", line2, _se_note(context, {"all": head}),
+              **_design({"all": head})),
         Figure("similarity_by_attempt", similarity_by_attempt_figure(by_attempt, _cluster_label(head)), "Similarity per attempt",
                f"Mean DreamSim per attempt and model; the pooled Average with ±1 headline SE ({_cluster_label(head)})."),
         Figure("similarity_by_model", similarity_by_model_figure(by_model, _cluster_label(head)), "Similarity by model",
@@ -117,7 +126,8 @@ def satisfaction_section(study: Study, context: ReportContext) -> list:
     )
     note = _se_note(context, heads)
     return [Table("satisfaction_by_model", table, "Satisfaction ratings (4-point) by model", line, note,
-                  notes=("rating_max_mean: best rating per (model, goal) over attempts and raters, averaged over goals; its `_se` is over goals.",))]
+                  notes=("rating_max_mean: best rating per (model, goal) over attempts and raters, averaged over goals; its `_se` is over goals.",),
+                  **_design(heads))]
 
 
 def judgements_section(study: Study, context: ReportContext) -> list:
@@ -139,7 +149,7 @@ def judgements_section(study: Study, context: ReportContext) -> list:
              "judgements into chunk votes, so it is not a rater-level mean; the `_share` columns are, and "
              "their headline is two-way when raters cross steering users.")
     return [Table("judgement_rates", table, "Improvement rate and prompt-output misalignment", line, note,
-                  notes=notes, se_stems={n: n for n in JUDGEMENTS})]
+                  notes=notes, se_stems={n: n for n in JUDGEMENTS}, **_design(heads))]
 
 
 def blind_steering_section(study: Study, context: ReportContext) -> list:
@@ -160,7 +170,7 @@ def blind_steering_section(study: Study, context: ReportContext) -> list:
     return [
         Table("blind_steering", table, "Blind steering: LLM rewrites vs human steering", line, note,
               notes=notes, se_stems={"ratio": "ratio", "human_improvement": "human_improvement",
-                                     "llm_improvement": "llm_improvement"}),
+                                     "llm_improvement": "llm_improvement"}, **_design({"ratio": head})),
         Figure("blind_steering_ratio", blind_steering_figure(table), "Blind-steering ratio vs k",
                "Mean LLM improvement / mean human improvement with 95% bars (bootstrap over goals)."),
     ]
@@ -178,7 +188,7 @@ def seeds_section(study: Study, context: ReportContext) -> list:
         notes = (f"'default' = the {M.DEFAULT_SEED_MODEL} sequences of steering.csv (a fresh seed per image), "
                  "the model the seed files use; their goals differ from the seed files' goals.",)
         out.append(Table("seed_constraint", table, "Constraining the seed", line, _se_note(context, {"all": head}), notes=notes,
-                         se_stems={"dreamsim_mean": "dreamsim"}))
+                         se_stems={"dreamsim_mean": "dreamsim"}, **_design({"all": head})))
     if study.choosing_seed is not None:
         table, head = seed_choice_table(study, n_boot=context.n_boot, seed=context.seed)
         avg = table[table["attempt"] == M.AVERAGE].iloc[0]
@@ -191,7 +201,7 @@ def seeds_section(study: Study, context: ReportContext) -> list:
         notes = ("not chosen = steering.csv restricted to the models in choosing_seed.csv; "
                  "`not_chosen_standardized` reweights its per-model means to the chosen side's model mix.",)
         out.append(Table("seed_choice", table, "Choosing the seed", line, _se_note(context, {"all": head}), notes=notes,
-                         se_stems={"chosen_mean": "chosen", "not_chosen_mean": "not_chosen"}))
+                         se_stems={"chosen_mean": "chosen", "not_chosen_mean": "not_chosen"}, **_design({"all": head})))
     if not out:
         study.require("seed_constraint")
     return out
@@ -208,7 +218,7 @@ def llm_section(study: Study, context: ReportContext) -> list:
     note = _se_note(context, heads, "`rating_se` is the row SEM, `very_satisfied_se` the binomial sqrt(p(1-p)/n) "
                     "and `improvement_se` the SEM over votes, as in the release; ")
     return [Table("llm_steerability", table, "Steering LLMs: satisfaction and improvement", line, note,
-                  se_stems={"very_satisfied": "very_satisfied", "improvement_rate": "improvement"})]
+                  se_stems={"very_satisfied": "very_satisfied", "improvement_rate": "improvement"}, **_design(heads))]
 
 
 def image_steering_section(study: Study, context: ReportContext) -> list:

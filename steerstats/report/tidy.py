@@ -5,8 +5,10 @@ without parsing column names.
 Columns: ``quantity``, the table's key columns (its non-numeric columns, e.g. ``model``),
 ``estimate``, ``se`` (the headline SE: ``<stem>_se_cluster`` when the table has it, else
 ``<stem>_se``), ``se_column`` (which one), ``ci_low`` / ``ci_high`` (``<quantity>_ci_low`` /
-``_ci_high`` when the table has them), ``truth`` (``truth_<quantity>`` or ``<quantity>_true``
-on simulated data), and ``se_note`` (the table's statement of estimand, cluster and method).
+``_ci_high`` when the table has them), ``level`` (of the interval), ``n`` (the row's ``n``),
+``method`` and ``cluster`` (the table's; a table with a ``method`` column keeps its rows' own), and ``se_note`` (its statement of estimand, cluster and
+method). Simulation truth (``truth_<quantity>`` or ``<quantity>_true``) is one more method: a row
+per known value with ``method = "truth"``.
 A numeric column is a quantity when it has an SE or an interval; tables with none give one row
 per numeric cell (``se`` empty). A table that is already long (a key column named ``quantity``)
 keeps its quantities: ``quantity`` is that column's value (``value:column`` when the table has
@@ -20,7 +22,7 @@ import pandas as pd
 
 from steerstats.report.artifacts import Table, se_stem
 
-COLUMNS = ("quantity", "estimate", "se", "se_column", "ci_low", "ci_high", "truth", "se_note")
+COLUMNS = ("quantity", "estimate", "se", "se_column", "ci_low", "ci_high", "level", "n", "method", "cluster", "se_note")
 
 
 def _is_derived(column: str) -> bool:
@@ -44,7 +46,7 @@ def long_table(table: Table) -> pd.DataFrame:
     for c in quantities:
         stem = se_stem(c, table.se_stems)
         se_column = next((x for x in (f"{stem}_se_cluster", f"{stem}_se") if x in cols), None)
-        part = frame[[k for k in keys if k != "quantity"]].copy()
+        part = frame[[k for k in keys if k not in ("quantity", "method")]].copy()
         if "quantity" in keys:
             named = frame["quantity"].astype(str)
             part.insert(0, "quantity", named if len(quantities) == 1 else named + ":" + c)
@@ -55,11 +57,20 @@ def long_table(table: Table) -> pd.DataFrame:
         part["se_column"] = se_column or ""
         part["ci_low"] = frame[f"{c}_ci_low"].to_numpy(dtype=float) if f"{c}_ci_low" in cols else np.nan
         part["ci_high"] = frame[f"{c}_ci_high"].to_numpy(dtype=float) if f"{c}_ci_high" in cols else np.nan
-        truth = next((x for x in (f"truth_{c}", f"{c}_true") if x in cols), None)
-        part["truth"] = frame[truth].to_numpy(dtype=float) if truth else np.nan
+        has_ci = f"{c}_ci_low" in cols or se_column is not None
+        part["level"] = table.level if has_ci else np.nan
+        part["n"] = frame["n"].to_numpy(dtype=float) if "n" in cols and "n" not in keys and c != "n" else np.nan
+        # a table whose rows differ in method (the decomposition) keeps its own column
+        part["method"] = frame["method"].astype(str).to_numpy() if "method" in keys and not table.method else table.method
+        part["cluster"] = table.cluster
         part["se_note"] = table.se_note
         parts.append(part)
-    keys = [k for k in keys if k != "quantity"]
+        truth = next((x for x in (f"truth_{c}", f"{c}_true") if x in cols), None)
+        if truth:
+            known = part.assign(estimate=frame[truth].to_numpy(dtype=float), se=np.nan, se_column="", ci_low=np.nan,
+                                ci_high=np.nan, level=np.nan, method="truth", cluster="", se_note="simulation truth")
+            parts.append(known[known["estimate"].notna()])
+    keys = [k for k in keys if k not in ("quantity", "method")]
     if not parts:
         return pd.DataFrame(columns=["quantity", *keys, *COLUMNS[1:]])
     out = pd.concat(parts, ignore_index=True)
