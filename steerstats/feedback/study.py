@@ -46,6 +46,35 @@ def scorer_frame(study: FeedbackStudy) -> tuple[pd.DataFrame, dict[str, str]]:
     return frame, kinds
 
 
+#: scorers whose ROC-AUC for the binarised judgement is tabulated at every threshold
+SENSITIVITY_SCORERS = ("dsg_pali17b", "tifa_mplug-large", "clipscore", "human_tifa_panel")
+
+
+def threshold_sensitivity(frame: pd.DataFrame, thresholds=THRESHOLDS, scorers=SENSITIVITY_SCORERS, *,
+                          n_boot: int = 1000, seed: int = 0, level: float = 0.95) -> pd.DataFrame:
+    """How the binarisation threshold of the mean human rating changes what a scorer achieves: per
+    threshold and scorer, the ROC-AUC of the scorer for 1[human_mean >= threshold], with a cluster-
+    bootstrap interval over prompts (the same draws at every threshold)."""
+    from steerstats.budget.auc import auc_with_ci
+
+    rows = []
+    for t in thresholds:
+        good = (frame["human_mean"] >= t).to_numpy(int)
+        for s in scorers:
+            ok = frame[s].notna().to_numpy()
+            y = good[ok]
+            row = {"threshold": t, "share_good": float(good.mean()), "scorer": s, "n": int(ok.sum())}
+            if 0 < y.sum() < len(y):
+                res = auc_with_ci(frame.loc[ok, s].to_numpy(float), y, frame.loc[ok, "prompt_id"].to_numpy(),
+                                  n_boot=n_boot, seed=seed, level=level)
+                row |= {"auc": float(res.estimate[0]), "auc_ci_low": float(res.ci_low[0]),
+                        "auc_ci_high": float(res.ci_high[0])}
+            else:  # one class only: no AUC
+                row |= {"auc": float("nan"), "auc_ci_low": float("nan"), "auc_ci_high": float("nan")}
+            rows.append(row)
+    return pd.DataFrame(rows)
+
+
 @dataclass(frozen=True)
 class FeedbackMeta:
     """What :func:`run_feedback_meta` computed."""
@@ -54,6 +83,7 @@ class FeedbackMeta:
     reliability: Reliability
     agreement: Agreement
     thresholds: pd.DataFrame
+    sensitivity: pd.DataFrame  # threshold_sensitivity
 
 
 def run_feedback_meta(study: FeedbackStudy, *, n_boot: int = 1000, seed: int = 0) -> FeedbackMeta:
@@ -63,4 +93,5 @@ def run_feedback_meta(study: FeedbackStudy, *, n_boot: int = 1000, seed: int = 0
     agreement = run_agreement(frame, list(kinds), kinds=kinds, references=automatic, n_boot=n_boot, seed=seed)
     reliability = run_reliability(study.ratings, n_boot=n_boot, seed=seed)
     thresholds = threshold_table(study.ratings, THRESHOLDS)
-    return FeedbackMeta(frame, reliability, agreement, thresholds)
+    sensitivity = threshold_sensitivity(frame, n_boot=n_boot, seed=seed)
+    return FeedbackMeta(frame, reliability, agreement, thresholds, sensitivity)

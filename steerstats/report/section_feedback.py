@@ -42,6 +42,15 @@ def agreement_figure(table: pd.DataFrame):
     return fig
 
 
+def _sensitivity_line(table: pd.DataFrame) -> str:
+    parts = []
+    for scorer, g in table.groupby("scorer", sort=False):
+        g = g.dropna(subset=["auc"])
+        parts.append(f"{scorer} {g['auc'].min():.3f}-{g['auc'].max():.3f}")
+    return ("Across binarisation thresholds " + ", ".join(f"{t:g}" for t in dict.fromkeys(table["threshold"])) +
+            " the ROC-AUC ranges over: " + "; ".join(parts) + ".")
+
+
 def feedback_artifacts(meta: FeedbackMeta) -> list:
     """Tables: reliability, scorer_agreement, scorer_differences, model_ranking, human_thresholds;
     figure: scorer_agreement."""
@@ -95,6 +104,10 @@ def feedback_artifacts(meta: FeedbackMeta) -> list:
         Table("model_ranking", rank, "Ranking the five text-to-image models: humans vs each scorer", rank_line,
               "descriptive (5 models)"),
         Table("human_thresholds", th, "Binarising the mean human rating", th_line, "descriptive"),
+        Table("threshold_sensitivity", meta.sensitivity, "ROC-AUC of scorers for the binarised judgement, by threshold",
+              _sensitivity_line(meta.sensitivity),
+              f"estimand: ROC-AUC for 1[mean rating >= threshold]; {boot}", method="cluster bootstrap (percentile)",
+              cluster="prompts", level=ag.level),
         Figure("scorer_agreement", agreement_figure(table), "Scorer agreement with humans", ag_line),
     ]
 
