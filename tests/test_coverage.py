@@ -67,7 +67,7 @@ def test_summary_and_outputs(tmp_path):
         assert (tmp_path / "out" / name).stat().st_size > 0
     assert "| nested | sem | 2 | 0 | 4 | 0.750 |" in (tmp_path / "out" / "tables" / "coverage.md").read_text()
     tidy = pd.read_csv(tmp_path / "out" / "tables" / "coverage.long.csv")
-    sem_row = tidy[(tidy["quantity"] == "coverage") & (tidy["method"] == "sem")].iloc[0]
+    sem_row = tidy[(tidy["quantity"] == "coverage") & (tidy["method_key"] == "sem")].iloc[0]
     assert sem_row["se"] == pytest.approx(np.sqrt(0.75 * 0.25 / 4)) and sem_row["se_column"] == "mc_se"
 
 

@@ -305,14 +305,6 @@ def test_budget_on_tifa160_directly_and_as_a_user_table_with_empty_attributes(st
         summaries[name] = pd.read_csv(out / "tables" / "summary.csv")
         if name == "dataset":
             assert "no image features" in (out / "report.md").read_text()
-    sens = pd.read_csv(out / "tables" / "threshold_sensitivity.csv").set_index(["threshold", "scorer"])
-    frame, _ = scorer_frame(load_study("tifa160", tifa160_dir))
-    ok = frame["dsg_pali17b"].notna()
-    from sklearn.metrics import roc_auc_score
-
-    expected = roc_auc_score((frame.loc[ok, "human_mean"] >= 4).astype(int), frame.loc[ok, "dsg_pali17b"])
-    assert sens.loc[(4.0, "dsg_pali17b"), "auc"] == pytest.approx(expected)
-    assert set(sens.index.get_level_values(0)) == {3.0, 3.5, 4.0, 4.5, 5.0}
     # the same data either way: the same numbers
     pd.testing.assert_frame_equal(summaries["dataset"], summaries["table"])
     # the attributes-only arm = an L2 logistic regression on the observed attributes (missing = 0 + indicator)

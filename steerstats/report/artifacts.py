@@ -39,6 +39,8 @@ class Table:
     method: str = ""
     cluster: str = ""
     level: float = 0.95
+    #: the table's ``method`` column says how each row was estimated (else such a column is a key)
+    method_from_column: bool = False
 
 
 @dataclass(frozen=True)

@@ -189,7 +189,7 @@ def decomposition_table(frame: pd.DataFrame, interval_note: str, bayes: bool, *,
             "accounting identity near 0 for any predictor with model intercepts, not a check of mu; see "
             "the decomposition_predictor and decomposition_calibration tables for that.",
         ),
-        cluster="steering users",
+        cluster="steering users", method_from_column=True,
     )
 
 

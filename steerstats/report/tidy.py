@@ -6,7 +6,8 @@ Columns: ``quantity``, the table's key columns (its non-numeric columns, e.g. ``
 ``estimate``, ``se`` (the headline SE: ``<stem>_se_cluster`` when the table has it, else
 ``<stem>_se``), ``se_column`` (which one), ``ci_low`` / ``ci_high`` (``<quantity>_ci_low`` /
 ``_ci_high`` when the table has them), ``level`` (of the interval), ``n`` (the row's ``n``),
-``method`` and ``cluster`` (the table's; a table with a ``method`` column keeps its rows' own), and ``se_note`` (its statement of estimand, cluster and
+``method`` and ``cluster`` (the table's, or each row's from its ``method`` column where the table says
+``method_from_column``; any other ``method`` column is a key, renamed ``method_key``), and ``se_note`` (its statement of estimand, cluster and
 method). Simulation truth (``truth_<quantity>`` or ``<quantity>_true``) is one more method: a row
 per known value with ``method = "truth"``.
 A numeric column is a quantity when it has an SE or an interval; tables with none give one row
@@ -46,7 +47,9 @@ def long_table(table: Table) -> pd.DataFrame:
     for c in quantities:
         stem = se_stem(c, table.se_stems)
         se_column = next((x for x in (f"{stem}_se_cluster", f"{stem}_se") if x in cols), None)
-        part = frame[[k for k in keys if k not in ("quantity", "method")]].copy()
+        part = frame[[k for k in keys if k != "quantity"]].rename(columns={"method": "method_key"})
+        if table.method_from_column:
+            part = part.drop(columns="method_key")
         if "quantity" in keys:
             named = frame["quantity"].astype(str)
             part.insert(0, "quantity", named if len(quantities) == 1 else named + ":" + c)
@@ -60,8 +63,8 @@ def long_table(table: Table) -> pd.DataFrame:
         has_ci = f"{c}_ci_low" in cols or se_column is not None
         part["level"] = table.level if has_ci else np.nan
         part["n"] = frame["n"].to_numpy(dtype=float) if "n" in cols and "n" not in keys and c != "n" else np.nan
-        # a table whose rows differ in method (the decomposition) keeps its own column
-        part["method"] = frame["method"].astype(str).to_numpy() if "method" in keys and not table.method else table.method
+        # a table whose rows differ in method (the decomposition) says so; any other "method" is a key
+        part["method"] = frame["method"].astype(str).to_numpy() if table.method_from_column else table.method
         part["cluster"] = table.cluster
         part["se_note"] = table.se_note
         parts.append(part)
@@ -70,7 +73,8 @@ def long_table(table: Table) -> pd.DataFrame:
             known = part.assign(estimate=frame[truth].to_numpy(dtype=float), se=np.nan, se_column="", ci_low=np.nan,
                                 ci_high=np.nan, level=np.nan, method="truth", cluster="", se_note="simulation truth")
             parts.append(known[known["estimate"].notna()])
-    keys = [k for k in keys if k not in ("quantity", "method")]
+    keys = [("method_key" if k == "method" else k) for k in keys
+            if k != "quantity" and not (k == "method" and table.method_from_column)]
     if not parts:
         return pd.DataFrame(columns=["quantity", *keys, *COLUMNS[1:]])
     out = pd.concat(parts, ignore_index=True)
