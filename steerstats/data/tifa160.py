@@ -215,6 +215,24 @@ def _scores(t: Table, likert: pd.DataFrame) -> tuple[pd.DataFrame, list[DataWarn
     return out.sort_values("image_id", kind="stable").reset_index(drop=True), warns
 
 
+def _question_text_warning(answers: pd.DataFrame, questions: pd.DataFrame, rel: str) -> DataWarning:
+    """The VQA files' questions are joined to the propositions (for their category) by id, as the
+    README says; say how often the two texts differ, so a reader can weigh the category scores."""
+    def norm(text: pd.Series) -> pd.Series:
+        return text.fillna("").astype(str).str.lower().str.replace(r"[^a-z ]", "", regex=True).str.split().str.join(" ")
+
+    q = questions.drop_duplicates(["prompt_id", "proposition_id"]).rename(columns={"proposition_id": "question_id"})
+    a = answers[answers["vqa"] == answers["vqa"].iloc[0]]
+    joined = a.merge(q[["prompt_id", "question_id", "question_natural_language"]], on=["prompt_id", "question_id"],
+                     how="left", indicator=True)
+    matched = (joined["_merge"] == "both").to_numpy()
+    unmatched = int((~matched).sum())
+    differ = int((matched & (norm(joined["question"]) != norm(joined["question_natural_language"])).to_numpy()).sum())
+    return DataWarning(rel, f"the VQA files ask {len(a)} questions per model; joined to the propositions by (prompt, id) "
+                            f"for their category, {differ} differ in wording and {unmatched} have no proposition of "
+                            "that id (no category); the category scores rest on the id join the README prescribes")
+
+
 def load_tifa160(data_dir: str | Path | None = None) -> FeedbackStudy:
     """Load, validate and join every file of TIFA-160 (module docstring)."""
     root = resolve_data_dir("tifa160", data_dir)
@@ -230,6 +248,7 @@ def load_tifa160(data_dir: str | Path | None = None) -> FeedbackStudy:
     ratings, w_ratings = _ratings(tables["likert"], scores)
     questions, w_questions = _questions(tables["questions"])
     answers, w_answers = _answers(tables, prompt_of)
+    w_answers.append(_question_text_warning(answers, questions, tables["questions"].file.path))
     warnings = [w for t in tables.values() for w in t.warnings] + w_scores + w_ratings + w_questions + w_answers
     return FeedbackStudy(
         name="tifa160", ratings=ratings, questions=questions, answers=answers,
