@@ -68,28 +68,23 @@ def load_data(config: BudgetConfig) -> FeedbackData:
 
     from steerstats.data.user_table import read_user_table
 
-    n = len(read_user_table(d["source"], what="feedback table", empty_as_missing=True))
-    data = load_feedback(d["source"], embeddings=np.zeros((n, 1)), exclude=(d["text"],), **labels)
-    return replace(data, embeddings=_embed_text_column(d).astype(np.float32))
-
-
-def _embed_text_column(d: dict[str, Any]) -> np.ndarray:
-    """The user table's ``text`` column embedded by ``embedder`` (default minilm; cached in cache_dir)."""
-    from steerstats.data.user_table import read_user_table
-    from steerstats.features import EmbeddingCache, make_embedder
-    from steerstats.features.cache import embed_texts
-
     frame = read_user_table(d["source"], what="feedback table", empty_as_missing=True)
+    data = load_feedback(d["source"], embeddings=np.zeros((len(frame), 1)), exclude=(d["text"],), **labels)
+    return replace(data, embeddings=_embed_text_column(frame, d).astype(np.float32))
+
+
+def _embed_text_column(frame, d: dict[str, Any]) -> np.ndarray:
+    """The user table's ``text`` column embedded by ``embedder`` (default minilm; cached in cache_dir)."""
+    from steerstats.features.cache import fit_and_embed
+
     column = d["text"]
     if column not in frame.columns:
         raise InputError("text column missing", file=d["source"], column=column)
     empty = frame[column].isna().to_numpy() | (frame[column].astype(str).str.strip() == "").to_numpy()
     if empty.any():
         raise InputError("empty text", file=d["source"], row=int(np.argmax(empty)) + 1, column=column)
-    texts = frame[column].astype(str).tolist()
-    embedder = make_embedder(str(d.get("embedder", "minilm")), seed=int(d.get("seed", 0)))
-    embedder.fit(sorted(set(texts)))
-    return embed_texts(embedder, texts, EmbeddingCache(d["cache_dir"]) if d.get("cache_dir") else None)
+    return fit_and_embed(str(d.get("embedder", "minilm")), frame[column].astype(str).tolist(),
+                         seed=int(d.get("seed", 0)), cache_dir=d.get("cache_dir"))
 
 
 def make_split(data: FeedbackData, config: BudgetConfig) -> Split:

@@ -83,3 +83,13 @@ def embed_texts(
         return cache.embed(embedder, texts)
     unique, inverse = np.unique(np.asarray(texts, dtype=object), return_inverse=True)
     return np.asarray(embedder.transform(list(unique)), dtype=np.float64)[inverse]
+
+
+def fit_and_embed(name: str, texts: Sequence[str], *, seed: int = 0, cache_dir: str | Path | None = None) -> np.ndarray:
+    """Embed ``texts`` with the embedder called ``name``, fitted on their distinct values (TF-IDF
+    needs that; pretrained ones ignore it), through the cache in ``cache_dir`` if given."""
+    from steerstats.features.embedders import make_embedder
+
+    embedder = make_embedder(name, seed=seed)
+    embedder.fit(sorted(set(texts)))
+    return embed_texts(embedder, list(texts), EmbeddingCache(cache_dir) if cache_dir else None)

@@ -15,7 +15,6 @@ import numpy as np
 
 from steerstats.data.feedback_io import FeedbackData
 from steerstats.data.tifa160 import CATEGORIES, VQA_MODELS, FeedbackStudy
-from steerstats.metrics.dsg import human_aggregates, image_scores
 
 INPUTS_NOTE = ("inputs: the prompt's text embedding + a one-hot of the text-to-image model; no image features "
                "(TIFA-160 releases no images)")
@@ -35,28 +34,18 @@ def tifa160_feedback(
     cache_dir: str | None = None,
 ) -> FeedbackData:
     """The reward-model data of ``study`` (module docstring), rows in image_id order."""
-    from steerstats.features import EmbeddingCache, make_embedder
-    from steerstats.features.cache import embed_texts
+    from steerstats.features.cache import fit_and_embed
+    from steerstats.feedback.study import scorer_frame
 
-    images = study.images.sort_values("image_id", kind="stable").reset_index(drop=True)
-    human = human_aggregates(study.ratings, panel="dsg", threshold=threshold).set_index("image_id")
-    dsg = image_scores(study.answers, study.questions, CATEGORIES)
-    attrs = np.full((len(images), len(attribute_names())), np.nan)
-    j = 0
-    for vqa in VQA_MODELS.values():
-        part = dsg[dsg["vqa"] == vqa].set_index("image_id")
-        for cat in CATEGORIES:
-            attrs[:, j] = images["image_id"].map(part[f"dsg_{cat}"]).to_numpy(float)
-            j += 1
-    prompts = images["prompt"].astype(str).tolist()
-    model = make_embedder(embedder, seed=seed)
-    model.fit(sorted(set(prompts)))
-    text = embed_texts(model, prompts, EmbeddingCache(cache_dir) if cache_dir else None)
+    images, _ = scorer_frame(study)
+    images = images.sort_values("image_id", kind="stable").reset_index(drop=True)
+    attrs = images[[f"dsg_{name}" for name in attribute_names()]].to_numpy(float)
+    text = fit_and_embed(embedder, images["prompt"].astype(str).tolist(), seed=seed, cache_dir=cache_dir)
     models = sorted(images["t2i_model"].unique())
     onehot = (images["t2i_model"].to_numpy()[:, None] == np.array(models)[None, :]).astype(float)
     return FeedbackData(
         embeddings=np.hstack([text, onehot]).astype(np.float32),
-        aggregate=images["image_id"].map(human["good"]).to_numpy(int),
+        aggregate=(images["human_mean"] >= threshold).to_numpy(int),
         attributes=attrs,
         attribute_names=attribute_names(),
         group=images["prompt_id"].to_numpy(),
