@@ -211,30 +211,30 @@ def weighted_slope(x: np.ndarray, y: np.ndarray, w: np.ndarray) -> np.ndarray:
         return (w * (x - mx) * (y - my)).sum(1) / (w * (x - mx) ** 2).sum(1)
 
 
+def _kendall_pair_matrices(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """S^x o S^y, |S^x| and |S^y| with the pair signs s^x_ij = sign(x_i - x_j)."""
+    x, y = np.asarray(x, float), np.asarray(y, float)
+    sx, sy = np.sign(x[:, None] - x[None, :]), np.sign(y[:, None] - y[None, :])
+    return sx * sy, np.abs(sx), np.abs(sy)
+
+
 def weighted_kendall(x: np.ndarray, y: np.ndarray, w: np.ndarray | None = None) -> np.ndarray:
     """Kendall's tau-b for each row of frequency weights ``w`` (B, n): with the pair signs
     s^x_ij = sign(x_i - x_j), tau_b = w' (S^x o S^y) w / sqrt((w' |S^x| w)(w' |S^y| w)). Copies of a
     row are tied pairs, so integer weights give the tau-b of the sample that repeats each row."""
-    x, y = np.asarray(x, float), np.asarray(y, float)
     w = np.ones((1, len(x))) if w is None else np.atleast_2d(np.asarray(w, float))
-    sx, sy = np.sign(x[:, None] - x[None, :]), np.sign(y[:, None] - y[None, :])
-
-    def quad(m: np.ndarray) -> np.ndarray:
-        return np.einsum("bi,bi->b", w @ m, w)
-
+    concordance, untied_x, untied_y = (np.einsum("bi,bi->b", w @ m, w) for m in _kendall_pair_matrices(x, y))
     with np.errstate(invalid="ignore", divide="ignore"):
-        return quad(sx * sy) / np.sqrt(quad(np.abs(sx)) * quad(np.abs(sy)))
+        return concordance / np.sqrt(untied_x * untied_y)
 
 
 def kendall_cluster_sums(x: np.ndarray, y: np.ndarray, codes: np.ndarray, n_clusters: int) -> np.ndarray:
     """(3, G, G) pair sums of S^x o S^y, |S^x| and |S^y| (:func:`weighted_kendall`) between the rows
     of clusters g and h: with weights constant within clusters (a cluster bootstrap's counts c),
     w' M w = c' M_G c, so every replicate costs O(G^2) instead of O(n^2)."""
-    x, y = np.asarray(x, float), np.asarray(y, float)
-    sx, sy = np.sign(x[:, None] - x[None, :]), np.sign(y[:, None] - y[None, :])
     cell = (np.asarray(codes)[:, None] * n_clusters + np.asarray(codes)[None, :]).ravel()
     return np.stack([np.bincount(cell, weights=m.ravel(), minlength=n_clusters**2).reshape(n_clusters, n_clusters)
-                     for m in (sx * sy, np.abs(sx), np.abs(sy))])
+                     for m in _kendall_pair_matrices(x, y)])
 
 
 def kendall_from_cluster_sums(sums: np.ndarray, counts: np.ndarray) -> np.ndarray:
