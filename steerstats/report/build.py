@@ -14,6 +14,7 @@ from typing import Any
 
 from steerstats._extras import missing_extra
 from steerstats.data.study import Study
+from steerstats.data.tifa160 import FeedbackStudy
 from steerstats.errors import DataNotFoundError
 from steerstats.report.artifacts import Figure, PosteriorArtifact, Table
 from steerstats.report.run import Run, write_run
@@ -80,7 +81,7 @@ def report_run(study: Study, context: ReportContext, result: ReportResult) -> Ru
     """The report as a :class:`~steerstats.report.run.Run`."""
     return Run(
         command="report",
-        title=f"{'Feedback' if study.__class__.__name__ == 'FeedbackStudy' else 'Steerability'} report: {study.name}",
+        title=f"{'Feedback' if isinstance(study, FeedbackStudy) else 'Steerability'} report: {study.name}",
         summary=f"Source: `{study.source or study.name}`; seed {context.seed}; bootstrap B = {context.n_boot}.",
         tables=list(result.tables.values()),
         figures=list(result.figures.values()),

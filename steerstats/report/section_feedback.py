@@ -14,6 +14,7 @@ from steerstats.feedback import (
     run_reward_comparison,
     tifa160_feedback,
 )
+from steerstats.feedback.study import DEFAULT_THRESHOLD
 from steerstats.report.artifacts import Figure, Table
 from steerstats.report.style import pyplot
 
@@ -83,7 +84,7 @@ def feedback_artifacts(meta: FeedbackMeta) -> list:
     th = meta.thresholds
     th_line = ("Share of images judged good when the mean rating is binarised at " +
                ", ".join(f"{t:g}: {s:.0%}" for t, s in zip(th["threshold"], th["share_good"], strict=True)) +
-               " (the reward-model experiments use 4).")
+               f" (the reward-model experiments use {DEFAULT_THRESHOLD:g}).")
     cols = ["scorer", "kind", "n", "n_prompts", "spearman", "spearman_se", "spearman_ci_low", "spearman_ci_high",
             "kendall", "kendall_se", "kendall_ci_low", "kendall_ci_high"]
     return [
@@ -156,7 +157,7 @@ def reward_model_artifacts(result: RewardComparison) -> list:
     return [
         Table("reward_models", result.table, "Reward models for the human judgement (TIFA-160)", line,
               f"estimand: held-out ROC-AUC; {boot}",
-              notes=(INPUTS_NOTE, "Aggregate: 5-rater mean >= 4. Attributes: PaLI-17B's DSG category scores, empty where "
+              notes=(INPUTS_NOTE, f"Aggregate: 5-rater mean >= {DEFAULT_THRESHOLD:g}. Attributes: PaLI-17B's DSG category scores, empty where "
                      "the prompt asks no question of that category (masked in stage 1; 0 + a missing indicator for "
                      "the attributes-only arm). The full learning curves: steerstats budget --config "
                      "analyses/budget_tifa160.toml."), method="cluster bootstrap (percentile)", cluster="test prompts",
@@ -170,7 +171,7 @@ def reward_model_artifacts(result: RewardComparison) -> list:
 
 def reward_model_section(study, context) -> list:
     """Coarse vs concept-bottleneck reward models at the full training split (MiniLM prompt inputs)."""
-    data = tifa160_feedback(study, embedder="minilm", seed=context.seed)
+    data = tifa160_feedback(study, threshold=DEFAULT_THRESHOLD, embedder="minilm", seed=context.seed)
     n_boot = min(context.n_boot, 1000)
     if n_boot < context.n_boot:
         context.caps["reward_models.n_boot"] = n_boot
