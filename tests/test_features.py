@@ -6,12 +6,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from steerstats.data.embedding_table import read_embedding_table
 from steerstats.errors import ConfigError, InputError
 from steerstats.features import (
     EmbeddingCache,
     FeatureBuilder,
     TfidfEmbedder,
-    goal_table_lookup,
     make_embedder,
 )
 
@@ -134,12 +134,12 @@ def test_design_errors_name_the_problem():
         fb.transform(bad)
     with pytest.raises(ConfigError):
         FeatureBuilder(("model", "prompt"), None)
-    table = pd.DataFrame({"goal_image": ["g1", "g2"], "e0": [0.1, 0.2]})
-    with pytest.raises(InputError, match="no embedding for goal g3"):
-        goal_table_lookup(table, ["g1", "g3"])
+    table = read_embedding_table(pd.DataFrame({"goal_image": ["g1", "g2"], "e0": [0.1, 0.2]}), "goal_image")
+    with pytest.raises(InputError, match="no embedding for goal_image 'g3'"):
+        table.lookup(["g1", "g3"])
     with pytest.raises(InputError, match="row 2"):
-        goal_table_lookup(pd.DataFrame({"goal_image": ["g1", "g1"], "e0": [0.1, 0.2]}), ["g1"])
-    np.testing.assert_array_equal(goal_table_lookup(table, ["g2", "g1", "g2"])[:, 0], [0.2, 0.1, 0.2])
+        read_embedding_table(pd.DataFrame({"goal_image": ["g1", "g1"], "e0": [0.1, 0.2]}), "goal_image")
+    np.testing.assert_array_equal(table.lookup(["g2", "g1", "g2"])[:, 0], [0.2, 0.1, 0.2])
 
 
 def test_goal_table_replaces_reference_text():

@@ -49,7 +49,15 @@ def add_embedding_args(parser: argparse.ArgumentParser) -> None:
         "--goal-embeddings",
         default=None,
         help="'text' (embed reference_prompt), 'truth' (a simulated study's goal features) or a "
+        "keyed embedding table: `steerstats embed images --id-column goal_image` output, or a "
         "csv/parquet of goal_image + numeric columns (default: truth on synthetic, else text)",
+    )
+    parser.add_argument(
+        "--prompt-embeddings",
+        default=None,
+        metavar="FILE",
+        help="keyed embedding table of the prompts (`steerstats embed texts --column prompt --id-column "
+        "prompt` output, or prompt + numeric columns) instead of the text embedder",
     )
     parser.add_argument("--cache-dir", default=None, help="on-disk embedding cache (default: none)")
     parser.add_argument("--clip-model", default="ViT-B-32", help="open_clip model for --embedder clip")
@@ -61,10 +69,11 @@ def goal_source(args: argparse.Namespace) -> str:
     return args.goal_embeddings or ("truth" if args.dataset.startswith("synthetic") else "text")
 
 
-def goal_file(args: argparse.Namespace) -> str | None:
-    """The ``--goal-embeddings`` file, if one was given (not 'text' / 'truth')."""
-    value = getattr(args, "goal_embeddings", None)
-    return value if value not in (None, "text", "truth") else None
+def embedding_files(args: argparse.Namespace) -> list[str]:
+    """The ``--goal-embeddings`` (unless 'text' / 'truth') and ``--prompt-embeddings`` files given."""
+    goal = getattr(args, "goal_embeddings", None)
+    files = [goal if goal not in (None, "text", "truth") else None, getattr(args, "prompt_embeddings", None)]
+    return [f for f in files if f is not None]
 
 
 def embedder_options(args: argparse.Namespace) -> dict:

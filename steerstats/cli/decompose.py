@@ -10,7 +10,7 @@ from steerstats.cli._common import (
     add_out_arg,
     add_quiet_arg,
     embedder_options,
-    goal_file,
+    embedding_files,
     goal_source,
     guard_out,
 )
@@ -61,9 +61,11 @@ def run(args: argparse.Namespace) -> int:
     if args.interval == "influence" and args.estimator == "additive":  # fail before loading anything
         raise ConfigError("--interval influence needs --estimator interacted (the additive plug-in estimator has no "
                           "debiased influence function); use --interval bootstrap")
+    if args.prompt_embeddings and "prompt" not in args.blocks.split(","):
+        raise ConfigError("--prompt-embeddings needs --blocks model,prompt,goal (the default blocks leave prompts out)")
     t0 = time.perf_counter()
     command = "decompose --validate" if args.validate else "decompose"
-    guard_out(args, command, args.data_dir, goal_file(args), args.cache_dir)
+    guard_out(args, command, args.data_dir, *embedding_files(args), args.cache_dir)
     if args.validate:
         return _validate(args, t0)
     if args.bayes:
@@ -86,6 +88,7 @@ def run(args: argparse.Namespace) -> int:
         embedder=args.embedder,
         reference=args.reference,
         goal_source=goal,
+        prompt_source=args.prompt_embeddings,
         n_boot=args.n_boot,
         interval=args.interval,
         n_splits=args.splits,
@@ -109,12 +112,12 @@ def run(args: argparse.Namespace) -> int:
         summary += "\n\nThe seed-constraint trade-off needs the seed-constraint files; this study has none."
     if nuts_sentence(res):
         summary += "\n\n" + nuts_sentence(res)
-    config = {"embedder": args.embedder, "reference": args.reference, "goal_embeddings": goal, "n_boot": args.n_boot,
+    config = {"embedder": args.embedder, "reference": args.reference, "goal_embeddings": goal, "prompt_embeddings": args.prompt_embeddings, "n_boot": args.n_boot,
               "n_splits": args.splits, "bayes": args.bayes, "seed": args.seed, "jobs": args.jobs, **res.info}
     run_ = study_run(study, command="decompose", tables=tables, figures=figures, summary=summary, config=config,
-                     seconds=time.perf_counter() - t0, inputs=input_records([goal_file(args)]),
+                     seconds=time.perf_counter() - t0, inputs=input_records(embedding_files(args)),
                      posteriors={"decomposition": res.posterior} if res.posterior is not None else None)
-    write_run(args.out, run_, inputs=[study.source, goal_file(args)], force=args.force)
+    write_run(args.out, run_, inputs=[study.source, *embedding_files(args)], force=args.force)
     cols = [c for c in table.frame.columns if not c.endswith(("_ci_low", "_ci_high")) and c != "reference"]
     print(table.frame[cols].to_string(index=False, float_format=lambda v: f"{v:.4f}"))
     for extra in tables[1:]:

@@ -10,7 +10,7 @@ from steerstats.cli._common import (
     add_out_arg,
     add_quiet_arg,
     embedder_options,
-    goal_file,
+    embedding_files,
     goal_source,
     guard_out,
 )
@@ -57,7 +57,7 @@ def run(args: argparse.Namespace) -> int:
     from steerstats.report.section_decomposition import predictor_artifacts, study_run
 
     split = parse_split(args.split)
-    guard_out(args, "predict", args.data_dir, goal_file(args), args.cache_dir)
+    guard_out(args, "predict", args.data_dir, *embedding_files(args), args.cache_dir)
     t0 = time.perf_counter()
     study = load_analysis_study(args.dataset, args.data_dir, args.seed)
     goal = goal_source(args)
@@ -68,6 +68,7 @@ def run(args: argparse.Namespace) -> int:
         heads=heads,
         split=split,
         goal_source=goal,
+        prompt_source=args.prompt_embeddings,
         n_boot=args.n_boot,
         seed=args.seed,
         cache_dir=args.cache_dir,
@@ -75,12 +76,12 @@ def run(args: argparse.Namespace) -> int:
         progress=not args.quiet,
     )
     table, figure, summary, gains = predictor_artifacts(res)
-    config = {"embedder": args.embedder, "heads": list(heads), "split": str(split), "goal_embeddings": goal,
+    config = {"embedder": args.embedder, "heads": list(heads), "split": str(split), "goal_embeddings": goal, "prompt_embeddings": args.prompt_embeddings,
               "n_boot": args.n_boot, "seed": args.seed}
     run_ = study_run(study, command="predict", tables=[table, gains], figures=[figure], summary=summary, config=config,
-                     seconds=time.perf_counter() - t0, inputs=input_records([goal_file(args)]),
+                     seconds=time.perf_counter() - t0, inputs=input_records(embedding_files(args)),
                      data=[("steerability_predictions", res.predictions)])
-    write_run(args.out, run_, inputs=[study.source, goal_file(args)], force=args.force)
+    write_run(args.out, run_, inputs=[study.source, *embedding_files(args)], force=args.force)
     cols = ["predictor", "head", "r2", "r2_ci_low", "r2_ci_high", "mse"]
     print(table.frame[cols].to_string(index=False, float_format=lambda v: f"{v:.4f}"))
     print(summary)

@@ -34,6 +34,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from steerstats.data.embedding_table import KeyedEmbeddings
 from steerstats.decompose.terms import TERMS, debiased_terms, decomposition_terms
 from steerstats.errors import ConfigError, InputError
 from steerstats.features import EmbeddingCache, FeatureBuilder, TextEmbedder
@@ -122,7 +123,8 @@ def prepare_decomposition(
     embedder: TextEmbedder | None = None,
     blocks: Sequence[str] = ("model", "goal"),
     estimator: str = "interacted",
-    goal_embeddings: pd.DataFrame | None = None,
+    goal_embeddings: KeyedEmbeddings | pd.DataFrame | None = None,
+    prompt_embeddings: KeyedEmbeddings | pd.DataFrame | None = None,
     cache: EmbeddingCache | None = None,
     target: str = "dreamsim",
     cluster: str = "steering_user_id",
@@ -141,7 +143,8 @@ def prepare_decomposition(
     if not np.isfinite(y).all():
         row = int(np.flatnonzero(~np.isfinite(y))[0]) + 1
         raise InputError("missing or non-finite similarity", row=row, column=target)
-    design = FeatureBuilder(blocks, embedder, cache=cache, goal_embeddings=goal_embeddings, model_levels=models).fit_transform(frame)
+    design = FeatureBuilder(blocks, embedder, cache=cache, goal_embeddings=goal_embeddings,
+                            prompt_embeddings=prompt_embeddings, model_levels=models).fit_transform(frame)
     _, goal_idx = np.unique(frame["goal_image"].to_numpy(dtype=str), return_inverse=True)
     _, cluster_idx = np.unique(frame[cluster].to_numpy(dtype=str), return_inverse=True)
     return DecompositionData(

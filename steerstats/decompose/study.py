@@ -104,6 +104,7 @@ def run_decomposition(
     embedder: str = "tfidf",
     reference: str = "dall-e-2",
     goal_source: str = "text",
+    prompt_source: str | None = None,
     n_boot: int = 200,
     interval: str | None = None,
     n_splits: int = 5,
@@ -123,7 +124,7 @@ def run_decomposition(
     from steerstats.decompose.estimate import crossfit_mu, prepare_decomposition
     from steerstats.decompose.influence import terms_interval
     from steerstats.features import EmbeddingCache, make_embedder
-    from steerstats.predictors.study import goal_table_for
+    from steerstats.predictors.study import goal_table_for, prompt_table_for
 
     frame = study.require("steering").reset_index(drop=True)
     data = prepare_decomposition(
@@ -131,6 +132,7 @@ def run_decomposition(
         reference=reference,
         embedder=make_embedder(embedder, seed=seed, **(embedder_options or {})),
         goal_embeddings=goal_table_for(study, goal_source),
+        prompt_embeddings=prompt_table_for(prompt_source),
         cache=EmbeddingCache(cache_dir) if cache_dir else None,
         seed=seed,
         estimator=estimator,

@@ -22,12 +22,13 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from steerstats._io import OutputError, atomic_write_bytes, sha256_file
+from steerstats.data.embedding_table import EMBED_METADATA_KEY
 from steerstats.embed._compat import torchvision_shim_active
 from steerstats.embed.aesthetic import AestheticFirstLayer
 from steerstats.embed.embedder import ClipEmbedder, l2_normalize
 from steerstats.errors import ConfigError, InputError
 
-METADATA_KEY = b"steerstats.embed"
+METADATA_KEY = EMBED_METADATA_KEY
 _KIND_ALIASES = {"image": "image", "images": "image", "text": "text", "texts": "text"}
 
 

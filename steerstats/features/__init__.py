@@ -1,7 +1,7 @@
 """Features of a steering attempt: model identity, prompt and goal embeddings (cached text embedders)."""
 
 from steerstats.features.cache import CacheStats, EmbeddingCache, embed_texts
-from steerstats.features.design import BLOCKS, Design, FeatureBuilder, goal_table_lookup
+from steerstats.features.design import BLOCKS, Design, FeatureBuilder, as_keyed
 from steerstats.features.embedders import (
     EMBEDDERS,
     ClipTextEmbedder,
@@ -23,8 +23,8 @@ __all__ = [
     "MiniLMEmbedder",
     "TextEmbedder",
     "TfidfEmbedder",
+    "as_keyed",
     "embed_texts",
-    "goal_table_lookup",
     "make_embedder",
     "text_hash",
 ]

@@ -5,7 +5,11 @@ Feature blocks of one steering attempt:
 - ``model``: the model's identity, one-hot (unpenalised in ridge; it plays the intercept's role);
 - ``prompt``: an embedding of the user's prompt;
 - ``goal``: an embedding of the goal: the embedding of its ``reference_prompt`` text, or, when a
-  table of goal-image embeddings keyed by goal URL is supplied, that row of the table.
+  table of goal-image embeddings keyed by goal URL is supplied (``steerstats embed images
+  --id-column goal_image`` output, or any :mod:`keyed table <steerstats.data.embedding_table>`),
+  that row of the table - the paper's design.
+
+A table keyed by ``prompt`` text likewise replaces the text embedder for the prompt block.
 
 :class:`FeatureBuilder` is fitted on the training rows only (the text embedder, the column
 centring and one scale per block), then maps any rows into a :class:`Design`. ``Design.matrix(model=...)`` swaps every row's
@@ -20,11 +24,14 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from steerstats.data.embedding_table import KeyedEmbeddings, read_embedding_table
 from steerstats.errors import ConfigError, InputError
 from steerstats.features.cache import EmbeddingCache, embed_texts
 from steerstats.features.embedders import TextEmbedder
 
 BLOCKS = ("model", "prompt", "goal")
+_TEXT_COLUMN = {"prompt": "prompt", "goal": "reference_prompt"}  # embedded by the text embedder
+_KEY_COLUMN = {"prompt": "prompt", "goal": "goal_image"}  # looked up in a keyed table
 
 
 @dataclass(frozen=True)
@@ -60,28 +67,17 @@ class Design:
         return x, penalized
 
 
-def goal_table_lookup(table: pd.DataFrame, goals: Sequence[str], *, file: str = "goal embeddings") -> np.ndarray:
-    """Rows of a goal-embedding table (column ``goal_image`` + numeric columns) for ``goals``."""
-    if "goal_image" not in table.columns:
-        raise InputError("a goal embedding table needs a 'goal_image' column", file=file, column="goal_image")
-    values = table.drop(columns="goal_image")
-    bad = [c for c in values.columns if not pd.api.types.is_numeric_dtype(values[c])]
-    if bad:
-        raise InputError("goal embedding columns must be numeric", file=file, column=str(bad[0]))
-    dup = table["goal_image"].duplicated()
-    if dup.any():
-        row = int(np.flatnonzero(dup.to_numpy())[0]) + 1
-        raise InputError("goal listed twice", file=file, row=row, column="goal_image")
-    nan = values.isna().to_numpy()
-    if nan.any():
-        r, c = np.argwhere(nan)[0]
-        raise InputError("missing embedding value", file=file, row=int(r) + 1, column=str(values.columns[c]))
-    index = pd.Index(table["goal_image"])
-    pos = index.get_indexer(list(goals))
-    if (pos < 0).any():
-        missing = list(goals)[int(np.flatnonzero(pos < 0)[0])]
-        raise InputError(f"no embedding for goal {missing}", file=file, column="goal_image")
-    return values.to_numpy(dtype=np.float64)[pos]
+def as_keyed(table: KeyedEmbeddings | pd.DataFrame | None, key: str) -> KeyedEmbeddings | None:
+    """A keyed embedding table from a :class:`KeyedEmbeddings` or a frame (``key`` + vectors)."""
+    if table is None or isinstance(table, KeyedEmbeddings):
+        return table
+    return read_embedding_table(table, key, name=f"{key} embeddings")
+
+
+def needs_text_embedder(blocks: Sequence[str], *, goal_embeddings: object = None, prompt_embeddings: object = None) -> bool:
+    """Whether some block of ``blocks`` is embedded from text (it has no keyed table)."""
+    tables = {"goal": goal_embeddings, "prompt": prompt_embeddings}
+    return any(b in tables and tables[b] is None for b in blocks)
 
 
 class FeatureBuilder:
@@ -97,33 +93,42 @@ class FeatureBuilder:
         embedder: TextEmbedder | None = None,
         *,
         cache: EmbeddingCache | None = None,
-        goal_embeddings: pd.DataFrame | None = None,
+        goal_embeddings: KeyedEmbeddings | pd.DataFrame | None = None,
+        prompt_embeddings: KeyedEmbeddings | pd.DataFrame | None = None,
         model_levels: Sequence[str] | None = None,
     ) -> None:
         unknown = set(blocks) - set(BLOCKS)
         if unknown:
             raise ConfigError(f"unknown feature blocks {sorted(unknown)} (choose from {BLOCKS})")
         self.blocks = tuple(b for b in BLOCKS if b in blocks)
-        needs_text = "prompt" in self.blocks or ("goal" in self.blocks and goal_embeddings is None)
-        if needs_text and embedder is None:
+        self.goal_embeddings = as_keyed(goal_embeddings, "goal_image")
+        self.prompt_embeddings = as_keyed(prompt_embeddings, "prompt")
+        if needs_text_embedder(self.blocks, goal_embeddings=self.goal_embeddings,
+                               prompt_embeddings=self.prompt_embeddings) and embedder is None:
             raise ConfigError("the prompt/goal blocks need a text embedder")
         self.embedder = embedder
         self.cache = cache
-        self.goal_embeddings = goal_embeddings
         self.model_levels = None if model_levels is None else tuple(model_levels)
         self._center: np.ndarray | None = None
         self._scale: np.ndarray | None = None
+
+    def _table(self, block: str) -> KeyedEmbeddings | None:
+        return self.goal_embeddings if block == "goal" else self.prompt_embeddings
+
+    def _text_columns(self) -> list[str]:
+        """Columns the text embedder embeds: blocks without a keyed table."""
+        return [_TEXT_COLUMN[b] for b in self.blocks if b != "model" and self._table(b) is None]
 
     def _raw(self, frame: pd.DataFrame) -> tuple[np.ndarray, dict[str, slice]]:
         parts, slices, start = [], {}, 0
         for block in self.blocks:
             if block == "model":
                 continue
-            if block == "goal" and self.goal_embeddings is not None:
-                emb = goal_table_lookup(self.goal_embeddings, frame["goal_image"].tolist())
+            table = self._table(block)
+            if table is not None:
+                emb = table.lookup(frame[_KEY_COLUMN[block]].tolist())
             else:
-                column = "prompt" if block == "prompt" else "reference_prompt"
-                emb = embed_texts(self.embedder, frame[column].astype(str).tolist(), self.cache)
+                emb = embed_texts(self.embedder, frame[_TEXT_COLUMN[block]].astype(str).tolist(), self.cache)
             parts.append(emb)
             slices[block] = slice(start, start + emb.shape[1])
             start += emb.shape[1]
@@ -134,14 +139,9 @@ class FeatureBuilder:
         """Fit on the training rows: embedder (prompts + reference prompts), then scaling."""
         if self.model_levels is None:
             self.model_levels = tuple(sorted(frame["model"].astype(str).unique()))
-        if self.embedder is not None and any(b != "model" for b in self.blocks):
-            texts = []
-            if "prompt" in self.blocks:
-                texts += frame["prompt"].astype(str).tolist()
-            if "goal" in self.blocks and self.goal_embeddings is None:
-                texts += frame["reference_prompt"].astype(str).tolist()
-            if texts:  # no text block (goals given as embeddings, no prompts): nothing to embed
-                self.embedder.fit(texts)
+        columns = self._text_columns()
+        if self.embedder is not None and columns:  # every block given as a table: nothing to embed
+            self.embedder.fit([t for c in columns for t in frame[c].astype(str).tolist()])
         raw, slices = self._raw(frame)
         self._center = raw.mean(axis=0)
         # one scale per block (its root-mean-square column SD), not per column: per-column scaling

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
+from steerstats.data.embedding_table import KeyedEmbeddings
 from steerstats.features import EmbeddingCache, TextEmbedder
 from steerstats.metrics.weighted import as_weights, squeeze_like
 from steerstats.predictors.predictor import HEADS, PREDICTORS, SteerabilityPredictor
@@ -46,7 +47,8 @@ def held_out_predictions(
     heads: Sequence[str] = ("ridge",),
     split: str | int = "80/20",
     cache: EmbeddingCache | None = None,
-    goal_embeddings: pd.DataFrame | None = None,
+    goal_embeddings: KeyedEmbeddings | pd.DataFrame | None = None,
+    prompt_embeddings: KeyedEmbeddings | pd.DataFrame | None = None,
     target: str = "dreamsim",
     seed: int = 0,
     progress: bool = True,
@@ -75,6 +77,7 @@ def held_out_predictions(
                 embedder,
                 cache=cache,
                 goal_embeddings=goal_embeddings,
+                prompt_embeddings=prompt_embeddings,
                 target=target,
                 seed=seed,
             ).fit(tr)

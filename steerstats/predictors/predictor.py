@@ -19,8 +19,10 @@ from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.metrics import r2_score
 from sklearn.utils.validation import check_is_fitted
 
+from steerstats.data.embedding_table import KeyedEmbeddings
 from steerstats.errors import ConfigError, InputError
 from steerstats.features import EmbeddingCache, FeatureBuilder, TextEmbedder
+from steerstats.features.design import needs_text_embedder
 
 PREDICTORS: dict[str, tuple[str, ...]] = {
     "mean": (),
@@ -61,7 +63,8 @@ class SteerabilityPredictor(RegressorMixin, BaseEstimator):
         embedder: Callable[[], TextEmbedder] | None = None,
         *,
         cache: EmbeddingCache | None = None,
-        goal_embeddings: pd.DataFrame | None = None,
+        goal_embeddings: KeyedEmbeddings | pd.DataFrame | None = None,
+        prompt_embeddings: KeyedEmbeddings | pd.DataFrame | None = None,
         target: str = "dreamsim",
         seed: int = 0,
     ) -> None:
@@ -70,6 +73,7 @@ class SteerabilityPredictor(RegressorMixin, BaseEstimator):
         self.embedder = embedder
         self.cache = cache
         self.goal_embeddings = goal_embeddings
+        self.prompt_embeddings = prompt_embeddings
         self.target = target
         self.seed = seed
 
@@ -99,7 +103,8 @@ class SteerabilityPredictor(RegressorMixin, BaseEstimator):
         frame = X
         target = self._target(frame, y)
         blocks = PREDICTORS[self.predictor]
-        needs_text = "prompt" in blocks or ("goal" in blocks and self.goal_embeddings is None)
+        needs_text = needs_text_embedder(blocks, goal_embeddings=self.goal_embeddings,
+                                         prompt_embeddings=self.prompt_embeddings)
         if needs_text and self.embedder is None:
             raise ConfigError(f"predictor '{self.predictor}' needs a text embedder")
         self.builder_ = FeatureBuilder(
@@ -107,6 +112,7 @@ class SteerabilityPredictor(RegressorMixin, BaseEstimator):
             self.embedder() if needs_text else None,
             cache=self.cache,
             goal_embeddings=self.goal_embeddings,
+            prompt_embeddings=self.prompt_embeddings,
         )
         design = self.builder_.fit_transform(frame)
         x, penalized = design.matrix()

@@ -10,32 +10,35 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import pairwise
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from steerstats.config import check_n_boot
+from steerstats.data.embedding_table import KeyedEmbeddings, read_embedding_table
 from steerstats.data.study import Study
-from steerstats.errors import ConfigError, DataNotFoundError
+from steerstats.errors import ConfigError
 
 #: the nested predictors' chain, per head
 CHAIN = ("mean", "model", "model+prompt", "model+prompt+goal")
 
 
-def goal_table_for(study: Study, goal_source: str) -> pd.DataFrame | None:
+def goal_table_for(study: Study, goal_source: str) -> KeyedEmbeddings | None:
     """The goal-embedding table to use: ``"text"`` -> None (reference_prompt is embedded);
-    ``"truth"`` -> a simulated study's goal features; otherwise a csv/parquet path."""
+    ``"truth"`` -> a simulated study's goal features; otherwise a csv/parquet path of a keyed
+    embedding table (``steerstats embed`` output or wide numeric columns; keys: goal_image)."""
     if goal_source == "text":
         return None
     if goal_source == "truth":
         if not study.truth or "goal_embeddings" not in study.truth:
             raise ConfigError("this study has no simulated goal features ('--goal-embeddings truth')")
-        return study.truth["goal_embeddings"]
-    path = Path(goal_source)
-    if not path.is_file():
-        raise DataNotFoundError(f"goal embedding table not found: {path}")
-    return pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path)
+        return read_embedding_table(study.truth["goal_embeddings"], "goal_image", name="simulated goal features")
+    return read_embedding_table(goal_source, "goal_image")
+
+
+def prompt_table_for(prompt_source: str | None) -> KeyedEmbeddings | None:
+    """``None`` -> the text embedder embeds prompts; else a keyed embedding table (keys: prompt text)."""
+    return None if prompt_source is None else read_embedding_table(prompt_source, "prompt")
 
 
 @dataclass(frozen=True)
@@ -84,6 +87,7 @@ def run_predictors(
     heads: Sequence[str] = ("ridge",),
     split: str | int = "80/20",
     goal_source: str = "text",
+    prompt_source: str | None = None,
     n_boot: int = 1000,
     seed: int = 0,
     cache_dir: str | None = None,
@@ -107,6 +111,7 @@ def run_predictors(
         split=split,
         cache=EmbeddingCache(cache_dir) if cache_dir else None,
         goal_embeddings=goal_table_for(study, goal_source),
+        prompt_embeddings=prompt_table_for(prompt_source),
         seed=seed,
         progress=progress,
     )
