@@ -31,6 +31,7 @@ COMMANDS = (
     "decompose",
     "budget",
     "embed",
+    "score",
     "rejection",
     "steer",
     "goalspace",

@@ -113,101 +113,35 @@ def _split_preprocess(preprocess: Any) -> tuple[Any, tuple[Any, Any] | None]:
     return Compose(steps[:-2]), (tuple(norm.mean), tuple(norm.std))
 
 
-class ClipEmbedder:
-    """An open_clip model ready to embed images and texts.
+class BatchedEmbedder:
+    """The batched, cached, resumable pipeline shared by every embedder of images (and texts).
 
-    ``model``: an open_clip config name (``open_clip.list_models()``), ``hf-hub:<repo>``, or any
-    name when ``model_config`` (dict or JSON path) is given, which registers it first.
-    ``weights``: checkpoint file, open_clip pretrained tag, or None (random init from ``seed``).
-    ``device``: auto (cuda > mps > cpu), cpu, cuda, mps. ``precision``: auto (autocast bf16/fp16
-    on CUDA, fp32 elsewhere), fp32, amp_bf16, amp_fp16.
+    A subclass sets ``device``, ``batch_size``, ``num_workers`` and ``dim`` and implements
+    :meth:`identity` (the cache namespace), ``_to_pixels`` (loader-thread preprocessing of one
+    PIL image), ``_encode_pixels`` (a stacked batch -> (n, dim) float32) and, if it embeds texts,
+    ``_encode_texts``.
     """
 
-    def __init__(
-        self,
-        model: str = "ViT-B-32",
-        weights: str | Path | None = None,
-        *,
-        device: str = "auto",
-        precision: str = "auto",
-        batch_size: int = 64,
-        num_workers: int | None = None,
-        seed: int = 0,
-        model_config: dict[str, Any] | str | Path | None = None,
-        hub_cache_dir: str | None = None,
-    ) -> None:
-        if batch_size < 1:
-            raise ConfigError(f"batch size must be >= 1, got {batch_size}")
-        if model_config is not None:
-            register_model_config(model, model_config)
-        self.device = resolve_device(device)
-        self.precision = resolve_precision(precision, self.device)
-        self.batch_size = int(batch_size)
-        self.num_workers = int(num_workers) if num_workers else _default_workers()
-        self.loaded: LoadedModel = load_model(
-            model, weights, device=self.device, seed=seed, cache_dir=hub_cache_dir
-        )
-        self._pil_stage, self._normalize = _split_preprocess(self.loaded.preprocess)
-        self.dim = int(self._encode_texts([""]).shape[1])
-
-    # -- identities ------------------------------------------------------------------------
-    @property
-    def model_name(self) -> str:
-        return self.loaded.name
-
-    @property
-    def weights_identity(self) -> str:
-        return self.loaded.weights_identity
+    kinds: tuple[str, ...] = KINDS
+    device: torch.device
+    batch_size: int
+    num_workers: int
+    dim: int
 
     def identity(self, kind: str) -> dict[str, Any]:
-        """Everything besides the item that determines its raw vector (the cache namespace)."""
-        if kind not in KINDS:
-            raise ConfigError(f"kind must be one of {KINDS}, got '{kind}'")
-        out: dict[str, Any] = {
-            "kind": kind,
-            "model": self.loaded.name,
-            "model_config_sha256": self.loaded.config_sha256,
-            "weights": self.loaded.weights_identity,
-            "precision": self.precision,
-            "dim": self.dim,
-        }
-        if kind == "image":
-            out["preprocess"] = self.loaded.preprocess_cfg
-        else:
-            tok = self.loaded.tokenizer
-            out["tokenizer"] = {
-                "class": type(tok).__name__,
-                "context_length": getattr(tok, "context_length", None),
-            }
-        return out
+        raise NotImplementedError
+
+    def _to_pixels(self, img: Any) -> torch.Tensor:
+        raise NotImplementedError
+
+    def _encode_pixels(self, pixels: torch.Tensor) -> np.ndarray:
+        raise NotImplementedError
+
+    def _encode_texts(self, texts: Sequence[str]) -> np.ndarray:
+        raise ConfigError(f"{type(self).__name__} embeds images only")
 
     def open_cache(self, kind: str, root: str | Path) -> VectorCache:
         return VectorCache(root, self.identity(kind), self.dim)
-
-    # -- raw forward passes ----------------------------------------------------------------
-    def _to_pixels(self, img: Any) -> torch.Tensor:
-        """Loader-thread half of the preprocessing: (H, W, 3) uint8, or the full float tensor."""
-        if self._pil_stage is None:
-            return self.loaded.preprocess(img)
-        return torch.from_numpy(np.array(self._pil_stage(img), dtype=np.uint8))
-
-    def _encode_pixels(self, pixels: torch.Tensor) -> np.ndarray:
-        if self.device.type == "cuda":
-            pixels = pixels.pin_memory()
-        with autocast(self.device, self.precision):
-            x = pixels.to(self.device, non_blocking=True)
-            if self._normalize is not None:  # the ToTensor + Normalize half, on the device
-                mean, std = self._normalize
-                x = x.permute(0, 3, 1, 2).float().div(255)
-                x = x.sub(x.new_tensor(mean).view(-1, 1, 1)).div(x.new_tensor(std).view(-1, 1, 1))
-            out = self.loaded.model.encode_image(x)
-        return out.float().cpu().numpy()
-
-    def _encode_texts(self, texts: Sequence[str]) -> np.ndarray:
-        tokens = self.loaded.tokenizer(list(texts))
-        with autocast(self.device, self.precision):
-            out = self.loaded.model.encode_text(tokens.to(self.device))
-        return out.float().cpu().numpy()
 
     # -- the batched pipeline --------------------------------------------------------------
     def _prepare_image(
@@ -241,8 +175,8 @@ class ClipEmbedder:
         before ``on_batch(batch_index, n_done)`` runs, so an interrupted call resumes on re-run.
         ``root``: directory that relative image paths are taken from.
         """
-        if kind not in KINDS:
-            raise ConfigError(f"kind must be one of {KINDS}, got '{kind}'")
+        if kind not in self.kinds:
+            raise ConfigError(f"{type(self).__name__}: kind must be one of {self.kinds}, got '{kind}'")
         items = list(items)  # positions, not labels (a pandas Series indexes by label)
         own_cache = cache is not None and not isinstance(cache, VectorCache)
         store = self.open_cache(kind, cache) if own_cache else cache
@@ -373,3 +307,97 @@ class ClipEmbedder:
                 f"({result.n_failed} unreadable in all)"
             )
         return result.vectors
+
+
+class ClipEmbedder(BatchedEmbedder):
+    """An open_clip model ready to embed images and texts.
+
+    ``model``: an open_clip config name (``open_clip.list_models()``), ``hf-hub:<repo>``, or any
+    name when ``model_config`` (dict or JSON path) is given, which registers it first.
+    ``weights``: checkpoint file, open_clip pretrained tag, or None (random init from ``seed``).
+    ``device``: auto (cuda > mps > cpu), cpu, cuda, mps. ``precision``: auto (autocast bf16/fp16
+    on CUDA, fp32 elsewhere), fp32, amp_bf16, amp_fp16.
+    """
+
+    def __init__(
+        self,
+        model: str = "ViT-B-32",
+        weights: str | Path | None = None,
+        *,
+        device: str = "auto",
+        precision: str = "auto",
+        batch_size: int = 64,
+        num_workers: int | None = None,
+        seed: int = 0,
+        model_config: dict[str, Any] | str | Path | None = None,
+        hub_cache_dir: str | None = None,
+    ) -> None:
+        if batch_size < 1:
+            raise ConfigError(f"batch size must be >= 1, got {batch_size}")
+        if model_config is not None:
+            register_model_config(model, model_config)
+        self.device = resolve_device(device)
+        self.precision = resolve_precision(precision, self.device)
+        self.batch_size = int(batch_size)
+        self.num_workers = int(num_workers) if num_workers else _default_workers()
+        self.loaded: LoadedModel = load_model(
+            model, weights, device=self.device, seed=seed, cache_dir=hub_cache_dir
+        )
+        self._pil_stage, self._normalize = _split_preprocess(self.loaded.preprocess)
+        self.dim = int(self._encode_texts([""]).shape[1])
+
+    # -- identities ------------------------------------------------------------------------
+    @property
+    def model_name(self) -> str:
+        return self.loaded.name
+
+    @property
+    def weights_identity(self) -> str:
+        return self.loaded.weights_identity
+
+    def identity(self, kind: str) -> dict[str, Any]:
+        """Everything besides the item that determines its raw vector (the cache namespace)."""
+        if kind not in KINDS:
+            raise ConfigError(f"kind must be one of {KINDS}, got '{kind}'")
+        out: dict[str, Any] = {
+            "kind": kind,
+            "model": self.loaded.name,
+            "model_config_sha256": self.loaded.config_sha256,
+            "weights": self.loaded.weights_identity,
+            "precision": self.precision,
+            "dim": self.dim,
+        }
+        if kind == "image":
+            out["preprocess"] = self.loaded.preprocess_cfg
+        else:
+            tok = self.loaded.tokenizer
+            out["tokenizer"] = {
+                "class": type(tok).__name__,
+                "context_length": getattr(tok, "context_length", None),
+            }
+        return out
+
+    # -- raw forward passes ----------------------------------------------------------------
+    def _to_pixels(self, img: Any) -> torch.Tensor:
+        """Loader-thread half of the preprocessing: (H, W, 3) uint8, or the full float tensor."""
+        if self._pil_stage is None:
+            return self.loaded.preprocess(img)
+        return torch.from_numpy(np.array(self._pil_stage(img), dtype=np.uint8))
+
+    def _encode_pixels(self, pixels: torch.Tensor) -> np.ndarray:
+        if self.device.type == "cuda":
+            pixels = pixels.pin_memory()
+        with autocast(self.device, self.precision):
+            x = pixels.to(self.device, non_blocking=True)
+            if self._normalize is not None:  # the ToTensor + Normalize half, on the device
+                mean, std = self._normalize
+                x = x.permute(0, 3, 1, 2).float().div(255)
+                x = x.sub(x.new_tensor(mean).view(-1, 1, 1)).div(x.new_tensor(std).view(-1, 1, 1))
+            out = self.loaded.model.encode_image(x)
+        return out.float().cpu().numpy()
+
+    def _encode_texts(self, texts: Sequence[str]) -> np.ndarray:
+        tokens = self.loaded.tokenizer(list(texts))
+        with autocast(self.device, self.precision):
+            out = self.loaded.model.encode_text(tokens.to(self.device))
+        return out.float().cpu().numpy()
