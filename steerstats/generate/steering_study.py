@@ -31,6 +31,13 @@ from steerstats.generate.steering import (
     train_thompson,
 )
 from steerstats.generate.steerworld import SteeringWorld
+from steerstats.generate.trace_scores import (
+    Table1,
+    image_steering_table,
+    score_lookup,
+    scored_tasks,
+    text_tasks,
+)
 from steerstats.generate.traces import constant_scale_share, scale_schedules, with_previous
 from steerstats.uncertainty import grouped_mean_bootstrap
 
@@ -181,6 +188,7 @@ class SteeringResult:
     trace_schedules: pd.DataFrame | None  # with traces: scales proposed per condition, round, previous
     trace_choices: pd.DataFrame | None  # with traces: % kept per condition x round, SEs over users
     seconds: float
+    table1: Table1 | None = None  # with traces and scores: avg change / % improved per condition
 
 
 def run_steering(
@@ -188,10 +196,19 @@ def run_steering(
     *,
     traces: pd.DataFrame | None = None,
     policy: ThompsonScale | None = None,
+    scores: pd.DataFrame | None = None,
+    score_column: str = "dreamsim",
+    text_steering: pd.DataFrame | None = None,
+    baseline: str | None = None,
+    scores_file: str = "scores",
     progress: bool = True,
 ) -> SteeringResult:
     """Train (unless ``policy`` is given) and evaluate the proposal policy; analyse ``traces``
-    (the release's ``image_steering`` table) if given. Nothing is written."""
+    (the release's ``image_steering`` table) if given, and with ``scores`` (per goal x image,
+    :mod:`steerstats.generate.trace_scores`) their Table 1, with ``text_steering`` (a steering
+    table) as the text baseline. Nothing is written."""
+    if scores is not None and traces is None:
+        raise ConfigError("scores need the traces they score (--data-dir)")
     t0 = time.perf_counter()
     cfg = check_config(cfg)
     seed, n_boot = int(cfg["seed"]), int(cfg["n_boot"])
@@ -211,4 +228,11 @@ def run_steering(
             learned.rename(columns={"modal_scale": "released_learned_scale", "modal_share": "released_share", "n": "released_n"}),
             on=["round", "previous"], how="left",
         )
-    return SteeringResult(cfg, policy, trained, evaluation, schedule, schedules, choices, time.perf_counter() - t0)
+    table1 = None
+    if scores is not None:
+        tasks = scored_tasks(traces, score_lookup(scores, score_column, file=scores_file))
+        if text_steering is not None:
+            tasks = pd.concat([text_tasks(text_steering, score_column), tasks], ignore_index=True)
+        table1 = image_steering_table(tasks, baseline=baseline, n_boot=n_boot, seed=seed, score_column=score_column)
+    return SteeringResult(cfg, policy, trained, evaluation, schedule, schedules, choices, time.perf_counter() - t0,
+                          table1)

@@ -6,7 +6,8 @@
     OUT/tables/learned_policy.*     posterior per (round, previous, scale bucket)
     OUT/tables/learned_schedule.*   the greedy scale per state (simulated, and released if given)
     OUT/tables/trace_schedules.*, trace_choices.*   (with --data-dir)
-    OUT/figures/learned_policy.*, trace_choices.*
+    OUT/tables/image_steering_table1.*, image_steering_ratios.*   (with --scores: Table 1 from scored traces)
+    OUT/figures/learned_policy.*, trace_choices.*, image_steering_change.*
     OUT/learned_policy.csv          reload with ``--policy`` (generate.steering_study.load_policy)
     OUT/report.md, OUT/manifest.json   (the run writer: steerstats.report.run)
 """
@@ -18,6 +19,7 @@ import pandas as pd
 
 from steerstats.generate.policies import PREVIOUS_NAMES, ThompsonScale
 from steerstats.generate.steering_study import SteeringResult
+from steerstats.generate.trace_scores import Table1
 from steerstats.report.artifacts import Figure, Table
 from steerstats.report.run import Run
 from steerstats.report.style import pyplot
@@ -51,6 +53,49 @@ def trace_choices_figure(choices: pd.DataFrame):
     return fig
 
 
+def table1_tables(t1: Table1) -> list[Table]:
+    """Table 1 (avg change, % improved per condition) and the ratios to the baseline condition."""
+    pct = round(100 * t1.level)
+    table, ratios = t1.table, t1.ratios
+    best = table.loc[table["avg_change"].idxmax()]
+    line = (f"Average change in {t1.score_column} from the first to the final image per task: "
+            + "; ".join(f"{r.condition} {r.avg_change:+.3f} [{r.avg_change_ci_low:+.3f}, {r.avg_change_ci_high:+.3f}], "
+                        f"{r.pct_improved:.0f}% improved" for r in table.itertuples())
+            + f". Largest: {best['condition']}.")
+    note = (f"estimand: mean over tasks of s(final) - s(first) and % of tasks with s(final) > s(first); {pct}% "
+            f"percentile intervals of the cluster bootstrap over {table['cluster'].iloc[0]} ({t1.n_boot} replicates)")
+    out = [Table("image_steering_table1", table, f"Image steering from scored traces ({t1.score_column}; Vafa et al. Table 1)",
+                 line, note, method="cluster bootstrap (percentile)", cluster=str(table["cluster"].iloc[0]), level=t1.level)]
+    if len(ratios):
+        rline = "; ".join(f"{r.condition} / {r.baseline}: {r.ratio:.2f}x [{r.ratio_ci_low:.2f}, {r.ratio_ci_high:.2f}]"
+                          for r in ratios.itertuples())
+        out.append(Table("image_steering_ratios", ratios, "Average change relative to the baseline condition",
+                         "Ratio of average changes: " + rline + ".",
+                         note.replace("estimand: mean over tasks", "estimand: ratio of the conditions' means")
+                         + "; boot_share_ratio_gt_1 is the share of replicates with ratio > 1 (not a p-value)",
+                         method="cluster bootstrap (percentile)", cluster=str(ratios["cluster"].iloc[0]), level=t1.level))
+    return out
+
+
+def table1_figure(t1: Table1):
+    """Average change per condition with its interval, and the share of tasks improved."""
+    plt = pyplot()
+    table = t1.table
+    fig, axes = plt.subplots(1, 2, figsize=(9, 3.2))
+    y = np.arange(len(table))
+    for ax, col, label in ((axes[0], "avg_change", f"average change in {t1.score_column}"),
+                           (axes[1], "pct_improved", "% of tasks improved")):
+        err = np.vstack([table[col] - table[f"{col}_ci_low"], table[f"{col}_ci_high"] - table[col]])
+        ax.barh(y, table[col], xerr=err, color="#4c72b0", capsize=3)
+        ax.set_yticks(y, table["condition"])
+        ax.set_xlabel(label)
+        ax.axvline(0 if col == "avg_change" else 50, color="grey", lw=0.8, ls=":")
+    axes[1].set_yticks(y, [""] * len(table))
+    fig.suptitle(f"Image steering, first -> final image ({round(100 * t1.level)}% CIs over users)", fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
 def steer_run(result: SteeringResult, *, inputs: list | None = None) -> Run:
     """The tables and figures of ``result`` as a Run (with ``learned_policy.csv`` to reload)."""
     cfg, policy = result.config, result.policy
@@ -77,6 +122,11 @@ def steer_run(result: SteeringResult, *, inputs: list | None = None) -> Run:
         )
         tables.append(choices)
         figures.append(Figure("trace_choices", trace_choices_figure(result.trace_choices), choices.title, choices.interpretation))
+    if result.table1 is not None:
+        t1 = result.table1
+        shown = table1_tables(t1)
+        tables.extend(shown)
+        figures.append(Figure("image_steering_change", table1_figure(t1), shown[0].title, shown[0].interpretation))
     tables.append(Table(
         "learned_schedule", result.schedule, "Greedy mixture scale per state of the learned policy",
         "The bucket with the highest posterior mean per (round, previous choice)"
