@@ -34,6 +34,9 @@ REQUIRED = {
         "model", "n", "rating_mean", "rating_se", "very_satisfied", "very_satisfied_se", "improvement_rate",
         "improvement_se", "rating_se_cluster", "improvement_se_cluster",
     ],
+    "rating_distribution": ["subset", "model", "n", "share_1", "share_2", "share_3", "share_4"],
+    "model_rankings": ["metric", "model", "mean", "mean_se", "rank", "rank_ci_low", "rank_ci_high", "cluster"],
+    "interrater_agreement": ["judgement", "n_items", "kappa", "kappa_ci_low", "kappa_ci_high", "cluster"],
     "image_steering_traces": [
         "condition", "round", "n_tasks", "mixture_scale_mean", "mixture_scale_min", "mixture_scale_max",
         "share_kept_current",
@@ -78,7 +81,8 @@ def test_every_table_written_with_required_columns(real_report):
             assert str(frame[column].iloc[-1]) == label
     tex = (real_report / "tables" / "similarity_by_model.tex").read_text()
     assert r"\toprule" in tex and r"\bottomrule" in tex and "0.652 (0.003) [" in tex
-    for fig in ("similarity_by_attempt", "similarity_by_model", "blind_steering_ratio"):
+    for fig in ("similarity_by_attempt", "similarity_by_model", "blind_steering_ratio", "ratings_by_model",
+                "judgement_rates_by_model", "model_rankings", "seed_frontier"):
         for ext in ("png", "pdf"):
             assert (real_report / "figures" / f"{fig}.{ext}").stat().st_size > 1000
 
@@ -247,3 +251,15 @@ def test_registry_extension_and_skipped_section(tmp_path):
     assert tex.startswith(r"\begin{table}") and r"\label{tab:extra}" in tex and r"\caption{" in tex
     assert tex.rstrip().endswith(r"\end{table}") and r"\resizebox" not in tex  # narrow: not scaled
     assert json.loads((tmp_path / "r" / "manifest.json").read_text())["skipped"]["llm"]
+
+
+def test_seed_producibility_file_sets_the_frontier_axis(tmp_path, capsys):
+    good = tmp_path / "p.csv"
+    good.write_text("condition,producibility\n1,0.2\n2,0.4\n3,0.6\ndefault,1\n")
+    from steerstats.cli.report import read_producibility
+
+    assert read_producibility(str(good)) == {"1": 0.2, "2": 0.4, "3": 0.6, "default": 1.0}
+    bad = tmp_path / "b.csv"
+    bad.write_text("condition,producibility\n1,0.2\n1,0.3\n")
+    assert main(["report", "--out", str(tmp_path / "o"), "--quiet", "--seed-producibility", str(bad)]) == 2
+    assert "row 2, column 'condition'" in capsys.readouterr().err and not (tmp_path / "o").exists()

@@ -64,6 +64,8 @@ SECTIONS: list[Section] = [
     Section("similarity", "steerstats.report.steerability:similarity_section", "Similarity to the goal"),
     Section("satisfaction", "steerstats.report.steerability:satisfaction_section", "Satisfaction ratings"),
     Section("judgements", "steerstats.report.steerability:judgements_section", "Improvement and prompt-output misalignment"),
+    Section("rankings", "steerstats.report.steerability:rankings_section", "Model rankings across metrics"),
+    Section("agreement", "steerstats.report.steerability:agreement_section", "Inter-rater agreement"),
     Section("blind_steering", "steerstats.report.steerability:blind_steering_section", "Blind steering by an LLM"),
     Section("seeds", "steerstats.report.steerability:seeds_section", "Seed constraint and seed choice"),
     Section("llm", "steerstats.report.steerability:llm_section", "Steering LLMs"),

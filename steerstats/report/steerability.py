@@ -13,6 +13,10 @@ from steerstats.data.study import Study
 from steerstats.report.artifacts import Figure, Table
 from steerstats.report.figures import (
     blind_steering_figure,
+    judgement_rates_figure,
+    rankings_figure,
+    rating_distribution_figure,
+    seed_frontier_figure,
     similarity_by_attempt_figure,
     similarity_by_model_figure,
 )
@@ -24,6 +28,7 @@ from steerstats.steerability import (
     image_steering_table,
     judgement_table,
     llm_table,
+    rating_distribution_table,
     satisfaction_table,
     seed_choice_table,
     seed_constraint_table,
@@ -125,9 +130,15 @@ def satisfaction_section(study: Study, context: ReportContext) -> list:
         f"{overall['first_attempt_mean']:.2f} (first attempt) to {overall['last_attempt_mean']:.2f} (last)."
     )
     note = _se_note(context, heads)
+    dist = rating_distribution_table(study)
     return [Table("satisfaction_by_model", table, "Satisfaction ratings (4-point) by model", line, note,
                   notes=("rating_max_mean: best rating per (model, goal) over attempts and raters, averaged over goals; its `_se` is over goals.",),
-                  **_design(heads))]
+                  **_design(heads)),
+            Table("rating_distribution", dist, "Distribution of the 4-point ratings by model",
+                  "Share of ratings 1 (worst) to 4 (best) per model, over all attempts and at the first and last attempt.",
+                  "descriptive shares (no SEs; the means' SEs are in satisfaction_by_model)"),
+            Figure("ratings_by_model", rating_distribution_figure(dist), "Ratings by model (Vafa et al. Fig. 2)",
+                   "Share of each 4-point rating per model; panels: all attempts, first attempt, last attempt.")]
 
 
 def judgements_section(study: Study, context: ReportContext) -> list:
@@ -148,8 +159,12 @@ def judgements_section(study: Study, context: ReportContext) -> list:
     note += (" The majority rates' headline leaves raters out: the release's procedure turns a goal's "
              "judgements into chunk votes, so it is not a rater-level mean; the `_share` columns are, and "
              "their headline is two-way when raters cross steering users.")
+    label = _cluster_label(heads[next(iter(JUDGEMENTS))])
     return [Table("judgement_rates", table, "Improvement rate and prompt-output misalignment", line, note,
-                  notes=notes, se_stems={n: n for n in JUDGEMENTS}, **_design(heads))]
+                  notes=notes, se_stems={n: n for n in JUDGEMENTS}, **_design(heads)),
+            Figure("judgement_rates_by_model", judgement_rates_figure(table, tuple(JUDGEMENTS), label),
+                   "Judgement rates by model (Vafa et al. Fig. 3, left)",
+                   f"Improvement rate, POM-1 and POM-5 per model (exact majority-vote rates) with 95% bars from the headline SE ({label}).")]
 
 
 def blind_steering_section(study: Study, context: ReportContext) -> list:
@@ -189,6 +204,11 @@ def seeds_section(study: Study, context: ReportContext) -> list:
                  "the model the seed files use; their goals differ from the seed files' goals.",)
         out.append(Table("seed_constraint", table, "Constraining the seed", line, _se_note(context, {"all": head}), notes=notes,
                          se_stems={"dreamsim_mean": "dreamsim"}, **_design({"all": head})))
+        out.append(Figure("seed_frontier", seed_frontier_figure(table, context.options.get("seed_producibility"),
+                                                                _cluster_label(head)),
+                          "Steerability by seed condition (Vafa et al. Fig. 7)",
+                          "Mean DreamSim per seed condition with 95% bars from the headline SE "
+                          f"({_cluster_label(head)}); against producibility when one is given per condition."))
     if study.choosing_seed is not None:
         table, head = seed_choice_table(study, n_boot=context.n_boot, seed=context.seed)
         avg = table[table["attempt"] == M.AVERAGE].iloc[0]
@@ -244,3 +264,45 @@ __all__ = [
     "seeds_section",
     "similarity_section",
 ]
+
+
+def rankings_section(study: Study, context: ReportContext) -> list:
+    from steerstats.steerability.rankings import model_rankings, rank_agreement
+
+    ranks = model_rankings(study, n_boot=context.n_boot, seed=context.seed)
+    if ranks.empty:
+        study.require("steering")
+    agree = rank_agreement(ranks)
+    top = ranks[ranks["rank"] == ranks.groupby("metric")["rank"].transform("min")]
+    line = "Most steerable model per metric: " + "; ".join(
+        f"{r.label}: {r.model} (rank interval {r.rank_ci_low:g}-{r.rank_ci_high:g})" for r in top.itertuples()) + "."
+    if len(agree):
+        line += " Spearman correlation of the rankings: " + ", ".join(
+            f"{r.metric_a}/{r.metric_b} {r.spearman:.2f}" for r in agree.itertuples()) + "."
+    note = (f"estimand: each model's rank by its mean per metric; 95% percentile rank intervals from a cluster bootstrap "
+            f"over steering users ({context.n_boot} replicates, one bootstrap per metric); boot_share_rank_1 is the share "
+            "of replicates ranking the model first")
+    return [Table("model_rankings", ranks, "Model rankings across metrics", line, note,
+                  se_stems={"mean": "mean"}, method="cluster bootstrap (percentile rank interval)",
+                  cluster="steering_user_id"),
+            Table("ranking_agreement", agree, "Agreement of the metric rankings",
+                  "Spearman correlation between the models' ranks under each pair of metrics.", "descriptive (no SEs)"),
+            Figure("model_rankings", rankings_figure(ranks), "Model rankings across metrics (Vafa et al. Fig. 5)",
+                   "Rank per metric (1 = most steerable) with 95% bootstrap rank intervals over steering users.")]
+
+
+def agreement_section(study: Study, context: ReportContext) -> list:
+    from steerstats.steerability.agreement import agreement_table
+
+    table = agreement_table(study, n_boot=context.n_boot, seed=context.seed)
+    if table.empty:
+        study.require("improvement")
+    line = "Cohen's kappa between two random raters of the same sequence: " + "; ".join(
+        f"{r.judgement} {r.kappa:.2f} [{r.kappa_ci_low:.2f}, {r.kappa_ci_high:.2f}]" for r in table.itertuples()) + "."
+    note = ("estimand: the expected Cohen's kappa of two judgements drawn at random per (model, goal) item (the release's "
+            "random rater split made an expectation: mean over n_splits seeded splits; kappa_split_sd is the split's own "
+            f"noise); 95% percentile intervals from a cluster bootstrap over the `cluster` column ({context.n_boot} "
+            "replicates, each averaging 20 fresh splits)")
+    return [Table("interrater_agreement", table, "Inter-rater agreement of the judgements", line, note,
+                  method="cluster bootstrap (percentile), random rater splits",
+                  cluster=", ".join(dict.fromkeys(table["cluster"])))]

@@ -143,6 +143,8 @@ def judgement_table(study: Study, *, n_boot: int, seed: int) -> tuple[pd.DataFra
             part, lambda fr, w, column=column: M.judgement_share(fr, w, column=column, models=models), f,
             [f"{name}_share"], n_boot=n_boot, seed=seed, stems={f"{name}_share": f"{name}_share"},
         )
+        if "n_clusters" in part.columns:  # each file's own number of headline clusters
+            part = part.rename(columns={"n_clusters": f"{name}_n_clusters"})
         table = table.merge(part, on="model", how="left", validate="one_to_one")
     # the simulation's truth is the per-judgement probability: the estimand of the plain share
     truth = {f"{n}_share": f"{n.removesuffix('_rate')}_prob_by_model" for n in JUDGEMENTS}
@@ -276,3 +278,24 @@ def image_steering_table(study: Study) -> pd.DataFrame:
         },
         ["condition", "round"],
     )
+
+
+#: attempt subsets of the rating distribution (Vafa et al. Fig. 2): name -> attempts kept (None: all)
+RATING_SUBSETS = {"all attempts": None, "first attempt": 1, "last attempt": 5}
+
+
+def rating_distribution_table(study: Study) -> pd.DataFrame:
+    """Share of each rating 1..4 per model (+ Overall) and attempt subset, with the row counts:
+    the distribution behind the satisfaction means (descriptive; the means' SEs are in
+    ``satisfaction_by_model``)."""
+    r = study.require("sat_ratings")
+    rows = []
+    for subset, attempt in RATING_SUBSETS.items():
+        part = r if attempt is None else r[r["attempt"] == attempt]
+        for model, g in [*part.groupby("model", sort=True), (M.OVERALL, part)]:
+            ratings = g["rating"].to_numpy(float)
+            row = {"subset": subset, "model": model, "n": len(ratings)}
+            for level in (1, 2, 3, 4):
+                row[f"share_{level}"] = float(np.mean(ratings == level)) if len(ratings) else np.nan
+            rows.append(row)
+    return pd.DataFrame(rows)
