@@ -133,3 +133,21 @@ def test_card_is_found_and_describes_every_column(study):
         assert spec.remote_path.startswith(("image_generation/data/", "LLMs/data/"))
         assert all(c.description for c in spec.columns)
     assert list(study.steering.columns) == [c.name for c in card.file("steering").columns]
+
+
+def test_partial_study_loads_the_files_present(tmp_path, vafa2025_dir):
+    from steerstats.data import load_study
+    from steerstats.errors import DataNotFoundError
+
+    (tmp_path / "image_generation").mkdir()
+    steering = pd.read_csv(vafa2025_dir / "image_generation" / "steering.csv", dtype=str, keep_default_na=False)
+    steering.iloc[:50].to_csv(tmp_path / "image_generation" / "steering.csv", index=False)  # not the release
+    with pytest.raises(DataNotFoundError, match="--partial"):
+        load_study("vafa2025", tmp_path)
+    study = load_study("vafa2025", tmp_path, partial=True)
+    assert len(study.steering) == 50 and study.sat_ratings is None and study.blind_steering == {}
+    assert any("partial study: 19 file(s) absent" in str(w) for w in study.warnings)
+    (tmp_path / "image_generation" / "steering.csv").unlink()
+    (tmp_path / "image_generation" / "pom1.csv").write_text("x\n")
+    with pytest.raises(DataNotFoundError, match=r"not found in --data-dir.*image_generation/steering.csv"):
+        load_study("vafa2025", tmp_path, partial=True)

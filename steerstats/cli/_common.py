@@ -18,6 +18,9 @@ def add_dataset_args(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="directory of the dataset's files (default: $STEERSTATS_DATA, else the user cache dir)",
     )
+    parser.add_argument("--partial", action="store_true",
+                        help="a study of your own in the release's layout with only some of its files "
+                        "(steering.csv at least): load those, skip the sections of the others")
     parser.add_argument("--seed", type=int, default=0, help="seed for every random step")
 
 

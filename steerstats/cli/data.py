@@ -60,7 +60,7 @@ def _common_root(paths: list) -> str:
 def _validate(args: argparse.Namespace) -> int:
     from steerstats.data import load_study
 
-    study = load_study(args.dataset, args.data_dir, seed=args.seed)
+    study = load_study(args.dataset, args.data_dir, seed=args.seed, partial=args.partial)
     extra = []
     if study.truth is not None:  # a simulated study: check it against the release's schema too
         from steerstats.data import validate_study

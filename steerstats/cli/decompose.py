@@ -81,7 +81,7 @@ def run(args: argparse.Namespace) -> int:
         study_run,
     )
 
-    study = load_analysis_study(args.dataset, args.data_dir, args.seed)
+    study = load_analysis_study(args.dataset, args.data_dir, args.seed, partial=args.partial)
     goal = goal_source(args)
     res = run_decomposition(
         study,

@@ -59,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
     split = parse_split(args.split)
     guard_out(args, "predict", args.data_dir, *embedding_files(args), args.cache_dir)
     t0 = time.perf_counter()
-    study = load_analysis_study(args.dataset, args.data_dir, args.seed)
+    study = load_analysis_study(args.dataset, args.data_dir, args.seed, partial=args.partial)
     goal = goal_source(args)
     heads = ("ridge", "mlp") if args.head == "both" else (args.head,)
     res = run_predictors(

@@ -37,7 +37,7 @@ def run(args: argparse.Namespace) -> int:
     options = {}
     if args.seed_producibility:
         options["seed_producibility"] = read_producibility(args.seed_producibility)
-    study = load_study(args.dataset, args.data_dir, args.seed)
+    study = load_study(args.dataset, args.data_dir, args.seed, partial=args.partial)
     context = ReportContext(seed=args.seed, n_boot=args.n_boot, bayes=args.bayes, dataset=args.dataset,
                             options=options)
     result = build_report(study, args.out, context=context, progress=not args.quiet, force=args.force)

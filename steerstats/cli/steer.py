@@ -19,6 +19,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--config", default=None, help="analysis TOML or a shipped name (default: the built-in = steer_synthetic)")
     add_out_arg(parser, "out/steer")
     parser.add_argument("--data-dir", default=None, help="released vafa2025 study directory: add the trace analysis")
+    parser.add_argument("--partial", action="store_true",
+                        help="--data-dir is a study of your own with only some of the release's files")
     parser.add_argument("--policy", default=None, help="a saved learned_policy.csv: evaluate it instead of training")
     parser.add_argument("--scores", default=None, metavar="FILE",
                         help="per (goal, image) scores of the traces' images (`steerstats score` output on --pairs-out's "
@@ -56,7 +58,7 @@ def run(args: argparse.Namespace) -> int:
         from steerstats.data import load_study
         from steerstats.report.build import study_inputs
 
-        study = load_study("vafa2025", args.data_dir)
+        study = load_study("vafa2025", args.data_dir, partial=args.partial)
         traces = study.require("image_steering")
         steering = study.require("steering") if args.text_baseline else None
         inputs += study_inputs(study)
@@ -90,7 +92,7 @@ def _write_pairs(args: argparse.Namespace) -> int:
     out = Path(args.pairs_out)
     if out.exists() and not args.force:
         raise OutputError(f"--pairs-out {out} exists; pass --force to replace it")
-    pairs = trace_pairs(load_study("vafa2025", args.data_dir).require("image_steering"))
+    pairs = trace_pairs(load_study("vafa2025", args.data_dir, partial=args.partial).require("image_steering"))
     atomic_write_bytes(out, pairs.to_csv(index=False).encode("utf-8"))
     print(f"wrote {len(pairs)} (goal_image, generated_image) pairs to {out}; score them with "
           f"`steerstats score --in {out} --metric ...` and pass the result as --scores")

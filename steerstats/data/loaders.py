@@ -42,10 +42,13 @@ def load_file(
     card: DatasetCard | str = "vafa2025",
     *,
     relpath: str | None = None,
+    release: bool = True,
 ) -> Table:
     """Load and validate ``path`` against the card's schema for file ``key`` (e.g. ``"steering"``).
 
     Errors name ``path``; warnings and provenance use ``relpath`` (default: the card's path).
+    ``release=False`` (a study of one's own in the release's layout) skips the checks against the
+    released file (sha256, record count); the schema applies as always.
     Image-steering files come back tidy (see :func:`tidy_image_steering`).
     """
     card = load_card(card) if isinstance(card, str) else card
@@ -59,7 +62,7 @@ def load_file(
     frame, warns = parse_table(table, spec, card.models, label=str(path))
     digest = sha256_bytes(raw)
     warns = [dataclasses.replace(w, file=rel) for w in warns]
-    if spec.sha256 and digest != spec.sha256:
+    if release and spec.sha256 and digest != spec.sha256:
         warns.append(_modified_file(path, raw, len(frame), spec))
     info = InputFile(path=rel, sha256=digest, rows=len(frame))
     if "all_attempts" in frame.columns:
@@ -147,50 +150,67 @@ def load_llm_improvement(path: str | Path) -> Table:
     return load_file(path, "llm_improvement")
 
 
-def load_vafa2025(data_dir: str | Path | None = None, *, card: str = "vafa2025") -> Study:
+def load_vafa2025(data_dir: str | Path | None = None, *, card: str = "vafa2025", partial: bool = False) -> Study:
     """Load and validate every file of the released study into a :class:`Study`.
 
-    ``data_dir`` is resolved by :func:`resolve_data_dir`. Every file of the card must be present.
+    ``data_dir`` is resolved by :func:`resolve_data_dir`. Every file of the card must be present,
+    unless ``partial``: a study of one's own in the release's layout, where the files present are
+    loaded (``steering.csv`` at least) against the card's schema but not the release's checksums
+    and record counts, the study lacks the others (so the report skips their sections) and a
+    warning lists them.
     """
     root = resolve_data_dir(card, data_dir)
     dcard = load_card(card)
     missing = [f.path for f in dcard.files if not (root / f.path).is_file()]
-    if missing:
+    absent: list[DataWarning] = []
+    if missing and not partial:
         raise DataNotFoundError(
             f"{root}: {len(missing)} file(s) of dataset '{dcard.name}' missing ({', '.join(missing)}); "
-            f"run: steerstats data fetch {dcard.name} --out {root}"
+            f"run: steerstats data fetch {dcard.name} --out {root} (or pass --partial for a study of your own)"
         )
-    tables: dict[str, Table] = {f.key: load_file(root / f.path, f.key, dcard) for f in dcard.files}
-    image_steering = pd.concat(
-        [tables[f"image_steering_{c}"].frame for c in CONDITIONS.values()], ignore_index=True
-    )
-    blind = {k: tables[f"blind_steering_{k}"].frame for k in BLIND_STEERING_K}
+    if missing:
+        steering_path = dcard.file("steering").path
+        if steering_path in missing:
+            raise DataNotFoundError(f"{root}: a partial study needs at least {steering_path}")
+        absent.append(DataWarning(str(root), f"partial study: {len(missing)} file(s) absent, their sections are "
+                                  f"skipped ({', '.join(missing)})"))
+    tables: dict[str, Table] = {f.key: load_file(root / f.path, f.key, dcard, release=not partial)
+                                for f in dcard.files if f.path not in missing}
+
+    def frame(key: str) -> pd.DataFrame | None:
+        return tables[key].frame if key in tables else None
+
+    parts = [frame(f"image_steering_{c}") for c in CONDITIONS.values()]
+    image_steering = pd.concat([p for p in parts if p is not None], ignore_index=True) if any(
+        p is not None for p in parts) else None
+    blind = {k: frame(f"blind_steering_{k}") for k in BLIND_STEERING_K if frame(f"blind_steering_{k}") is not None}
     cross = cross_check(
         {
-            "steering": tables["steering"].frame,
-            "sat_ratings": tables["sat_ratings"].frame,
-            "improvement": tables["improvement"].frame,
-            "pom1": tables["pom1"].frame,
-            "pom5": tables["pom5"].frame,
+            "steering": frame("steering"),
+            "sat_ratings": frame("sat_ratings"),
+            "improvement": frame("improvement"),
+            "pom1": frame("pom1"),
+            "pom5": frame("pom5"),
             "blind_steering": blind,
         }
     )
     return Study(
         name=dcard.name,
-        steering=tables["steering"].frame,
-        sat_ratings=tables["sat_ratings"].frame,
-        improvement=tables["improvement"].frame,
-        pom1=tables["pom1"].frame,
-        pom5=tables["pom5"].frame,
+        steering=frame("steering"),
+        sat_ratings=frame("sat_ratings"),
+        improvement=frame("improvement"),
+        pom1=frame("pom1"),
+        pom5=frame("pom5"),
         blind_steering=blind,
-        choosing_seed=tables["choosing_seed"].frame,
-        seed_constraint={n: tables[f"seed_constraint_{n}"].frame for n in SEED_CONSTRAINT_N},
-        bookshelf=tables["bookshelf"].frame,
+        choosing_seed=frame("choosing_seed"),
+        seed_constraint={n: frame(f"seed_constraint_{n}") for n in SEED_CONSTRAINT_N
+                         if frame(f"seed_constraint_{n}") is not None},
+        bookshelf=frame("bookshelf"),
         image_steering=image_steering,
-        llm_steering=tables["llm_steering"].frame,
-        llm_sat_ratings=tables["llm_sat_ratings"].frame,
-        llm_improvement=tables["llm_improvement"].frame,
-        warnings=tuple(w for t in tables.values() for w in t.warnings) + tuple(cross),
+        llm_steering=frame("llm_steering"),
+        llm_sat_ratings=frame("llm_sat_ratings"),
+        llm_improvement=frame("llm_improvement"),
+        warnings=tuple(absent) + tuple(w for t in tables.values() for w in t.warnings) + tuple(cross),
         files=tuple(t.file for t in tables.values()),
         source=str(root),
     )
@@ -239,11 +259,12 @@ def validate_study(study: Study, card: DatasetCard | str = "vafa2025") -> list[D
 FEEDBACK_DATASETS = ("tifa160",)
 
 
-def load_study(name: str = "synthetic", data_dir: str | Path | None = None, seed: int = 0):
+def load_study(name: str = "synthetic", data_dir: str | Path | None = None, seed: int = 0, *, partial: bool = False):
     """The study called ``name``: ``"synthetic"`` (``simulate_study(seed=seed)``, known truth), a
     steerability card such as ``"vafa2025"`` (a :class:`Study`), or a feedback dataset such as
     ``"tifa160"`` (a :class:`~steerstats.data.tifa160.FeedbackStudy`); files from
-    :func:`resolve_data_dir`."""
+    :func:`resolve_data_dir`. ``partial``: a steerability study with only some of the card's files
+    (:func:`load_vafa2025`)."""
     if name == "synthetic":
         from steerstats.data.simulate import simulate_study
 
@@ -252,5 +273,5 @@ def load_study(name: str = "synthetic", data_dir: str | Path | None = None, seed
         from steerstats.data.tifa160 import load_tifa160
 
         return load_tifa160(data_dir)
-    return load_vafa2025(data_dir, card=name)
+    return load_vafa2025(data_dir, card=name, partial=partial)
 

@@ -19,7 +19,7 @@ from steerstats.data.study import Study
 TERM_COLUMNS = ("observed_diff", "steering_term", "producible_term", "mean_error_diff")
 
 
-def load_analysis_study(dataset: str, data_dir: str | None, seed: int) -> Study:
+def load_analysis_study(dataset: str, data_dir: str | None, seed: int, *, partial: bool = False) -> Study:
     """vafa2025 (or another card) through :func:`steerstats.data.load_study`; ``synthetic`` is the
     decomposition simulation (known mu_i and p_i, see :mod:`steerstats.data.simulate.decomposition`),
     ``synthetic-nonadditive`` its scenario with model-specific slopes and a non-linear goal effect."""
@@ -32,7 +32,7 @@ def load_analysis_study(dataset: str, data_dir: str | None, seed: int) -> Study:
         return simulate_decomposition_study(nonadditive_params() if dataset.endswith("nonadditive") else None, seed=seed)
     from steerstats.data import load_study
 
-    return load_study(dataset, data_dir, seed)
+    return load_study(dataset, data_dir, seed, partial=partial)
 
 
 def decomposition_frame(data, interval, method: str, truth: pd.DataFrame | None = None) -> pd.DataFrame:
