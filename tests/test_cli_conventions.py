@@ -76,6 +76,9 @@ def _readme_commands() -> list[str]:
 PLACEHOLDERS = {"COMMAND": "report", "...": "", "N": "1", "B": "2", "R": "2", "R2": "2", "NAME": "bootstrap", "KIND": "budget",
                 "NAME|FILE": "budget"}
 
+#: variables of the README's walkthrough that stand for several arguments
+SHELL_VARIABLES = {"$CLIP": ["--model", "ViT-B-32", "--weights", "w.pt"]}
+
 
 def _concrete(snippet: str) -> list[str]:
     """One concrete argv for a README snippet: the first of each a|b alternative, optional groups
@@ -86,6 +89,9 @@ def _concrete(snippet: str) -> list[str]:
     argv = []
     for token in s.split():
         token = token.split("|")[0]
+        if token in SHELL_VARIABLES:  # a walkthrough variable standing for several arguments
+            argv.extend(SHELL_VARIABLES[token])
+            continue
         argv.append(PLACEHOLDERS.get(token, token))
     return [a for a in argv if a]
 

@@ -70,6 +70,24 @@ SCHEMA: dict[str, Field] = {
         "learned_mode": Field("str", "greedy", "how the learned policy proposes", choices=("greedy", "thompson")),
         "fixed_scales": Field("list[float]", [], "constant-scale baselines", ge=0, le=1),
     }),
+    "backend": Field("table", {}, "also steer through a real generation backend (Eq. 8 variations of its latents)", fields={
+        "kind": Field("str", "none", "'none' or 'diffusers' (a local pipeline)", choices=("none", "diffusers")),
+        "pipeline": Field("str", "", "local diffusers pipeline directory"),
+        "tasks": Field("str", "", "table of goal_prompt, prompt: one steering task per row"),
+        "steps": Field("int", 30, "denoising steps per image", ge=1, le=1000),
+        "guidance": Field("float", 7.5, "classifier-free guidance scale", ge=0),
+        "height": Field("int", 0, "image height (0: the pipeline's)", ge=0, le=8192),
+        "width": Field("int", 0, "image width (0: the pipeline's)", ge=0, le=8192),
+        "device": Field("str", "auto", "torch device", choices=("auto", "cpu", "cuda", "mps")),
+        "dtype": Field("str", "auto", "pipeline precision", choices=("auto", "fp32", "fp16")),
+        "clip": Field("table", {}, "the open_clip model whose image cosine is the similarity", fields={
+            "model": Field("str", "ViT-B-32", "open_clip model name"),
+            "weights": Field("str", "", "checkpoint file or open_clip pretrained tag"),
+            "config": Field("str", "", "open_clip config JSON registered under 'model' (custom models)"),
+            "random_init": Field("bool", False, "no weights: seeded random init (tests only)"),
+            "seed": Field("int", 0, "seed of random_init", ge=0),
+        }),
+    }),
     "random": Field("table", {}, "the random-proposal baseline", fields={
         "low": Field("float", 0.0, "lowest scale", ge=0, le=1),
         "high": Field("float", 1.0, "highest scale", ge=0, le=1),
@@ -87,6 +105,10 @@ def check_config(table: Mapping[str, Any], *, where: str = "") -> dict[str, Any]
     prefix = f"{where}: " if where else ""
     if cfg["random"]["low"] > cfg["random"]["high"]:
         raise ConfigError(f"{prefix}random.low: must be <= random.high")
+    if cfg["backend"]["kind"] == "diffusers":
+        for key in ("pipeline", "tasks"):
+            if not cfg["backend"][key]:
+                raise ConfigError(f"{prefix}backend.{key}: needed with backend.kind = 'diffusers'")
     floats = max(cfg["evaluate"]["episodes"], cfg["train"]["batch"]) * cfg["suggestions"] * cfg["world"]["embed_dim"]
     if floats > MAX_EPISODE_FLOATS:
         raise ConfigError(
@@ -149,6 +171,28 @@ def evaluation_table(cfg: Mapping[str, Any], world: SteeringWorld, policy: Thomp
                                "se_change": "mean_change_se", "se_pct_improved": "pct_improved_se"})
 
 
+def backend_evaluation_table(cfg: Mapping[str, Any], policy: ThompsonScale, *, progress: bool = True) -> pd.DataFrame:
+    """The evaluation's methods through the ``[backend]`` (text re-draws, random and learned proposals)
+    on the tasks of its table, summarised as Table 1 with the paired difference against random."""
+    from steerstats.generate.backend_steering import build_backend, read_tasks, run_backend_episodes
+
+    section = cfg["backend"]
+    tasks = read_tasks(section["tasks"]) if section["tasks"] else None
+    backend = build_backend(section)
+    e, r = cfg["evaluate"], cfg["random"]
+    methods = {
+        "text (prompt re-draws)": None,
+        "random proposals": RandomScale(float(r["low"]), float(r["high"]), str(r["per"])),
+        "learned proposals": policy.greedy() if e["learned_mode"] == "greedy" else policy,
+    }
+    episodes = run_backend_episodes(backend, tasks, methods, seed=int(cfg["seed"]), n_rounds=int(cfg["rounds"]),
+                                    k=int(cfg["suggestions"]), steerer=Steerer(float(cfg["steerer"]["noise_sd"])),
+                                    progress=progress)
+    out = summarize_methods(episodes, baseline="random proposals")
+    return out.rename(columns={"diff_vs_random proposals": "diff_vs_random", "se_diff_vs_random proposals": "diff_vs_random_se",
+                               "se_change": "mean_change_se", "se_pct_improved": "pct_improved_se"})
+
+
 def greedy_schedule(policy: ThompsonScale) -> pd.DataFrame:
     table = policy.table()
     best = table.loc[table.groupby(["round", "previous"], sort=False)["posterior_mean"].idxmax()]
@@ -189,6 +233,7 @@ class SteeringResult:
     trace_choices: pd.DataFrame | None  # with traces: % kept per condition x round, SEs over users
     seconds: float
     table1: Table1 | None = None  # with traces and scores: avg change / % improved per condition
+    backend_evaluation: pd.DataFrame | None = None  # [backend]: the methods through a real backend
 
 
 def run_steering(
@@ -228,6 +273,7 @@ def run_steering(
             learned.rename(columns={"modal_scale": "released_learned_scale", "modal_share": "released_share", "n": "released_n"}),
             on=["round", "previous"], how="left",
         )
+    backend = backend_evaluation_table(cfg, policy, progress=progress) if cfg["backend"]["kind"] == "diffusers" else None
     table1 = None
     if scores is not None:
         tasks = scored_tasks(traces, score_lookup(scores, score_column, file=scores_file))
@@ -235,4 +281,4 @@ def run_steering(
             tasks = pd.concat([text_tasks(text_steering, score_column), tasks], ignore_index=True)
         table1 = image_steering_table(tasks, baseline=baseline, n_boot=n_boot, seed=seed, score_column=score_column)
     return SteeringResult(cfg, policy, trained, evaluation, schedule, schedules, choices, time.perf_counter() - t0,
-                          table1)
+                          table1, backend)

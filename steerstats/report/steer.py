@@ -122,6 +122,15 @@ def steer_run(result: SteeringResult, *, inputs: list | None = None) -> Run:
         )
         tables.append(choices)
         figures.append(Figure("trace_choices", trace_choices_figure(result.trace_choices), choices.title, choices.interpretation))
+    if result.backend_evaluation is not None:
+        b = cfg["backend"]
+        tables.append(Table(
+            "backend_steering", result.backend_evaluation,
+            f"Steering through the diffusers backend ({b['pipeline']}; Eq. 8 variations)",
+            _evaluation_line(result.backend_evaluation),
+            "row SEs over tasks (sd/sqrt(n)); diff_vs_random is the paired difference on the same tasks (same goal "
+            "and first image); similarity = cosine of the [backend.clip] image embeddings",
+        ))
     if result.table1 is not None:
         t1 = result.table1
         shown = table1_tables(t1)
