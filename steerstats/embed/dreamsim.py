@@ -23,11 +23,13 @@ from steerstats.embed.embedder import BatchedEmbedder, _default_workers
 from steerstats.errors import ConfigError
 
 #: checkpoints each DreamSim variant needs in its weights directory (dreamsim 0.2, model.py)
+#: plus the torch.hub copy of the DINO code (dreamsim builds the DINO ViT with torch.hub.load from
+#: the weights directory, which downloads the repository when it is not there)
 REQUIRED_CHECKPOINTS = {
     "ensemble": ("dino_vitb16_pretrain.pth", "open_clip_vitb16_pretrain.pth.tar", "clip_vitb16_pretrain.pth.tar",
-                 "ensemble_lora"),
-    "dino_vitb16": ("dino_vitb16_pretrain.pth", "dino_vitb16_single_lora"),
-    "dinov2_vitb14": ("dinov2_vitb14_pretrain.pth", "dinov2_vitb14_single_lora"),
+                 "ensemble_lora", "facebookresearch_dino_main"),
+    "dino_vitb16": ("dino_vitb16_pretrain.pth", "dino_vitb16_single_lora", "facebookresearch_dino_main"),
+    "dinov2_vitb14": ("dinov2_vitb14_pretrain.pth", "dinov2_vitb14_single_lora", "facebookresearch_dinov2_main"),
     "open_clip_vitb32": ("open_clip_vitb32_pretrain.pth.tar", "open_clip_vitb32_single_lora"),
     "clip_vitb32": ("clip_vitb32_pretrain.pth.tar", "clip_vitb32_single_lora"),
 }
@@ -87,6 +89,9 @@ class DreamSimEmbedder(BatchedEmbedder):
                      batch_size: int = 32, num_workers: int | None = None) -> DreamSimEmbedder:
         """Load DreamSim from checkpoints on disk (the ``dreamsim`` extra; never downloads)."""
         root = check_weights(weights_dir, dreamsim_type)
+        from steerstats.embed._compat import import_torchvision
+
+        import_torchvision()  # dreamsim imports torchvision: through the CPU-torch shim if needed
         from dreamsim import dreamsim as build  # ModuleNotFoundError -> the CLI's install hint
 
         torch_device = resolve_device(device)

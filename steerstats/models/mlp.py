@@ -40,6 +40,28 @@ class JointCBM(nn.Module):
         return s, agg[:, 0]
 
 
+class PairwiseReward(nn.Module):
+    """A shared reward r(x) = MLP(x) applied to both halves of a pair row [x_a | x_b]: returns
+    d = r(x_a) - r(x_b) (Bradley-Terry), and with ``ties`` also log nu, the Davidson (1970) tie
+    parameter. ``reward`` scores single items (inputs of the half width)."""
+
+    hidden: Sequence[int] = (256, 256)
+    ties: bool = False
+
+    def setup(self) -> None:
+        self.net = MLP(tuple(self.hidden), 1, name="reward")
+        if self.ties:
+            self.log_nu = self.param("log_nu", nn.initializers.zeros, ())
+
+    def reward(self, x: jax.Array) -> jax.Array:
+        return self.net(x)[:, 0]
+
+    def __call__(self, x: jax.Array) -> jax.Array | tuple[jax.Array, jax.Array]:
+        half = x.shape[1] // 2
+        d = self.reward(x[:, :half]) - self.reward(x[:, half:])
+        return (d, self.log_nu) if self.ties else d
+
+
 def init_params(module: nn.Module, key: jax.Array, dim: int) -> dict:
     """Parameters of ``module`` for inputs of width ``dim`` (Flax default initialisers)."""
     return module.init(key, jnp.zeros((1, dim), jnp.float32))["params"]

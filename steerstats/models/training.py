@@ -10,7 +10,11 @@ runs all epochs — a static trip count is what makes it one compiled program).
 
 Losses (mean over the minibatch of per-example losses):
 - ``"heads"``: mean over heads k of BCE(logit_k, y_k) — coarse model (1 head) and CBM stage 1;
-- ``"joint"``: BCE(aggregate logit, y) + lambda * mean_k BCE(concept logit_k, c_k).
+- ``"joint"``: BCE(aggregate logit, y) + lambda * mean_k BCE(concept logit_k, c_k);
+- ``"bradley_terry"``: rows are pairs [x_a | x_b], y = 1 (a preferred), 0 (b) or 0.5 (a tie counted
+  as half a win each); BCE(r(x_a) - r(x_b), y) (Bradley & Terry 1952);
+- ``"davidson"``: the same pairs with ties modelled (Davidson 1970): with d = r_a - r_b,
+  P(a) : P(b) : P(tie) = e^{d/2} : e^{-d/2} : nu, nu = e^{log_nu} learned; -log P(outcome).
 
 :func:`train_many` vmaps the same run over a batch of PRNG keys (several seeds at once). On the
 2-core CPU this was written on it is no faster than running the seeds one after another
@@ -29,7 +33,9 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from steerstats.models.mlp import MLP, JointCBM, init_params
+from steerstats.models.mlp import MLP, JointCBM, PairwiseReward, init_params
+
+PAIRWISE_LOSSES = ("bradley_terry", "davidson")
 
 
 @dataclass(frozen=True)
@@ -47,6 +53,8 @@ class TrainSpec:
     def module(self) -> Any:
         if self.loss == "joint":
             return JointCBM(self.hidden, self.n_out)
+        if self.loss in PAIRWISE_LOSSES:
+            return PairwiseReward(self.hidden, ties=self.loss == "davidson")
         return MLP(self.hidden, self.n_out)
 
 
@@ -77,6 +85,14 @@ def _joint_loss(out: tuple, y: jax.Array, w: jax.Array, lam: float) -> jax.Array
     return agg + lam * _heads_loss(concept_logits, y[:, 1:], w)
 
 
+def _davidson_loss(out: tuple, y: jax.Array, w: jax.Array) -> jax.Array:
+    d, log_nu = out
+    logits = jnp.stack([d / 2, -d / 2, jnp.broadcast_to(log_nu, d.shape)], axis=1)
+    outcome = jnp.where(y[:, 0] == 1.0, 0, jnp.where(y[:, 0] == 0.0, 1, 2))
+    nll = optax.softmax_cross_entropy_with_integer_labels(logits, outcome)
+    return jnp.sum(nll * w) / jnp.maximum(jnp.sum(w), 1e-12)
+
+
 def _loss_fn(spec: TrainSpec):
     module = spec.module()
 
@@ -84,6 +100,10 @@ def _loss_fn(spec: TrainSpec):
         out = module.apply({"params": params}, x)
         if spec.loss == "joint":
             return _joint_loss(out, y, w, spec.concept_weight)
+        if spec.loss == "davidson":
+            return _davidson_loss(out, y, w)
+        if spec.loss == "bradley_terry":
+            return _heads_loss(out[:, None], y, w)
         return _heads_loss(out, y, w)
 
     return loss
@@ -209,4 +229,6 @@ def apply(spec: TrainSpec, params: Any, x: np.ndarray, batch: int = 8192) -> Any
 @functools.lru_cache(maxsize=64)
 def _compiled_apply(spec: TrainSpec):
     module = spec.module()
+    if spec.loss in PAIRWISE_LOSSES:  # a pairwise model scores single items: r(x)
+        return jax.jit(lambda params, x: module.apply({"params": params}, x, method=PairwiseReward.reward))
     return jax.jit(lambda params, x: module.apply({"params": params}, x))
