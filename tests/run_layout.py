@@ -14,7 +14,7 @@ from steerstats.report.run import MANIFEST_KEYS, SCHEMA
 
 #: every command that writes a run directory, with the test that checks its layout
 RUN_COMMANDS = ("report", "decompose", "decompose --validate", "predict", "rejection", "steer", "budget", "validate coverage",
-                "goalspace score", "goalspace llm-study")
+                "goalspace score", "goalspace llm-study", "preferences")
 
 
 def assert_run_layout(out: Path, command: str) -> dict:

@@ -32,6 +32,7 @@ COMMANDS = (
     "budget",
     "embed",
     "score",
+    "preferences",
     "rejection",
     "steer",
     "goalspace",

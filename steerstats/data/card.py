@@ -57,7 +57,7 @@ class FileSpec:
     columns: tuple[ColumnSpec, ...]
     bytes: int | None = None
     sequence: SequenceSpec | None = None
-    format: str = "csv"  # "csv" or "json-object" (an object keyed by key_column, one row per key)
+    format: str = "csv"  # "csv", "json-object" (an object keyed by key_column) or "json-records" (FORMATS)
     key_column: str | None = None
 
     def column(self, name: str) -> ColumnSpec:
@@ -215,7 +215,9 @@ def _parse_file(raw: dict[str, Any], models: dict[str, tuple[str, ...]], source:
     )
 
 
-FORMATS = ("csv", "json-object")
+#: "json-records": a JSON list of nested records whose fields the dataset's own loader checks (the
+#: card's columns then document the fields; e.g. steerstats.data.qa_feedback)
+FORMATS = ("csv", "json-object", "json-records")
 
 
 def _format(raw: dict[str, Any], source: str) -> str:

@@ -257,6 +257,8 @@ def validate_study(study: Study, card: DatasetCard | str = "vafa2025") -> list[D
 
 #: datasets that are fine-grained feedback studies (:class:`steerstats.data.tifa160.FeedbackStudy`)
 FEEDBACK_DATASETS = ("tifa160",)
+#: datasets that are preference studies (:class:`steerstats.data.qa_feedback.PreferenceStudy`)
+PREFERENCE_DATASETS = ("qa_feedback",)
 
 
 def load_study(name: str = "synthetic", data_dir: str | Path | None = None, seed: int = 0, *, partial: bool = False):
@@ -273,5 +275,9 @@ def load_study(name: str = "synthetic", data_dir: str | Path | None = None, seed
         from steerstats.data.tifa160 import load_tifa160
 
         return load_tifa160(data_dir)
+    if name in PREFERENCE_DATASETS:
+        from steerstats.data.qa_feedback import load_qa_feedback
+
+        return load_qa_feedback(data_dir)
     return load_vafa2025(data_dir, card=name, partial=partial)
 

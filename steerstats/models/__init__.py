@@ -10,7 +10,8 @@
 from steerstats.models.coarse import CoarseRewardModel
 from steerstats.models.concept_bottleneck import MODES, ConceptBottleneckRewardModel
 from steerstats.models.interventions import intervention_curve, intervention_orders
-from steerstats.models.mlp import MLP, JointCBM
+from steerstats.models.mlp import MLP, JointCBM, PairwiseReward
+from steerstats.models.pairwise import BradleyTerryRewardModel
 from steerstats.models.persistence import KINDS, load_model, load_spec, make_model, save_model
 from steerstats.models.training import TrainResult, TrainSpec, train, train_many
 
@@ -18,9 +19,11 @@ __all__ = [
     "KINDS",
     "MLP",
     "MODES",
+    "BradleyTerryRewardModel",
     "CoarseRewardModel",
     "ConceptBottleneckRewardModel",
     "JointCBM",
+    "PairwiseReward",
     "TrainResult",
     "TrainSpec",
     "intervention_curve",

@@ -143,9 +143,10 @@ class BradleyTerryRewardModel(BaseEstimator):
         return np.column_stack([p, 1 - p, np.zeros_like(p)])
 
     def score(self, X: np.ndarray, pairs: np.ndarray, outcome: np.ndarray) -> float:
-        """Pairwise accuracy on the pairs with a preference (ties excluded)."""
+        """Pairwise accuracy on the pairs with a preference (ties excluded; a predicted tie counts 1/2)."""
         pairs, outcome = check_pairs(len(X), pairs, outcome)
         r = self.decision_function(X)
         d = r[pairs[:, 0]] - r[pairs[:, 1]]
         keep = outcome != 0.5
-        return float(np.mean((d[keep] > 0) == (outcome[keep] == 1)))
+        correct = np.where(d[keep] == 0, 0.5, ((d[keep] > 0) == (outcome[keep] == 1)).astype(float))
+        return float(correct.mean())
