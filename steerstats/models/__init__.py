@@ -11,7 +11,7 @@ from steerstats.models.coarse import CoarseRewardModel
 from steerstats.models.concept_bottleneck import MODES, ConceptBottleneckRewardModel
 from steerstats.models.interventions import intervention_curve, intervention_orders
 from steerstats.models.mlp import MLP, JointCBM, PairwiseReward
-from steerstats.models.pairwise import BradleyTerryRewardModel
+from steerstats.models.pairwise import BradleyTerryRewardModel, PlackettLuceRewardModel
 from steerstats.models.persistence import KINDS, load_model, load_spec, make_model, save_model
 from steerstats.models.training import TrainResult, TrainSpec, train, train_many
 
@@ -24,6 +24,7 @@ __all__ = [
     "ConceptBottleneckRewardModel",
     "JointCBM",
     "PairwiseReward",
+    "PlackettLuceRewardModel",
     "TrainResult",
     "TrainSpec",
     "intervention_curve",

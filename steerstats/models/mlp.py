@@ -62,6 +62,25 @@ class PairwiseReward(nn.Module):
         return (d, self.log_nu) if self.ties else d
 
 
+class ListReward(nn.Module):
+    """A shared reward applied to each of ``n_items`` equal chunks of a row [x_1 | ... | x_m]:
+    (n, m) rewards (the Plackett-Luce model of a ranked list); ``reward`` scores single items."""
+
+    hidden: Sequence[int] = (256, 256)
+    n_items: int = 2
+
+    def setup(self) -> None:
+        self.net = MLP(tuple(self.hidden), 1, name="reward")
+
+    def reward(self, x: jax.Array) -> jax.Array:
+        return self.net(x)[:, 0]
+
+    def __call__(self, x: jax.Array) -> jax.Array:
+        n, width = x.shape
+        d = width // self.n_items
+        return self.reward(x.reshape(n * self.n_items, d)).reshape(n, self.n_items)
+
+
 def init_params(module: nn.Module, key: jax.Array, dim: int) -> dict:
     """Parameters of ``module`` for inputs of width ``dim`` (Flax default initialisers)."""
     return module.init(key, jnp.zeros((1, dim), jnp.float32))["params"]

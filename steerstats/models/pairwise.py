@@ -1,4 +1,5 @@
-"""Preference reward models: a reward r(x) on frozen embeddings learned from comparisons.
+"""Preference reward models: a reward r(x) on frozen embeddings learned from comparisons
+(:class:`BradleyTerryRewardModel`, pairs) or rankings (:class:`PlackettLuceRewardModel`).
 
 :class:`BradleyTerryRewardModel` fits r so that P(a preferred to b) = sigmoid(r(x_a) - r(x_b))
 (Bradley & Terry 1952; the loss of trl's RewardTrainer) on pairs of items, with ties
@@ -150,3 +151,73 @@ class BradleyTerryRewardModel(BaseEstimator):
         keep = outcome != 0.5
         correct = np.where(d[keep] == 0, 0.5, ((d[keep] > 0) == (outcome[keep] == 1)).astype(float))
         return float(correct.mean())
+
+
+def check_rankings(n_items: int, rankings, unranked=None) -> tuple[np.ndarray, np.ndarray]:
+    """Padded (lists, m) item indices and (lists, m) slot codes (1 ranked, 2 unranked, 0 padding).
+
+    ``rankings[i]`` lists items best first; ``unranked[i]`` (optional) the other items of that
+    choice set, ranked below none of them but in every denominator (a top-k ranking)."""
+    rankings = list(rankings)
+    if not rankings:
+        raise InputError("no rankings (an empty set)")
+    unranked = [()] * len(rankings) if unranked is None else list(unranked)
+    if len(unranked) != len(rankings):
+        raise InputError(f"{len(unranked)} unranked sets for {len(rankings)} rankings")
+    m = max(len(r) + len(u) for r, u in zip(rankings, unranked, strict=True))
+    items = np.zeros((len(rankings), m), np.int64)
+    codes = np.zeros((len(rankings), m), np.float32)
+    for i, (r, u) in enumerate(zip(rankings, unranked, strict=True), start=1):
+        r, u = [int(v) for v in r], [int(v) for v in u]
+        every = r + u
+        if len(r) < 1 or len(every) < 2:
+            raise InputError(f"ranking {i} compares fewer than two items", row=i)
+        if len(set(every)) != len(every):
+            raise InputError(f"ranking {i} lists an item twice", row=i)
+        bad = [v for v in every if not 0 <= v < n_items]
+        if bad:
+            raise InputError(f"ranking {i} refers to item {bad[0]}, not among the {n_items} items", row=i)
+        items[i - 1, : len(every)] = every
+        codes[i - 1, : len(r)] = 1
+        codes[i - 1, len(r): len(every)] = 2
+    return items, codes
+
+
+class PlackettLuceRewardModel(BaseEstimator):
+    """r(x) = MLP(x) from rankings: P(ranking) = prod_j exp(r_j) / sum_{l >= j} exp(r_l) over the
+    ranked slots, unranked items of a choice set in every denominator (partial rankings)."""
+
+    def __init__(self, hidden: tuple[int, ...] = (256, 256), epochs: int = 100, learning_rate: float = 1e-4,
+                 batch_size: int = 128, random_state: int = 0) -> None:
+        self.hidden = hidden
+        self.epochs = epochs
+        self.learning_rate = learning_rate
+        self.batch_size = batch_size
+        self.random_state = random_state
+
+    def spec(self, m: int) -> TrainSpec:
+        return TrainSpec(hidden=tuple(int(h) for h in self.hidden), n_out=int(m), loss="plackett_luce",
+                         epochs=int(self.epochs), batch_size=int(self.batch_size), learning_rate=float(self.learning_rate))
+
+    def fit(self, X: np.ndarray, rankings, unranked=None) -> PlackettLuceRewardModel:
+        X = np.asarray(X, dtype=np.float32)
+        if X.ndim != 2 or not np.isfinite(X).all():
+            raise InputError("X must be a finite (n_items, d) array")
+        items, codes = check_rankings(len(X), rankings, unranked)
+        self.list_length_ = items.shape[1]
+        rows = X[items].reshape(len(items), -1)
+        result = train(self.spec(self.list_length_), rows, codes, jax.random.key(int(self.random_state)))
+        self.params_ = result.params
+        self.train_loss_ = result.train_loss
+        self.n_features_in_ = X.shape[1]
+        return self
+
+    def decision_function(self, X: np.ndarray) -> np.ndarray:
+        check_is_fitted(self)
+        X = np.asarray(X, dtype=np.float32)
+        if X.ndim != 2 or X.shape[1] != self.n_features_in_:
+            raise InputError(f"X must have {self.n_features_in_} columns, got shape {X.shape}")
+        return np.asarray(apply(self.spec(self.list_length_), self.params_, X)).astype(float)
+
+    def score_items(self, X: np.ndarray) -> np.ndarray:
+        return self.decision_function(X)

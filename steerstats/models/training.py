@@ -14,7 +14,10 @@ Losses (mean over the minibatch of per-example losses):
 - ``"bradley_terry"``: rows are pairs [x_a | x_b], y = 1 (a preferred), 0 (b) or 0.5 (a tie counted
   as half a win each); BCE(r(x_a) - r(x_b), y) (Bradley & Terry 1952);
 - ``"davidson"``: the same pairs with ties modelled (Davidson 1970): with d = r_a - r_b,
-  P(a) : P(b) : P(tie) = e^{d/2} : e^{-d/2} : nu, nu = e^{log_nu} learned; -log P(outcome).
+  P(a) : P(b) : P(tie) = e^{d/2} : e^{-d/2} : nu, nu = e^{log_nu} learned; -log P(outcome);
+- ``"plackett_luce"``: rows are lists [x_1 | ... | x_m] (best first), y (n, m) marks each slot
+  1 = ranked, 2 = in the choice set but unranked (a partial / top-k ranking), 0 = padding;
+  -sum over ranked slots j of [r_j - logsumexp_{l >= j, y_l > 0} r_l] (Plackett 1975; Luce 1959).
 
 :func:`train_many` vmaps the same run over a batch of PRNG keys (several seeds at once). On the
 2-core CPU this was written on it is no faster than running the seeds one after another
@@ -33,9 +36,9 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from steerstats.models.mlp import MLP, JointCBM, PairwiseReward, init_params
+from steerstats.models.mlp import MLP, JointCBM, ListReward, PairwiseReward, init_params
 
-PAIRWISE_LOSSES = ("bradley_terry", "davidson")
+PAIRWISE_LOSSES = ("bradley_terry", "davidson", "plackett_luce")
 
 
 @dataclass(frozen=True)
@@ -53,6 +56,8 @@ class TrainSpec:
     def module(self) -> Any:
         if self.loss == "joint":
             return JointCBM(self.hidden, self.n_out)
+        if self.loss == "plackett_luce":
+            return ListReward(self.hidden, self.n_out)
         if self.loss in PAIRWISE_LOSSES:
             return PairwiseReward(self.hidden, ties=self.loss == "davidson")
         return MLP(self.hidden, self.n_out)
@@ -93,6 +98,16 @@ def _davidson_loss(out: tuple, y: jax.Array, w: jax.Array) -> jax.Array:
     return jnp.sum(nll * w) / jnp.maximum(jnp.sum(w), 1e-12)
 
 
+def _plackett_luce_loss(r: jax.Array, y: jax.Array, w: jax.Array) -> jax.Array:
+    in_set = y > 0
+    ranked = y == 1
+    masked = jnp.where(in_set, r, -1e9)  # finite: no inf - inf in the gradient of padded slots
+    # logsumexp over slots l >= j: a reversed cumulative logsumexp
+    tail = jnp.flip(jax.lax.cumlogsumexp(jnp.flip(masked, axis=1), axis=1), axis=1)
+    nll = jnp.where(ranked, tail - r, 0.0).sum(axis=1)
+    return jnp.sum(nll * w) / jnp.maximum(jnp.sum(w), 1e-12)
+
+
 def _loss_fn(spec: TrainSpec):
     module = spec.module()
 
@@ -102,6 +117,8 @@ def _loss_fn(spec: TrainSpec):
             return _joint_loss(out, y, w, spec.concept_weight)
         if spec.loss == "davidson":
             return _davidson_loss(out, y, w)
+        if spec.loss == "plackett_luce":
+            return _plackett_luce_loss(out, y, w)
         if spec.loss == "bradley_terry":
             return _heads_loss(out[:, None], y, w)
         return _heads_loss(out, y, w)
@@ -229,6 +246,7 @@ def apply(spec: TrainSpec, params: Any, x: np.ndarray, batch: int = 8192) -> Any
 @functools.lru_cache(maxsize=64)
 def _compiled_apply(spec: TrainSpec):
     module = spec.module()
-    if spec.loss in PAIRWISE_LOSSES:  # a pairwise model scores single items: r(x)
-        return jax.jit(lambda params, x: module.apply({"params": params}, x, method=PairwiseReward.reward))
+    if spec.loss in PAIRWISE_LOSSES:  # a comparison model scores single items: r(x)
+        method = ListReward.reward if spec.loss == "plackett_luce" else PairwiseReward.reward
+        return jax.jit(lambda params, x: module.apply({"params": params}, x, method=method))
     return jax.jit(lambda params, x: module.apply({"params": params}, x))
