@@ -126,10 +126,24 @@ def test_preferences_command_end_to_end(tmp_path, qa_dir, capsys):
     curve = pd.read_csv(out / "tables" / "preference_learning_curve.csv")
     assert set(curve["arm"]) == {"bt", "cbm_bt"} and set(curve["n_questions"]) == {20, 60}
     assert curve["accuracy"].between(0, 1).all() and curve["n_test_questions"].between(90, 100).all()
+    assert curve["tie_aware_accuracy"].between(0, 1).all() and (curve["log_lik"] < 0).all()
+    assert (curve["n_test_pairs_with_ties"] > curve["n_test_pairs"]).all()
     assert (curve.loc[curve["arm"] == "cbm_bt", "cost"].to_numpy() == [20 * 11, 60 * 11]).all()
     pairs = pd.read_csv(out / "tables" / "preference_test_pairs.csv")
     bt60 = pairs[(pairs["arm"] == "bt") & (pairs["n_questions"] == 60)]
-    assert curve.loc[(curve["arm"] == "bt") & (curve["n_questions"] == 60), "accuracy"].iloc[0] == pytest.approx(bt60["correct"].mean())
+    assert curve.loc[(curve["arm"] == "bt") & (curve["n_questions"] == 60), "accuracy"].iloc[0] == pytest.approx(bt60["accuracy"].mean())
+    assert bt60["accuracy"].isna().sum() == (bt60["outcome"] == 0.5).sum()  # ties: no plain accuracy
     cfg.write_text(SMALL.replace("sizes = [20, 60]", "sizes = [20, 9999]"))
     assert main(["preferences", "--config", str(cfg), "--data-dir", str(qa_dir), "--out", str(tmp_path / "x"), "--quiet"]) == 2
-    assert "sizes: at most 400 training questions" in capsys.readouterr().err
+    assert "sizes: at most 350 training questions" in capsys.readouterr().err
+
+
+def test_tie_aware_accuracy_and_threshold():
+    from steerstats.feedback.preferences import tie_aware_correct, tie_threshold
+
+    d = np.array([2.0, -1.0, 0.05, -0.02, 0.5])
+    outcome = np.array([1.0, 0.0, 0.5, 0.5, 0.0])
+    np.testing.assert_array_equal(tie_aware_correct(d, outcome, 0.1), [1, 1, 1, 1, 0])
+    np.testing.assert_array_equal(tie_aware_correct(d, outcome, 0.0), [1, 1, 0, 0, 0])
+    eps = tie_threshold(d, outcome)
+    assert 0.05 <= eps < 0.5 and tie_aware_correct(d, outcome, eps).mean() == pytest.approx(0.8)

@@ -11,8 +11,11 @@ preferences, and coarse vs concept-bottleneck Bradley-Terry reward models on hel
   of annotated questions and scored on held-out questions' non-tied pairs: ``bt`` (Bradley-Terry on
   the answers' text embeddings) and ``cbm_bt`` (stage 1: one head per error attribute, trained on
   answer 1 of the training questions, the only annotated answer; stage 2: a linear Bradley-Terry
-  model on the concept probabilities). Accuracy is averaged over seeds per test pair, then
-  bootstrapped over test questions (paired across arms: the same replicates).
+  model on the concept probabilities). Per held-out pair: accuracy (non-tied pairs; a predicted tie
+  counts 1/2), tie-aware accuracy (all pairs; the model says "tie" when |d| <= epsilon, epsilon
+  chosen on validation questions) and the log-likelihood log sigmoid(+-d) of the observed order;
+  each averaged over seeds per pair, then bootstrapped over test questions (paired across arms:
+  the same replicates).
 """
 
 from __future__ import annotations
@@ -99,6 +102,21 @@ def pairwise_correct(d: np.ndarray, outcome: np.ndarray) -> np.ndarray:
     return np.where(d == 0, 0.5, ((d > 0) == (outcome == 1)).astype(float))
 
 
+def tie_aware_correct(d: np.ndarray, outcome: np.ndarray, epsilon: float) -> np.ndarray:
+    """Over all pairs, ties included: the model predicts a tie when |d| <= epsilon, else the order
+    of d; 1 where that matches the human outcome (1, 0 or 0.5 = tie), else 0."""
+    tie = np.abs(d) <= epsilon
+    return np.where(outcome == 0.5, tie, ~tie & ((d > 0) == (outcome == 1))).astype(float)
+
+
+def tie_threshold(d: np.ndarray, outcome: np.ndarray, grid: int = 41) -> float:
+    """The epsilon maximising tie-aware accuracy on validation pairs, over 0 and quantiles of |d|
+    (the smallest epsilon among equals)."""
+    candidates = np.unique(np.r_[0.0, np.quantile(np.abs(d), np.linspace(0, 0.6, grid))])
+    scores = [tie_aware_correct(d, outcome, e).mean() for e in candidates]
+    return float(candidates[int(np.argmax(scores))])
+
+
 def _pairs_of(study: PreferenceStudy, questions: Sequence[str], index: Mapping[str, int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     p = study.preferences[study.preferences["question_id"].isin(set(questions))]
     a = np.array([index[f"{q}|{k}"] for q, k in zip(p["question_id"], p["first"], strict=True)])
@@ -139,6 +157,7 @@ def run_preference_experiment(
     sizes: Sequence[int],
     seeds: Sequence[int],
     test_fraction: float = 0.2,
+    validation_fraction: float = 0.1,
     concepts: Sequence[str] | None = None,
     model: Mapping[str, Any],
     cost_per_pair: float = 1.0,
@@ -159,23 +178,24 @@ def run_preference_experiment(
         raise ConfigError(f"{len(embeddings)} embeddings for {len(answers)} answers")
     index = {aid: i for i, aid in enumerate(answers["answer_id"])}
     questions = study.questions["question_id"].to_numpy()
-    rng = np.random.default_rng(seed)
-    order = rng.permutation(len(questions))
+    order = np.random.default_rng(seed).permutation(len(questions))
     n_test = max(1, round(test_fraction * len(questions)))
-    test_q, pool = questions[order[:n_test]], questions[order[n_test:]]
+    n_val = max(1, round(validation_fraction * len(questions)))
+    test_q, val_q, pool = questions[order[:n_test]], questions[order[n_test:n_test + n_val]], questions[order[n_test + n_val:]]
     if max(sizes) > len(pool):
-        raise ConfigError(f"sizes: at most {len(pool)} training questions remain after the test split, asked for {max(sizes)}")
+        raise ConfigError(f"sizes: at most {len(pool)} training questions remain after the test and validation "
+                          f"splits, asked for {max(sizes)}")
     concept_cols = list(concepts) if concepts else [c for c in study.attributes.columns if c.startswith(("err_", "miss_"))]
     attrs = study.attributes.set_index("question_id")[concept_cols]
-    test_pairs, test_outcome, test_qid = _pairs_of(study, test_q, index)
-    decided = test_outcome != 0.5
-    tp, to, tq = test_pairs[decided], test_outcome[decided], test_qid[decided]
+    tp, to, tq = _pairs_of(study, test_q, index)
+    vp, vo, _ = _pairs_of(study, val_q, index)
+    decided = to != 0.5
     X = np.asarray(embeddings, dtype=np.float32)
-    correct: dict[tuple[str, int], np.ndarray] = {}
+    metrics: dict[tuple[str, int], dict[str, np.ndarray]] = {}
     bar = tqdm(total=len(ARMS) * len(sizes) * len(seeds), desc="preference models", disable=not progress)
     for n in sizes:
         for arm in ARMS:
-            hits = np.zeros(len(tp))
+            acc, tie_acc, loglik, eps = np.zeros(len(tp)), np.zeros(len(tp)), np.zeros(len(tp)), []
             for s in seeds:
                 train_q = pool[np.random.default_rng([seed, int(s)]).permutation(len(pool))[:n]]
                 pairs, outcome, _ = _pairs_of(study, train_q, index)
@@ -183,31 +203,50 @@ def run_preference_experiment(
                 scorer = _fit_arm(arm, X, pairs, outcome, rows, attrs.loc[train_q].to_numpy(np.float32), model, int(s))
                 r = scorer(X)
                 d = r[tp[:, 0]] - r[tp[:, 1]]
-                hits += pairwise_correct(d, to)
+                e = tie_threshold(r[vp[:, 0]] - r[vp[:, 1]], vo)
+                eps.append(e)
+                acc += pairwise_correct(d, to)
+                tie_acc += tie_aware_correct(d, to, e)
+                loglik += -np.logaddexp(0.0, -np.where(to == 1, d, -d))  # log sigmoid of the observed order
                 bar.update()
-            correct[(arm, n)] = hits / len(seeds)
+            k = len(seeds)
+            metrics[(arm, n)] = {"accuracy": np.where(decided, acc / k, np.nan), "tie_aware_accuracy": tie_acc / k,
+                                 "log_lik": np.where(decided, loglik / k, np.nan), "epsilon": np.array(eps)}
     bar.close()
-    codes = pd.factorize(tq)[0]
-    w = _question_weights(codes, n_boot, seed + 1)
+    w = _question_weights(pd.factorize(tq)[0], n_boot, seed + 1)
     alpha = (1 - level) / 2
+
+    def replicates(x: np.ndarray) -> np.ndarray:
+        ok = ~np.isnan(x)
+        return (w[:, ok] @ x[ok]) / w[:, ok].sum(1)
+
     rows, comps, per = [], [], []
+    names = ("accuracy", "tie_aware_accuracy", "log_lik")
     for n in sizes:
-        reps = {arm: (w @ correct[(arm, n)]) / w.sum(1) for arm in ARMS}
+        reps = {(arm, m): replicates(metrics[(arm, n)][m]) for arm in ARMS for m in names}
         for arm in ARMS:
-            lo, hi = np.nanquantile(reps[arm], [alpha, 1 - alpha])
             cost = n * (6 * cost_per_pair + (cost_fine_grained if arm == "cbm_bt" else 0.0))
-            rows.append({"arm": arm, "n_questions": n, "cost": cost, "accuracy": float(correct[(arm, n)].mean()),
-                         "accuracy_ci_low": lo, "accuracy_ci_high": hi, "n_test_pairs": len(tp),
-                         "n_test_questions": len(set(tq)), "n_seeds": len(seeds), "cluster": "question_id (test)"})
-            per.append(pd.DataFrame({"arm": arm, "n_questions": n, "question_id": tq, "first": tp[:, 0],
-                                     "second": tp[:, 1], "correct": correct[(arm, n)]}))
-        diff = reps["cbm_bt"] - reps["bt"]
-        lo, hi = np.nanquantile(diff, [alpha, 1 - alpha])
-        comps.append({"n_questions": n, "difference": float(correct[("cbm_bt", n)].mean() - correct[("bt", n)].mean()),
-                      "difference_ci_low": lo, "difference_ci_high": hi, "cluster": "question_id (test)"})
+            row = {"arm": arm, "n_questions": n, "cost": cost}
+            for m in names:
+                lo, hi = np.nanquantile(reps[(arm, m)], [alpha, 1 - alpha])
+                row |= {m: float(np.nanmean(metrics[(arm, n)][m])), f"{m}_ci_low": lo, f"{m}_ci_high": hi}
+            row |= {"epsilon_median": float(np.median(metrics[(arm, n)]["epsilon"])), "n_test_pairs": int(decided.sum()),
+                    "n_test_pairs_with_ties": len(tp), "n_test_questions": len(set(tq)), "n_seeds": len(seeds),
+                    "cluster": "question_id (test)"}
+            rows.append(row)
+            per.append(pd.DataFrame({"arm": arm, "n_questions": n, "question_id": tq, "first": tp[:, 0], "second": tp[:, 1],
+                                     "outcome": to, **{m: metrics[(arm, n)][m] for m in names}}))
+        comp = {"n_questions": n, "cluster": "question_id (test)"}
+        for m in names:
+            diff = reps[("cbm_bt", m)] - reps[("bt", m)]
+            lo, hi = np.nanquantile(diff, [alpha, 1 - alpha])
+            comp |= {f"{m}_difference": float(np.nanmean(metrics[("cbm_bt", n)][m]) - np.nanmean(metrics[("bt", n)][m])),
+                     f"{m}_difference_ci_low": lo, f"{m}_difference_ci_high": hi}
+        comps.append(comp)
     return PreferenceExperiment(pd.DataFrame(rows), pd.DataFrame(comps), pd.concat(per, ignore_index=True),
                                 {"sizes": list(sizes), "seeds": list(seeds), "test_fraction": test_fraction,
-                                 "concepts": concept_cols, "model": dict(model), "cost_per_pair": cost_per_pair,
+                                 "validation_fraction": validation_fraction, "concepts": concept_cols,
+                                 "model": dict(model), "cost_per_pair": cost_per_pair,
                                  "cost_fine_grained": cost_fine_grained, "n_boot": n_boot, "seed": seed})
 
 
@@ -218,9 +257,10 @@ SCHEMA: dict[str, Field] = {
     "n_boot": Field("int", 2000, "bootstrap replicates over questions", ge=2, le=1_000_000),
     "embedder": Field("str", "minilm", "text embedder of question + answer", choices=("minilm", "tfidf")),
     "cache_dir": Field("str", "", "embedding cache directory (empty: none)"),
-    "sizes": Field("list[int]", [50, 100, 200, 400], "numbers of annotated training questions", ge=2, min_items=1),
+    "sizes": Field("list[int]", [50, 100, 200, 350], "numbers of annotated training questions", ge=2, min_items=1),
     "seeds": Field("list[int]", [0, 1, 2], "training seeds per size", ge=0, min_items=1),
-    "test_fraction": Field("float", 0.2, "share of questions held out", gt=0, lt=1),
+    "test_fraction": Field("float", 0.2, "share of questions held out for testing", gt=0, lt=1),
+    "validation_fraction": Field("float", 0.1, "share held out to choose the tie threshold epsilon", gt=0, lt=1),
     "concepts": Field("list[str]", [], "attribute columns of stage 1 (empty: every err_ / miss_ column)"),
     "cost": Field("table", {}, "annotation cost per question", fields={
         "per_pair": Field("float", 1.0, "one pairwise judgement (6 per question)", ge=0),
@@ -270,6 +310,7 @@ def run_preference_study(study: PreferenceStudy, cfg: Mapping[str, Any], *, prog
     embeddings = fit_and_embed(cfg["embedder"], texts, seed=int(cfg["seed"]), cache_dir=cfg["cache_dir"] or None)
     experiment = run_preference_experiment(
         study, embeddings, sizes=cfg["sizes"], seeds=cfg["seeds"], test_fraction=float(cfg["test_fraction"]),
+        validation_fraction=float(cfg["validation_fraction"]),
         concepts=cfg["concepts"] or None, model=cfg["model"], cost_per_pair=float(cfg["cost"]["per_pair"]),
         cost_fine_grained=float(cfg["cost"]["fine_grained"]), n_boot=int(cfg["n_boot"]), seed=int(cfg["seed"]),
         progress=progress)

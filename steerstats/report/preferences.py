@@ -43,8 +43,12 @@ def preference_run(result: PreferenceStudyResult, *, inputs: list, seconds: floa
     curve_line = ("At the largest size (" + f"{int(big['n_questions'].iloc[0])} questions): "
                   + "; ".join(f"{r.arm} {r.accuracy:.3f} [{r.accuracy_ci_low:.3f}, {r.accuracy_ci_high:.3f}]"
                               for r in big.itertuples())
-                  + f"; cbm_bt - bt {cmp_['difference']:+.3f} [{cmp_['difference_ci_low']:+.3f}, {cmp_['difference_ci_high']:+.3f}].")
-    curve_note = (f"estimand: share of held-out non-tied pairs ordered correctly, averaged over {len(cfg['seeds'])} training "
+                  + f"; cbm_bt - bt {cmp_['accuracy_difference']:+.3f} [{cmp_['accuracy_difference_ci_low']:+.3f}, "
+                  f"{cmp_['accuracy_difference_ci_high']:+.3f}]; tie-aware accuracy (all pairs) "
+                  + "; ".join(f"{r.arm} {r.tie_aware_accuracy:.3f}" for r in big.itertuples()) + ".")
+    curve_note = (f"estimand: share of held-out non-tied pairs ordered correctly (a predicted tie counts 1/2); tie-aware "
+                  "accuracy over all pairs with the tie threshold epsilon chosen on validation questions; mean "
+                  f"log-likelihood log sigmoid(+-d) of the observed order; each averaged over {len(cfg['seeds'])} training "
                   f"seeds per pair; {pct}% percentile intervals, cluster bootstrap over test questions ({cfg['n_boot']} "
                   "replicates; the same replicates for both arms, so the difference is paired)")
     tables = [
