@@ -360,3 +360,32 @@ def test_oracle_judges_without_truth_is_a_config_error(tmp_path):
                                   "compare": {"a": "x", "b": "y", "n": 8}})
     with pytest.raises(ConfigError, match="known aggregate"):
         run_rejection(cfg, scorers={"x": random_scorer(0), "y": random_scorer(1)})
+
+
+def test_within_group_pairs_and_ties():
+    from steerstats.generate.rejection_study import within_group_pairs
+
+    pairs, outcome, groups = within_group_pairs(np.array([1.0, 0.0, 1.0, 2.0, 2.0]), np.array([0, 0, 0, 1, 1]))
+    assert pairs.tolist() == [[0, 1], [0, 2], [1, 2], [3, 4]]
+    assert outcome.tolist() == [1.0, 0.5, 0.0, 0.5] and groups.tolist() == [0, 0, 0, 1]
+
+
+@pytest.mark.slow
+def test_best_of_n_with_a_pairwise_reward_model(tmp_path):
+    """A Bradley-Terry model trained on within-prompt preferences is a best-of-N scorer like any other."""
+    from steerstats.cli import main
+
+    cfg = tmp_path / "rej.toml"
+    text = SMALL.format(human="").replace('[judges]\nhuman = ""\n', "")
+    text = text.replace('[models.other]\nkind = "cbm"\nepochs = 60\nattributes = ["blurry", "distorted", "bright", '
+                        '"captivating", "disturbing", "funny"]', '[models.bt]\nkind = "bradley_terry"\nepochs = 60\n'
+                        'learning_rate = 1e-3\nties = "davidson"')
+    cfg.write_text(text.replace('b = "other"', 'b = "bt"'))
+    out = tmp_path / "out"
+    assert main(["rejection", "--config", str(cfg), "--out", str(out)]) == 0
+    bon = pd.read_csv(out / "tables" / "best_of_n.csv")
+    bt = bon[bon.scorer == "bt"].set_index("n")["mean"]
+    assert bt[16] > bt[1]  # picking by the learned preference reward beats a random candidate
+    bad = tmp_path / "bad.toml"
+    bad.write_text(text.replace('ties = "davidson"', 'ties = "davidson"\nattributes = ["blurry"]'))
+    assert main(["rejection", "--config", str(bad), "--out", str(tmp_path / "x")]) == 2

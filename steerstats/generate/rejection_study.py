@@ -47,8 +47,11 @@ def _schema() -> dict[str, Field]:
     world = {**FEEDBACK_WORLD_FIELDS, "dim": replace(FEEDBACK_WORLD_FIELDS["dim"], default=64),
              "target": replace(FEEDBACK_WORLD_FIELDS["target"], default="tree")}
     model = {
-        "kind": Field("str", REQUIRED, "reward model", choices=("coarse", "cbm")),
+        "kind": Field("str", REQUIRED, "reward model: coarse / cbm (aggregate labels) or bradley_terry (pairwise "
+                      "preferences between the training items of one prompt)", choices=("coarse", "cbm", "bradley_terry")),
         "attributes": Field("list[str]", OPTIONAL, "attributes of a cbm", min_items=1),
+        "ties": Field("str", OPTIONAL, "bradley_terry: davidson / half / drop (pairs of equal aggregate)",
+                      choices=("davidson", "half", "drop")),
         **model_fields(),
     }
     tree = ["photorealistic", "visually_compelling", "chaotic"]
@@ -124,10 +127,12 @@ def check_config(table: Mapping[str, Any], *, where: str = "", schema: Mapping[s
     for name, spec in cfg["models"].items():
         if spec["kind"] == "cbm" and "attributes" not in spec:
             raise ConfigError(f"{prefix}models.{name}.attributes: a cbm needs attributes")
-        if spec["kind"] == "coarse":
+        if spec["kind"] in ("coarse", "bradley_terry"):
             bad = [k for k in ("attributes", "mode", "concept_weight", "C") if k in spec]
             if bad:
                 raise ConfigError(f"{prefix}models.{name}.{bad[0]}: only a cbm takes this key")
+        if spec["kind"] != "bradley_terry" and "ties" in spec:
+            raise ConfigError(f"{prefix}models.{name}.ties: only a bradley_terry model takes this key")
     return cfg
 
 
@@ -161,6 +166,20 @@ def build_world(cfg: Mapping[str, Any]):
     return FeedbackWorld(feedback_world_config(cfg["world"]))
 
 
+def within_group_pairs(score: np.ndarray, group: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Every pair of items of one group (prompt) with the preference their scores imply: 1 when
+    the first scores higher, 0 when lower, 0.5 when equal (a tie); and the group of each pair."""
+    pairs, groups = [], []
+    for g in np.unique(group):
+        idx = np.flatnonzero(group == g)
+        a, b = np.triu_indices(len(idx), k=1)
+        pairs.append(np.column_stack([idx[a], idx[b]]))
+        groups.append(np.full(len(a), g))
+    pairs_ = np.vstack(pairs)
+    sa, sb = score[pairs_[:, 0]], score[pairs_[:, 1]]
+    return pairs_, np.where(sa > sb, 1.0, np.where(sa < sb, 0.0, 0.5)), np.concatenate(groups)
+
+
 def train_models(cfg: Mapping[str, Any], world) -> dict[str, Any]:
     """Fit each ``[models.NAME]`` on a fresh training sample of the world (AI attribute labels)."""
     from steerstats.models import make_model
@@ -176,6 +195,11 @@ def train_models(cfg: Mapping[str, Any], world) -> dict[str, Any]:
             spec["hidden"] = tuple(spec["hidden"])
         if kind == "coarse":
             model = make_model(kind, **spec).fit(sample.embeddings, sample.aggregate, groups=sample.group)
+        elif kind == "bradley_terry":
+            from steerstats.models.pairwise import BradleyTerryRewardModel
+
+            pairs, outcome, groups = within_group_pairs(np.asarray(sample.aggregate, float), np.asarray(sample.group))
+            model = BradleyTerryRewardModel(**spec).fit(sample.embeddings, pairs, outcome, groups=groups)
         elif kind == "cbm":
             if not attrs:
                 raise ConfigError(f"[models.{name}] a cbm needs 'attributes'")
@@ -186,7 +210,7 @@ def train_models(cfg: Mapping[str, Any], world) -> dict[str, Any]:
                 sample.embeddings, sample.aggregate, concepts=sample.attributes(attrs), groups=sample.group
             )
         else:
-            raise ConfigError(f"[models.{name}] kind must be 'coarse' or 'cbm', got {kind!r}")
+            raise ConfigError(f"[models.{name}] kind must be 'coarse', 'cbm' or 'bradley_terry', got {kind!r}")
         models[name] = model
     return models
 
