@@ -25,14 +25,18 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from steerstats.models import CoarseRewardModel, ConceptBottleneckRewardModel
+from steerstats.models import (
+    CoarseRewardModel,
+    ConceptBottleneckRewardModel,
+    ConceptEmbeddingRewardModel,
+)
 from steerstats.predictors import SteerabilityPredictor
 
 FAST = {"hidden": (16,), "epochs": 40, "batch_size": 32, "learning_rate": 3e-2}
 
 
-class _CBMWithDerivedConcepts(ConceptBottleneckRewardModel):
-    """The shipped CBM; without ``concepts`` its labels are (x_0 > 0, x_1 > 0)."""
+class _DerivedConcepts:
+    """Without ``concepts`` a concept model's labels are (x_0 > median, x_1 > median)."""
 
     def fit(self, X, y, concepts=None, groups=None):
         if concepts is None:
@@ -46,6 +50,14 @@ class _CBMWithDerivedConcepts(ConceptBottleneckRewardModel):
         return super().fit(X, y, concepts=concepts, groups=groups)
 
 
+class _CBMWithDerivedConcepts(_DerivedConcepts, ConceptBottleneckRewardModel):
+    """The shipped CBM, concepts derived when the check gives none."""
+
+
+class _CEMWithDerivedConcepts(_DerivedConcepts, ConceptEmbeddingRewardModel):
+    """The shipped concept-embedding model, concepts derived when the check gives none."""
+
+
 #: the one check excluded, with its reason (the networks compute in float32)
 EXCLUDED = {
     "check_methods_sample_order_invariance": (
@@ -54,8 +66,15 @@ EXCLUDED = {
     ),
 }
 
+#: the concept-embedding network's (n x M, e) reshaped matmuls make the same float32 effect show
+#: between a batch and its subset (measured max relative difference 4.4e-7 against rtol 1e-7)
+CEM_EXCLUDED = {"check_methods_subset_invariance": "float32 network: a row's logit depends on the batch at the 1-ulp level "
+                "(measured max relative difference 4.4e-7); the check's tolerance is rtol 1e-7"}
+
 
 def _expected_failures(estimator) -> dict[str, str]:
+    if isinstance(estimator, ConceptEmbeddingRewardModel):
+        return EXCLUDED | CEM_EXCLUDED
     return EXCLUDED if isinstance(estimator, CoarseRewardModel | ConceptBottleneckRewardModel) else {}
 
 
@@ -65,6 +84,7 @@ def _expected_failures(estimator) -> dict[str, str]:
         CoarseRewardModel(**FAST),
         _CBMWithDerivedConcepts(**FAST),
         _CBMWithDerivedConcepts(mode="joint", **FAST),
+        _CEMWithDerivedConcepts(embedding_size=4, **FAST),
         SteerabilityPredictor(),
     ],
     expected_failed_checks=_expected_failures,

@@ -9,7 +9,8 @@
 
 from steerstats.models.coarse import CoarseRewardModel
 from steerstats.models.concept_bottleneck import MODES, ConceptBottleneckRewardModel
-from steerstats.models.interventions import intervention_curve, intervention_orders
+from steerstats.models.concept_embedding import ConceptEmbeddingRewardModel
+from steerstats.models.interventions import ORDERS, intervention_curve, intervention_orders
 from steerstats.models.mlp import MLP, JointCBM, PairwiseReward
 from steerstats.models.pairwise import BradleyTerryRewardModel, PlackettLuceRewardModel
 from steerstats.models.persistence import KINDS, load_model, load_spec, make_model, save_model
@@ -19,9 +20,11 @@ __all__ = [
     "KINDS",
     "MLP",
     "MODES",
+    "ORDERS",
     "BradleyTerryRewardModel",
     "CoarseRewardModel",
     "ConceptBottleneckRewardModel",
+    "ConceptEmbeddingRewardModel",
     "JointCBM",
     "PairwiseReward",
     "PlackettLuceRewardModel",

@@ -134,6 +134,11 @@ class ConceptBottleneckRewardModel(RewardModelBase):
         """Stage 2 g(p) = w . p + b on attribute probabilities (n, M)."""
         return np.asarray(probs, float) @ self.aggregator_weights_ + self.aggregator_intercept_
 
+    def logit_from_concepts(self, X: np.ndarray, probs: np.ndarray) -> np.ndarray:
+        """The aggregate logit with the concept probabilities set to ``probs`` (n, M): g(probs)
+        (``X`` is not needed by a bottleneck; the concept-embedding model's mixture needs it)."""
+        return self.aggregate_logit(probs)
+
     def decision_function(
         self,
         X: np.ndarray,

@@ -81,6 +81,35 @@ class ListReward(nn.Module):
         return self.reward(x.reshape(n * self.n_items, d)).reshape(n, self.n_items)
 
 
+class ConceptEmbedding(nn.Module):
+    """Concept-embedding model (Espinosa Zarlenga et al. 2022): a backbone h(x); per concept i two
+    embeddings c_i^+ and c_i^- (``emb`` wide, leaky ReLU) from h; its probability
+    p_i = sigmoid(s([c_i^+, c_i^-])) with one scoring layer s shared by all concepts; the mixture
+    c_i = p_i c_i^+ + (1 - p_i) c_i^-; the aggregate logit a linear layer on [c_1 .. c_M].
+    ``known``/``mask`` replace p_i by the known value where mask is 1 (an intervention).
+    Returns (concept logits (n, M), aggregate logit (n,))."""
+
+    hidden: Sequence[int] = (256, 256)
+    n_concepts: int = 1
+    emb: int = 16
+
+    @nn.compact
+    def __call__(self, x: jax.Array, known: jax.Array | None = None, mask: jax.Array | None = None):
+        h = x
+        for width in self.hidden:
+            h = nn.relu(nn.Dense(width)(h))
+        n, m, e = x.shape[0], self.n_concepts, self.emb
+        pos = nn.leaky_relu(nn.Dense(m * e, name="positive")(h)).reshape(n, m, e)
+        neg = nn.leaky_relu(nn.Dense(m * e, name="negative")(h)).reshape(n, m, e)
+        s = nn.Dense(1, name="score")(jnp.concatenate([pos, neg], axis=-1))[..., 0]
+        p = jax.nn.sigmoid(s)
+        if known is not None:
+            p = jnp.where(mask > 0, known, p)
+        mixed = p[..., None] * pos + (1 - p[..., None]) * neg
+        agg = nn.Dense(1, name="aggregator")(mixed.reshape(n, m * e))[:, 0]
+        return s, agg
+
+
 def init_params(module: nn.Module, key: jax.Array, dim: int) -> dict:
     """Parameters of ``module`` for inputs of width ``dim`` (Flax default initialisers)."""
     return module.init(key, jnp.zeros((1, dim), jnp.float32))["params"]

@@ -15,6 +15,9 @@ Losses (mean over the minibatch of per-example losses):
   as half a win each); BCE(r(x_a) - r(x_b), y) (Bradley & Terry 1952);
 - ``"davidson"``: the same pairs with ties modelled (Davidson 1970): with d = r_a - r_b,
   P(a) : P(b) : P(tie) = e^{d/2} : e^{-d/2} : nu, nu = e^{log_nu} learned; -log P(outcome);
+- ``"cem"``: the concept-embedding model, y = [aggregate, concepts (M), intervention mask (M)]:
+  BCE(aggregate logit, y) + lambda * mean_k BCE(concept logit_k, c_k), where the forward pass
+  uses the true c_k in place of p_k wherever the row's mask is 1 (training-time interventions);
 - ``"plackett_luce"``: rows are lists [x_1 | ... | x_m] (best first), y (n, m) marks each slot
   1 = ranked, 2 = in the choice set but unranked (a partial / top-k ranking), 0 = padding;
   -sum over ranked slots j of [r_j - logsumexp_{l >= j, y_l > 0} r_l] (Plackett 1975; Luce 1959).
@@ -36,7 +39,14 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from steerstats.models.mlp import MLP, JointCBM, ListReward, PairwiseReward, init_params
+from steerstats.models.mlp import (
+    MLP,
+    ConceptEmbedding,
+    JointCBM,
+    ListReward,
+    PairwiseReward,
+    init_params,
+)
 
 PAIRWISE_LOSSES = ("bradley_terry", "davidson", "plackett_luce")
 
@@ -52,8 +62,11 @@ class TrainSpec:
     epochs: int = 100
     batch_size: int = 128
     learning_rate: float = 1e-4
+    concept_embedding: int = 16  # width of each concept's embeddings ("cem")
 
     def module(self) -> Any:
+        if self.loss == "cem":
+            return ConceptEmbedding(self.hidden, self.n_out, self.concept_embedding)
         if self.loss == "joint":
             return JointCBM(self.hidden, self.n_out)
         if self.loss == "plackett_luce":
@@ -112,6 +125,11 @@ def _loss_fn(spec: TrainSpec):
     module = spec.module()
 
     def loss(params, x, y, w):
+        if spec.loss == "cem":
+            m = spec.n_out
+            concepts, mask = y[:, 1:1 + m], y[:, 1 + m:]
+            out = module.apply({"params": params}, x, jnp.nan_to_num(concepts), mask * ~jnp.isnan(concepts))
+            return _joint_loss(out, y[:, : 1 + m], w, spec.concept_weight)
         out = module.apply({"params": params}, x)
         if spec.loss == "joint":
             return _joint_loss(out, y, w, spec.concept_weight)
@@ -250,3 +268,16 @@ def _compiled_apply(spec: TrainSpec):
         method = ListReward.reward if spec.loss == "plackett_luce" else PairwiseReward.reward
         return jax.jit(lambda params, x: module.apply({"params": params}, x, method=method))
     return jax.jit(lambda params, x: module.apply({"params": params}, x))
+
+
+@functools.lru_cache(maxsize=16)
+def _compiled_intervene(spec: TrainSpec):
+    module = spec.module()
+    return jax.jit(lambda params, x, known, mask: module.apply({"params": params}, x, known, mask))
+
+
+def apply_intervened(spec: TrainSpec, params: Any, x: np.ndarray, known: np.ndarray, mask: np.ndarray) -> Any:
+    """Outputs of a concept-embedding network with p_k replaced by ``known`` where ``mask`` is set."""
+    fn = _compiled_intervene(spec)
+    return jax.tree_util.tree_map(np.asarray, fn(params, jnp.asarray(x, jnp.float32), jnp.asarray(known, jnp.float32),
+                                                 jnp.asarray(mask, jnp.float32)))
