@@ -372,3 +372,26 @@ def test_rater_level_long_ratings_aggregated_into_the_user_table(tmp_path):
     long.to_csv(tmp_path / "ratings.csv", index=False)
     with pytest.raises(InputError, match="row 1, column 'value'"):
         aggregate_ratings(tmp_path / "ratings.csv", how="mean")
+
+
+def test_cem_arm_and_every_intervention_policy(tmp_path):
+    """A concept-embedding arm runs in the sweep; its runs record the four intervention policies,
+    and the oracle's curve bounds the others'."""
+    from steerstats.budget import parse_config, run_experiment
+    from steerstats.budget.outputs import interventions_table
+
+    cfg = parse_config({
+        "budget": {"name": "cem", "sizes": [300], "seeds": [0, 1], "n_boot": 50},
+        "data": {"source": "synthetic", "n": 1000, "test_fraction": 0.3, "seed": 0, "world": {"dim": 32, "target": "tree"}},
+        "model": {"hidden": [16], "epochs": 10, "learning_rate": 3e-3},
+        "arm": [{"name": "cem_tree", "kind": "cem", "attributes": "tree", "params": {"embedding_size": 4}}],
+    })
+    result = run_experiment(cfg, tmp_path / "out", progress=False)
+    table = interventions_table(result.records)
+    assert set(table["order"]) == {"random", "uncertain", "cooperative", "oracle"}
+    wide = table.pivot(index="n_intervened", columns="order", values="auc")
+    assert (wide["oracle"] >= wide.drop(columns="oracle").max(axis=1) - 1e-9).all()
+    assert table["auc_ci_low"].between(0, 1).all() and table["auc_ci_high"].between(0, 1).all()
+    with pytest.raises(ConfigError, match="a cem arm does not take this key"):
+        parse_config({"budget": {"name": "x", "sizes": [10], "seeds": [0]}, "data": {"source": "synthetic"},
+                      "arm": [{"name": "c", "kind": "cem", "attributes": "tree", "params": {"mode": "joint"}}]})

@@ -24,7 +24,7 @@
 
     [[arm]]                       # one reward model per arm
     name = "cbm_tree"
-    kind = "cbm"                  # "coarse" | "cbm" | "attributes" (stage 2 alone on the observed attributes)
+    kind = "cbm"                  # "coarse" | "cbm" | "cem" | "attributes" (stage 2 alone on the observed attributes)
     attributes = "tree"           # a named set (see ATTRIBUTE_SETS) or a list of columns
     params = { mode = "sequential" }
 
@@ -53,7 +53,7 @@ from steerstats.data.simulate.feedback import (
     TREE_ATTRIBUTES,
 )
 from steerstats.errors import ConfigError
-from steerstats.models.schema import CBM_ONLY
+from steerstats.models.schema import NOT_FOR
 
 
 def attribute_set(spec: str | list[str], available: tuple[str, ...]) -> tuple[str, ...]:
@@ -171,8 +171,9 @@ def budget_schema() -> dict[str, Field]:
         "model": Field("table", {}, "hyper-parameters shared by every arm", fields=model_fields()),
         "arm": Field("tables", REQUIRED, "one reward model per arm", min_items=1, fields={
             "name": Field("str", REQUIRED, "the arm's name in tables and figures"),
-            "kind": Field("str", REQUIRED, "reward model: coarse, cbm, or attributes (stage 2 alone on the "
-                          "observed attributes, missing = 0 plus a missing indicator)", choices=("coarse", "cbm", "attributes")),
+            "kind": Field("str", REQUIRED, "reward model: coarse, cbm, cem (concept embeddings), or attributes (stage 2 "
+                          "alone on the observed attributes, missing = 0 plus a missing indicator)",
+                          choices=("coarse", "cbm", "cem", "attributes")),
             "attributes": Field(names, "none", "a named set (tree, tree+others, non_tree, quality, alignment, "
                                 "all, none) or a list of attribute columns"),
             "params": Field("table", {}, "hyper-parameters of this arm (override [model])", fields=model_fields()),
@@ -200,15 +201,14 @@ def parse_config(table: dict[str, Any], source: str | None = None) -> BudgetConf
     budget, arms = cfg["budget"], []
     for i, raw in enumerate(cfg["arm"]):
         attrs = tuple(raw["attributes"]) if isinstance(raw["attributes"], list) else raw["attributes"]
-        if raw["kind"] in ("cbm", "attributes") and attrs in ("none", ()):
+        if raw["kind"] in ("cbm", "cem", "attributes") and attrs in ("none", ()):
             raise ConfigError(f"{where}: arm[{i}].attributes: a {raw['kind']} arm needs attributes")
         if raw["kind"] == "attributes" and raw["params"]:
             raise ConfigError(f"{where}: arm[{i}].params: an attributes arm takes no parameters "
                               "(L2 logistic regression, C = 1)")
-        if raw["kind"] == "coarse":
-            bad = [k for k in raw["params"] if k in CBM_ONLY]
-            if bad:
-                raise ConfigError(f"{where}: arm[{i}].params.{bad[0]}: only a cbm arm takes this key")
+        bad = [k for k in raw["params"] if k in NOT_FOR.get(raw["kind"], ())]
+        if bad:
+            raise ConfigError(f"{where}: arm[{i}].params.{bad[0]}: a {raw['kind']} arm does not take this key")
         arms.append(Arm(raw["name"], raw["kind"], attrs, dict(raw["params"])))
     names = [a.name for a in arms]
     if len(set(names)) != len(names):

@@ -108,8 +108,10 @@ def weights_table(records: list[dict[str, Any]]) -> pd.DataFrame:
     )
 
 
-def interventions_table(records: list[dict[str, Any]]) -> pd.DataFrame:
-    """Seed-mean held-out AUC after setting k attributes to their labels, per CBM arm, N, order."""
+def interventions_table(records: list[dict[str, Any]], level: float = 0.95) -> pd.DataFrame:
+    """Seed-mean held-out AUC after setting k attributes to their labels, per concept-model arm, N
+    and policy, with a t interval over training seeds (``auc_ci_low/high``: the variability of
+    training on the same test split, clipped to [0, 1]; NaN with one seed)."""
     rows = [
         {"arm": r["arm"], "n": r["n"], "seed": r["seed"], "order": order, "n_intervened": k,
          "auc": auc}
@@ -117,12 +119,15 @@ def interventions_table(records: list[dict[str, Any]]) -> pd.DataFrame:
         for order, curve in r.get("interventions", {}).items()
         for k, auc in enumerate(curve)
     ]
-    cols = ["arm", "n", "order", "n_intervened", "auc", "n_seeds"]
+    cols = ["arm", "n", "order", "n_intervened", "auc", "auc_sd", "auc_ci_low", "auc_ci_high", "n_seeds"]
     if not rows:
         return pd.DataFrame(columns=cols)
+    from scipy.stats import t as student_t
+
     frame = pd.DataFrame(rows)
-    return (
-        frame.groupby(["arm", "n", "order", "n_intervened"], sort=False)["auc"]
-        .agg(auc="mean", n_seeds="count")
-        .reset_index()[cols]
-    )
+    out = (frame.groupby(["arm", "n", "order", "n_intervened"], sort=False)["auc"]
+           .agg(auc="mean", auc_sd="std", n_seeds="count").reset_index())
+    with np.errstate(invalid="ignore"):
+        half = student_t.ppf(0.5 + level / 2, out["n_seeds"] - 1) * out["auc_sd"] / np.sqrt(out["n_seeds"])
+    out["auc_ci_low"], out["auc_ci_high"] = (out["auc"] - half).clip(0, 1), (out["auc"] + half).clip(0, 1)  # AUC's range
+    return out[cols]

@@ -33,7 +33,7 @@ from steerstats.data.feedback_io import FeedbackData, feedback_from_sample, load
 from steerstats.data.loaders import FEEDBACK_DATASETS
 from steerstats.data.simulate.feedback import FeedbackWorld, feedback_world_config
 from steerstats.errors import ConfigError, InputError
-from steerstats.models.interventions import intervention_curve
+from steerstats.models.interventions import ORDERS, intervention_curve
 from steerstats.models.persistence import KINDS, make_model
 
 RESULTS = "results.jsonl"
@@ -147,7 +147,7 @@ def fit_one(
     config: BudgetConfig, split: Split, arm: Arm, n: int, seed: int
 ) -> dict[str, Any]:
     """Train one arm on N examples (seed) and score it on the held-out split."""
-    attrs = attribute_set(arm.attributes, split.train.attribute_names) if arm.kind in ("cbm", "attributes") else ()
+    attrs = attribute_set(arm.attributes, split.train.attribute_names) if arm.kind in ("cbm", "cem", "attributes") else ()
     rows = training_rows(split.train, n, seed)
     train = split.train.take(rows)
     if arm.kind == "attributes":
@@ -159,7 +159,7 @@ def fit_one(
     accepted = KINDS[arm.kind]().get_params()
     shared = {k: v for k, v in config.model.items() if k in accepted}
     params = {**shared, **arm.params, "random_state": int(seed)}
-    if arm.kind == "cbm":
+    if arm.kind in ("cbm", "cem"):
         params.setdefault("attribute_names", attrs)
     model = make_model(arm.kind, **params)
     t0 = time.perf_counter()
@@ -175,7 +175,7 @@ def fit_one(
     weights = dict(zip(attrs, (float(w) for w in model.aggregator_weights_), strict=True)) if arm.kind == "cbm" else None
     record = _record(config, split, arm, n, seed, attrs, score, best_epoch=int(model.best_epoch_),
                      fit_seconds=fit_seconds, weights=weights)
-    if arm.kind == "cbm":
+    if arm.kind in ("cbm", "cem"):
         # test-time interventions: the held-out AUC with k of the attributes set to their labels
         record["interventions"] = {
             order: [
@@ -185,7 +185,7 @@ def fit_one(
                     order=order, n_repeats=3, seed=int(seed),
                 )["auc"]
             ]
-            for order in ("uncertain", "random")
+            for order in ORDERS
         }
     return record
 

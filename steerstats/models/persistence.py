@@ -22,8 +22,10 @@ from steerstats._io import atomic_directory
 from steerstats.errors import ConfigError, DataNotFoundError, InputError
 from steerstats.models.coarse import CoarseRewardModel
 from steerstats.models.concept_bottleneck import ConceptBottleneckRewardModel
+from steerstats.models.concept_embedding import ConceptEmbeddingRewardModel
 
-KINDS: dict[str, type] = {"coarse": CoarseRewardModel, "cbm": ConceptBottleneckRewardModel}
+KINDS: dict[str, type] = {"coarse": CoarseRewardModel, "cbm": ConceptBottleneckRewardModel,
+                          "cem": ConceptEmbeddingRewardModel}
 _FITTED = ("n_features_in_", "n_concepts_", "aggregator_intercept_", "best_epoch_")
 
 

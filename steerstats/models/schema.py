@@ -18,10 +18,17 @@ REWARD_MODEL_FIELDS: dict[str, Field] = {
     "mode": Field("str", "sequential", "CBM training mode (cbm only)", choices=MODES),
     "concept_weight": Field("float", 1.0, "weight of the attribute loss in joint mode (cbm only)", ge=0),
     "C": Field("float", 1.0, "inverse L2 strength of the stage-2 aggregator (cbm only)", gt=0),
+    "embedding_size": Field("int", 16, "width of each concept's two embeddings (cem only)", ge=1, le=4096),
+    "intervention_rate": Field("float", 0.25, "training-time intervention probability per attribute (cem only)",
+                               ge=0, le=1),
 }
 
 #: keys only the concept-bottleneck model accepts
 CBM_ONLY = ("mode", "concept_weight", "C")
+#: keys only the concept-embedding model accepts (it shares concept_weight with the bottleneck)
+CEM_ONLY = ("embedding_size", "intervention_rate")
+#: keys each model kind may not be given
+NOT_FOR = {"coarse": CBM_ONLY + CEM_ONLY, "cbm": CEM_ONLY, "cem": ("mode", "C")}
 
 
 def model_fields(*, defaults: bool = False) -> dict[str, Field]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from steerstats.budget.config import BudgetConfig
@@ -53,16 +54,19 @@ def weights_figure(weights: pd.DataFrame):
     return fig
 
 
+POLICY_STYLE = {"uncertain": "-", "random": "--", "cooperative": "-.", "oracle": ":"}
+
+
 def interventions_figure(table: pd.DataFrame):
     """AUC vs number of attributes intervened on, at each CBM arm's largest N."""
     plt = pyplot()
     fig, ax = plt.subplots(figsize=(6, 4))
     for (arm, order), g in table.groupby(["arm", "order"], sort=False):
         g = g[g["n"] == g["n"].max()]
-        ax.plot(g["n_intervened"], g["auc"], marker="o", ls="-" if order == "uncertain" else "--",
-                label=f"{arm} ({order}, N={int(g['n'].max())})")
+        ax.errorbar(g["n_intervened"], g["auc"], yerr=np.vstack([g["auc"] - g["auc_ci_low"], g["auc_ci_high"] - g["auc"]]),
+                    marker="o", capsize=2, ls=POLICY_STYLE.get(order, "-"), label=f"{arm} ({order}, N={int(g['n'].max())})")
     ax.set_xlabel("attributes set to their labels (test-time intervention)")
-    ax.set_ylabel("held-out ROC-AUC (seed mean)")
+    ax.set_ylabel("held-out ROC-AUC (seed mean, t interval over seeds)")
     ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5))
     fig.tight_layout()
     return fig
@@ -93,7 +97,7 @@ def budget_run(
     summary = summary_table(records, config)
     contrasts = contrast_table(records, config)
     weights = weights_table(records)
-    interventions = interventions_table(records)
+    interventions = interventions_table(records, config.level)
     tables = [
         Table("summary", summary, "Held-out ROC-AUC per arm and training size", _summary_line(summary),
               f"estimand: held-out ROC-AUC of the seed-averaged fit; {interval}", method="cluster bootstrap (percentile)",
@@ -108,8 +112,11 @@ def budget_run(
               "How much each attribute's predicted probability moves the aggregate logit.",
               "spread over training seeds (weight_sd), not a sampling SE"),
         Table("interventions", interventions, "Test-time interventions",
-              "Held-out AUC after setting k attributes to their labels (most uncertain first, or at random).",
-              "seed means; no interval"),
+              "Held-out AUC after setting k attributes to their labels, by policy: most uncertain first, random, "
+              "cooperative (uncertainty x expected effect), oracle (greedy upper bound: sees the label); attributes "
+              "not elicited for an example are never set.",
+              "estimand: seed-mean held-out AUC on the fixed test split; t interval over training seeds (it leaves "
+              "out the test split's sampling variability)", method="t interval over training seeds", cluster="training seed"),
     ]
     if selection is not None:
         tables.append(Table("selection", selection, "Greedy attribute selection by AUC gain per unit cost",
