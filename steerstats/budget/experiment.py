@@ -93,6 +93,7 @@ def run_experiment(
     *,
     max_runs: int | None = None,
     progress: bool = True,
+    executor: Any = None,
 ) -> BudgetExperiment:
     """Run (or resume) the sweep into ``out/results.jsonl``; when every run is done, run the
     attribute selection (cached in ``out/selection.json``)."""
@@ -100,7 +101,7 @@ def run_experiment(
         config = load_config(config)
     out = Path(out) if out is not None else Path("out") / "budget" / config.name
     t0 = time.perf_counter()
-    records = run_budget(config, out, max_runs=max_runs, progress=progress)
+    records = run_budget(config, out, max_runs=max_runs, progress=progress, executor=executor)
     result = BudgetExperiment(out=out, planned=len(planned_runs(config)), records=records,
                               seconds={"sweep": time.perf_counter() - t0})
     if result.complete:

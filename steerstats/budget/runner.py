@@ -17,7 +17,7 @@ uncertain first and in random order).
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -236,11 +236,15 @@ def run_budget(
     *,
     max_runs: int | None = None,
     progress: bool = True,
+    executor: Any = None,
+    on_record: Callable[[dict[str, Any]], None] | None = None,
 ) -> list[dict[str, Any]]:
     """Run every pending (arm, N, seed) of ``config``; returns the finished runs of this config.
 
     ``max_runs`` stops after that many new runs (what a kill does, but clean) — re-running picks up
-    from there.
+    from there. ``executor`` (:mod:`steerstats._executor`; default: in this process) runs the runs,
+    each a pure :func:`fit_one`; this driver alone appends their records, as they finish.
+    ``on_record`` is called after each record is written.
     """
     from tqdm.auto import tqdm
 
@@ -261,12 +265,23 @@ def run_budget(
                 "of the training split"
             )
         mark_output_dir(out, "budget")  # only once the inputs are known to be good
-        bar = tqdm(pending, desc=f"budget {config.name}", unit="run", disable=not progress)
-        for arm, n, s in bar:
-            bar.set_postfix_str(f"{arm.name} N={n} seed={s}")
-            append_result(path, fit_one(config, split, arm, n, s))
+        from steerstats._executor import LocalExecutor
+
+        executor = executor or LocalExecutor()
+        bar = tqdm(total=len(pending), desc=f"budget {config.name} ({executor.name})", unit="run", disable=not progress)
+        for _, record in executor.map(_fit_task, pending, shared={"config": config, "split": split}, label="budget"):
+            append_result(path, record)
+            bar.set_postfix_str(f"{record['arm']} N={record['n']} seed={record['seed']}")
+            bar.update()
+            if on_record is not None:
+                on_record(record)
         bar.close()
     return finished_runs(config, out)
+
+
+def _fit_task(task: tuple[Arm, int, int], *, config: BudgetConfig, split: Split) -> dict[str, Any]:
+    arm, n, seed = task
+    return fit_one(config, split, arm, n, seed)
 
 
 def finished_runs(config: BudgetConfig, out: str | Path) -> list[dict[str, Any]]:

@@ -89,3 +89,10 @@ def embedder_options(args: argparse.Namespace) -> dict:
 def add_quiet_arg(parser: argparse.ArgumentParser) -> None:
     """``-q/--quiet``: no progress bars (the same name in every command)."""
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
+
+
+def add_scheduler_arg(parser: argparse.ArgumentParser) -> None:
+    """``--scheduler``: where the job's tasks run (steerstats._executor)."""
+    parser.add_argument("--scheduler", default=None,
+                        help="'local' (default; or $STEERSTATS_SCHEDULER), 'local:N' (a Dask LocalCluster of N worker "
+                        "processes on 127.0.0.1) or tcp://HOST:PORT (a running Dask scheduler; the 'dask' extra)")

@@ -46,6 +46,14 @@ def _embed_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", default=None, help="also write the numbers to this JSON file")
 
 
+def _sweep_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--workers", type=int, default=2, help="LocalCluster worker processes (default: 2)")
+    parser.add_argument("--runs", type=int, default=16, help="budget runs in the sweep (default: 16)")
+    parser.add_argument("--epochs", type=int, default=50, help="training epochs per run (default: 50)")
+    parser.add_argument("--reps", type=int, default=20, help="coverage replications (default: 20)")
+    parser.add_argument("--json", default=None, help="also write the numbers to this JSON file")
+
+
 #: name -> (module with run(args), summary, options)
 BENCHMARKS: dict[str, tuple[str, str, Callable[[argparse.ArgumentParser], None]]] = {
     "bootstrap": (
@@ -62,6 +70,11 @@ BENCHMARKS: dict[str, tuple[str, str, Callable[[argparse.ArgumentParser], None]]
         "steerstats.embed.benchmark",
         "embedding extractor vs a naive per-image open_clip loop (images/s; GPU ceiling on CUDA)",
         _embed_options,
+    ),
+    "sweep": (
+        "steerstats.budget.benchmark",
+        "a budget sweep and a coverage study locally vs on a Dask LocalCluster (runs/min, driver overhead per task)",
+        _sweep_options,
     ),
 }
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from steerstats.cli._common import add_quiet_arg
+from steerstats.cli._common import add_quiet_arg, add_scheduler_arg
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -22,6 +22,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--max-runs", type=int, default=None, help="stop after this many new runs (resume later)"
     )
+    add_scheduler_arg(parser)
     add_quiet_arg(parser)
     parser.set_defaults(func=run)
 
@@ -46,7 +47,10 @@ def run(args: argparse.Namespace) -> int:
         # Compiled training programs persist next to the results, so a resumed sweep skips them.
         jax.config.update("jax_compilation_cache_dir", str(out / ".jax_cache"))
 
-    result = run_experiment(config, out, max_runs=args.max_runs, progress=not args.quiet)
+    from steerstats._executor import make_executor
+
+    with make_executor(args.scheduler) as executor:
+        result = run_experiment(config, out, max_runs=args.max_runs, progress=not args.quiet, executor=executor)
     print(f"{result.finished}/{result.planned} runs finished in {result.out}")
     if not result.complete:
         print("re-run the same command to continue; the report is written when all runs are done")

@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 
-from steerstats.cli._common import add_quiet_arg
+from steerstats.cli._common import add_quiet_arg, add_scheduler_arg
 
 
 def _coverage_arguments(parser: argparse.ArgumentParser) -> None:
@@ -25,6 +25,7 @@ def _coverage_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data-dir", default=None, help="vafa2025 data (to fit the simulation parameters)")
     parser.add_argument("--out", default="out/coverage", help="output directory (resumable)")
     parser.add_argument("--seed", type=int, default=0, help="seed of every simulation and bootstrap")
+    add_scheduler_arg(parser)
     add_quiet_arg(parser)
 
 
@@ -45,7 +46,10 @@ def _coverage_run(args: argparse.Namespace) -> int:
     )
     check_output_dir(args.out, "validate coverage", inputs=[args.data_dir])
     params, components, files = default_params(args.data_dir)
-    results = run_coverage(args.out, params, config, progress=not args.quiet)
+    from steerstats._executor import make_executor
+
+    with make_executor(args.scheduler) as executor:
+        results = run_coverage(args.out, params, config, progress=not args.quiet, executor=executor)
     run_ = coverage_run(results, config, components.as_dict(), inputs=files)
     write_run_beside_state(args.out, run_)
     table = run_.tables[0]

@@ -310,20 +310,35 @@ def _load(out: Path, kind: str, config: CoverageConfig) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=COLUMNS)
 
 
+def coverage_replication(task: tuple[str, str, int], *, params, config: CoverageConfig) -> list[dict]:
+    """One replication (kind, scenario, rep): simulate its study from its own seed and score the
+    intervals (a pure function of its arguments)."""
+    kind, scenario, rep = task
+    rng = np.random.default_rng(np.random.SeedSequence([config.seed, rep, SCENARIOS.index(scenario)]))
+    frame, truth = simulate_scenario(scenario, params, rng)
+    fn = fast_replication if kind == "fast" else bayes_replication
+    return fn(frame, truth, rep, config, scenario)
+
+
 def run_coverage(
     out: str | Path,
     params=None,
     config: CoverageConfig | None = None,
     *,
     progress: bool = True,
+    executor=None,
 ) -> pd.DataFrame:
     """Run (or resume) the coverage study into ``out``; returns all replication rows.
 
     Every replication is appended to ``replications_<kind>.jsonl`` as soon as it is done (one
     flushed line each), so a kill loses at most the replication in progress; the CSV copies
-    (``replications.csv``, ``replications_bayes.csv``) are rewritten at the end.
+    (``replications.csv``, ``replications_bayes.csv``) are rewritten at the end, in replication
+    order whatever order they finished in. ``executor`` (:mod:`steerstats._executor`; default:
+    this process) runs the replications, each a pure :func:`coverage_replication`.
     """
     from tqdm.auto import tqdm
+
+    from steerstats._executor import LocalExecutor
 
     config = config or CoverageConfig()
     if params is None:
@@ -341,14 +356,18 @@ def run_coverage(
         for rep in range(n)
         if (scenario, rep) not in done[kind]
     ]
-    new: dict[str, list[dict]] = {kind: [] for kind in RESULTS}
-    for kind, scenario, rep in tqdm(todo, desc="coverage", unit="rep", disable=not progress):
-        rng = np.random.default_rng(np.random.SeedSequence([config.seed, rep, SCENARIOS.index(scenario)]))
-        frame, truth = simulate_scenario(scenario, params, rng)
-        fn = fast_replication if kind == "fast" else bayes_replication
-        rows = fn(frame, truth, rep, config, scenario)
+    finished: dict[int, list[dict]] = {}
+    executor = executor or LocalExecutor()
+    bar = tqdm(total=len(todo), desc=f"coverage ({executor.name})", unit="rep", disable=not progress)
+    for i, rows in executor.map(coverage_replication, todo, shared={"params": params, "config": config}, label="coverage"):
+        kind, scenario, rep = todo[i]
         append_jsonl(out / LOGS[kind], {"scenario": scenario, "rep": rep, "rows": rows})
-        new[kind] += rows
+        finished[i] = rows
+        bar.update()
+    bar.close()
+    new: dict[str, list[dict]] = {kind: [] for kind in RESULTS}
+    for i in sorted(finished):
+        new[todo[i][0]] += finished[i]
     for kind in RESULTS:
         if new[kind]:
             added = pd.DataFrame(new[kind], columns=COLUMNS)
