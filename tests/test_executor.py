@@ -99,3 +99,16 @@ def test_budget_command_rejects_a_bad_scheduler(tmp_path, capsys):
 
     assert main(["budget", "--config", "experiment1", "--out", str(tmp_path / "o"), "--scheduler", "local:0"]) == 2
     assert "scheduler 'local:N'" in capsys.readouterr().err
+
+
+def test_joblib_paths_honour_parallel_config(cluster):
+    """parallel_map (the decomposition's refit bootstrap) runs on the cluster under joblib's dask backend."""
+    import joblib
+
+    from steerstats._parallel import parallel_map
+
+    with joblib.parallel_config(backend="dask"):
+        out = list(parallel_map(abs, [-3, -1, -4, -1, -5], n_jobs=2))
+    assert out == [3, 1, 4, 1, 5]
+    logs = cluster.client.run(lambda dask_worker: len(dask_worker.data) >= 0)  # the workers are alive after it
+    assert len(logs) == 2
