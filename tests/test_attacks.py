@@ -220,7 +220,7 @@ CONFIG_ATTACKS = {
     "budget_n_boot_one": ("budget", BUDGET, lambda t: _set(t, "budget.n_boot", 1), ["budget.n_boot", ">= 2"]),
     "budget_level_2": ("budget", BUDGET, lambda t: _set(t, "budget.level", 2), ["budget.level", "< 1"]),
     "budget_bool_as_int": ("budget", BUDGET, lambda t: _set(t, "data.world.dim", True), ["data.world.dim", "integer"]),
-    "budget_arm_kind": ("budget", BUDGET, lambda t: _set(t, "arm.0.kind", "cmb"), ["arm[0].kind", "did you mean 'cbm'"]),
+    "budget_arm_kind": ("budget", BUDGET, lambda t: _set(t, "arm.0.kind", "cbn"), ["arm[0].kind", "did you mean 'cbm'"]),
     "budget_contrast_unknown_arm": ("budget", BUDGET, lambda t: _set(t, "contrast.0.a", "nope"), ["contrast[0].a", "not an arm"]),
     "budget_size_beyond_pool": ("budget", BUDGET, lambda t: _set(t, "budget.sizes", [100, 3000]), ["3000", "exceeds"]),
     "budget_no_arms": ("budget", BUDGET, lambda t: t.pop("arm") and t, ["arm", "required key missing"]),

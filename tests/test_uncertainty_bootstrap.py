@@ -108,10 +108,9 @@ def test_acceleration_zero_for_symmetric_jackknife():
 def test_two_way_product_weights():
     a = np.array([0, 0, 1, 2, 2])
     b = np.array([0, 1, 1, 0, 2])
-    w = product_weights([a, b], 50, np.random.default_rng(0))
-    rng = np.random.default_rng(0)
-    ca = cluster_counts(3, 50, rng)
-    cb = cluster_counts(3, 50, rng)
+    w = product_weights([a, b], 50, 0)
+    ca = cluster_counts(3, 50, np.random.default_rng(0))  # factor 1: the one-way stream
+    cb = cluster_counts(3, 50, np.random.default_rng(np.random.SeedSequence([0, 1])))  # factor 2: its own
     np.testing.assert_array_equal(w, ca[:, a] * cb[:, b])
     # each factor's counts sum to its number of clusters
     assert (ca.sum(axis=1) == 3).all() and (cb.sum(axis=1) == 3).all()
@@ -168,12 +167,58 @@ def test_chunked_evaluation_gives_the_same_replicates(monkeypatch):
     frame = small_frame(5)
     whole = cluster_bootstrap(group_mean_stat, frame, ["cl", "user"], n_boot=300, seed=1, method="bca")
     monkeypatch.setattr(bs, "MAX_WEIGHT_CELLS", 7 * len(frame))  # chunks of 7 replicates
+    monkeypatch.setattr(bs, "MAX_COUNT_CELLS", 10**9)
     chunked = cluster_bootstrap(group_mean_stat, frame, ["cl", "user"], n_boot=300, seed=1, method="bca")
     # chunks change the BLAS memory layout of the weighted sums: equal to float rounding, not bits
     np.testing.assert_allclose(whole.replicates, chunked.replicates, rtol=1e-12, atol=1e-15)
     np.testing.assert_allclose(whole.ci_low, chunked.ci_low, rtol=1e-12, atol=1e-15)
-    w = product_weights([pd.factorize(frame[c], sort=True)[0] for c in ("cl", "user")], 300,
-                        np.random.default_rng(1))
+    w = product_weights([pd.factorize(frame[c], sort=True)[0] for c in ("cl", "user")], 300, 1)
     np.testing.assert_allclose(whole.replicates, group_mean_stat(frame, w), rtol=1e-12, atol=1e-15)
     again = cluster_bootstrap(group_mean_stat, frame, ["cl", "user"], n_boot=300, seed=1, method="bca")
     assert np.array_equal(chunked.replicates, again.replicates, equal_nan=True)  # same call: bit-identical
+
+
+def test_count_chunks_equal_one_draw_for_any_chunk_size():
+    from steerstats.uncertainty.bootstrap import count_chunks
+
+    whole = cluster_counts(37, 101, np.random.default_rng(5))
+    for size in (1, 2, 7, 100, 101, 500):
+        parts = list(count_chunks(37, 101, np.random.default_rng(5), size))
+        np.testing.assert_array_equal(np.vstack([c for _, c in parts]), whole)
+        assert [sl.stop for sl, _ in parts][-1] == 101
+
+
+def test_grouped_and_generic_paths_are_chunk_invariant(monkeypatch):
+    """Bounded-memory chunks give the replicates of one big draw (to float rounding of the matmul)."""
+    import steerstats.uncertainty.bootstrap as bs
+    from steerstats.uncertainty import grouped_mean_bootstrap
+
+    frame = small_frame(7)
+    big, _ = grouped_mean_bootstrap(frame, "y", "g", "cl", n_boot=400, seed=3)
+    generic = cluster_bootstrap(group_mean_stat, frame, "cl", n_boot=400, seed=3)
+    monkeypatch.setattr(bs, "MAX_COUNT_CELLS", 3 * frame["cl"].nunique())  # 3 replicates per chunk
+    monkeypatch.setattr(bs, "MAX_WEIGHT_CELLS", 5 * len(frame))
+    small, _ = grouped_mean_bootstrap(frame, "y", "g", "cl", n_boot=400, seed=3)
+    generic_small = cluster_bootstrap(group_mean_stat, frame, "cl", n_boot=400, seed=3)
+    np.testing.assert_allclose(small.replicates, big.replicates, rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(generic_small.replicates, generic.replicates, rtol=1e-12, atol=1e-15)
+    # the fast path and the generic weighted statistic draw the same clusters
+    np.testing.assert_allclose(small.replicates, generic_small.replicates, rtol=1e-10, atol=1e-12)
+
+
+def test_bootstrap_memory_is_bounded_by_the_chunk():
+    """B = 20,000 replicates over G = 20,000 clusters: one (B x G) draw would take 3.2 GB of int64
+    counts; the chunked path's peak traced allocation stays under 100 MB."""
+    import tracemalloc
+
+    from steerstats.uncertainty import grouped_mean_bootstrap
+
+    rng = np.random.default_rng(0)
+    g = 20_000
+    frame = pd.DataFrame({"cl": np.arange(g), "model": rng.integers(0, 3, g).astype(str), "dreamsim": rng.random(g)})
+    tracemalloc.start()
+    res, _ = grouped_mean_bootstrap(frame, "dreamsim", "model", "cl", n_boot=20_000, seed=0)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert res.replicates.shape == (20_000, 3)
+    assert peak < 100 * 2**20, peak

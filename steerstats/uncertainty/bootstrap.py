@@ -54,10 +54,37 @@ def cluster_counts(n_clusters: int, n_boot: int, rng: np.random.Generator) -> np
 
     Equivalent to multinomial(G, 1/G) per row, but drawn as indices + one bincount (faster).
     """
+    return _draw_counts(n_clusters, check_n_boot(n_boot), rng)
+
+
+def _draw_counts(n_clusters: int, rows: int, rng: np.random.Generator) -> np.ndarray:
+    """(rows, G) counts from ``rows`` x G uniform indices (any rows >= 1: a chunk of replicates)."""
+    idx = rng.integers(0, n_clusters, size=(rows, n_clusters), dtype=np.int64)
+    idx += (np.arange(rows, dtype=np.int64) * n_clusters)[:, None]
+    return np.bincount(idx.ravel(), minlength=rows * n_clusters).reshape(rows, n_clusters)
+
+
+#: cluster-count entries (replicates x clusters) drawn at once: bounds the draws' memory
+MAX_COUNT_CELLS = 1 << 20  # 8 MiB of int64 counts (a chunk peaks at ~3x: indices, counts, float copy)
+
+
+def count_chunks(n_clusters: int, n_boot: int, rng: np.random.Generator, size: int | None = None):
+    """``(slice of replicates, (b, G) counts)`` in chunks of ``size`` replicates (default: at most
+    :data:`MAX_COUNT_CELLS` entries). The rows are drawn one after another from ``rng``, so the
+    concatenated chunks equal :func:`cluster_counts` for any chunk size."""
     n_boot = check_n_boot(n_boot)
-    idx = rng.integers(0, n_clusters, size=(n_boot, n_clusters), dtype=np.int64)
-    idx += (np.arange(n_boot, dtype=np.int64) * n_clusters)[:, None]
-    return np.bincount(idx.ravel(), minlength=n_boot * n_clusters).reshape(n_boot, n_clusters)
+    size = int(size or max(1, MAX_COUNT_CELLS // max(n_clusters, 1)))
+    for start in range(0, n_boot, size):
+        b = min(size, n_boot - start)
+        yield slice(start, start + b), _draw_counts(n_clusters, b, rng)
+
+
+def factor_generators(seed: int, n_factors: int) -> list[np.random.Generator]:
+    """One generator per cluster factor: the first is ``default_rng(seed)`` (so one-way draws are
+    those of :func:`grouped_mean_bootstrap`), factor j >= 1 has its own stream
+    ``SeedSequence([seed, j])``, so each factor's draws can be made chunk by chunk."""
+    return [np.random.default_rng(seed)] + [np.random.default_rng(np.random.SeedSequence([seed, j]))
+                                             for j in range(1, n_factors)]
 
 
 def cluster_weights(codes: np.ndarray, n_boot: int, rng: np.random.Generator) -> np.ndarray:
@@ -66,16 +93,12 @@ def cluster_weights(codes: np.ndarray, n_boot: int, rng: np.random.Generator) ->
     return cluster_counts(n_clusters, n_boot, rng)[:, codes].astype(float)
 
 
-def product_weights(
-    codes: Sequence[np.ndarray], n_boot: int, rng: np.random.Generator
-) -> np.ndarray:
-    """(B, n) pigeonhole weights: product over factors of the row's cluster draw counts.
-
-    Factors are resampled independently, in the order given (so the same seed gives the same
-    draws as the one-way scheme for the first factor).
-    """
-    w = np.ones((n_boot, len(codes[0])))
-    for c in codes:
+def product_weights(codes: Sequence[np.ndarray], n_boot: int, seed: int) -> np.ndarray:
+    """(B, n) pigeonhole weights: product over factors of the row's cluster draw counts, factor j
+    drawn from :func:`factor_generators` (the draws of :func:`cluster_bootstrap` for ``seed``).
+    Materialises B x n: for inspection and tests; the bootstrap itself works in chunks."""
+    w = np.ones((check_n_boot(n_boot), len(codes[0])))
+    for rng, c in zip(factor_generators(seed, len(codes)), codes, strict=True):
         w *= cluster_counts(int(c.max()) + 1, n_boot, rng)[:, c]
     return w
 
@@ -199,15 +222,7 @@ def _result(
     )
 
 
-MAX_WEIGHT_CELLS = 1 << 25  # (rows x replicates) weight entries held at once (256 MiB)
-
-
-def _row_weights(counts: list[np.ndarray], codes: list[np.ndarray], rows: np.ndarray) -> np.ndarray:
-    """(len(rows), n) weights of replicates ``rows``: product of the factors' draw counts."""
-    w = counts[0][rows][:, codes[0]].astype(float)
-    for cnt, c in zip(counts[1:], codes[1:], strict=True):
-        w *= cnt[rows][:, c]
-    return w
+MAX_WEIGHT_CELLS = 1 << 22  # (rows x replicates) weight entries held at once (32 MiB)
 
 
 def _evaluate_in_chunks(
@@ -239,14 +254,22 @@ def cluster_bootstrap(
     picks the interval: "percentile" or "bca" (jackknife over clusters for the acceleration).
     """
     _check_method(method)
+    n_boot = check_n_boot(n_boot)
     names, codes = cluster_factor_codes(data, cluster)
-    rng = np.random.default_rng(seed)
+    rngs = factor_generators(seed, len(codes))
+    sizes = [int(c.max()) + 1 for c in codes]
     estimate = np.atleast_1d(np.asarray(statistic(data, None), dtype=float))
-    # all draws first (so results do not depend on the chunking), then (chunk, n) weights
-    counts = [cluster_counts(int(c.max()) + 1, n_boot, rng) for c in codes]
-    reps = _evaluate_in_chunks(
-        statistic, data, n_boot, lambda rows: _row_weights(counts, codes, rows)
-    )
+    # replicates in chunks: each factor's counts drawn for the chunk from its own stream (so the
+    # replicates do not depend on the chunking), then the chunk's (b, n) product weights
+    chunk = max(1, min(MAX_WEIGHT_CELLS // max(len(data), 1), MAX_COUNT_CELLS // max(sizes)))
+    parts = []
+    for start in range(0, n_boot, chunk):
+        b = min(chunk, n_boot - start)
+        w = np.ones((b, len(data)))
+        for rng, g, c in zip(rngs, sizes, codes, strict=True):
+            w *= _draw_counts(g, b, rng)[:, c]
+        parts.append(np.asarray(statistic(data, w), dtype=float).reshape(b, -1))
+    reps = np.concatenate(parts, axis=0)
 
     def jackknife() -> list[np.ndarray]:
         out = []
@@ -301,7 +324,8 @@ def grouped_mean_bootstrap(
     """Fast one-way cluster bootstrap of the per-group mean of ``value`` (e.g. DreamSim by model).
 
     Replicate b of group k is (c_b @ S[:, k]) / (c_b @ N[:, k]) with S, N the cluster x group sums
-    and counts, so B replicates cost one (B, G) x (G, K) product. Same seed -> the same cluster
+    and counts, so B replicates cost one (B, G) x (G, 2K) product, done in chunks of replicates
+    (memory O(chunk x G), never O(B x G); :func:`count_chunks`). Same seed -> the same cluster
     draws (hence the same replicates) as :func:`cluster_bootstrap` with a weighted group mean.
     Returns the result and the group levels (sorted; ``pooled`` adds a last "all rows" column).
     """
@@ -328,10 +352,14 @@ def grouped_mean_bootstrap(
         counts = np.column_stack([counts, counts.sum(axis=1)])
         levels.append("all")
     rng = np.random.default_rng(seed)
-    c = cluster_counts(sums.shape[0], n_boot, rng).astype(float)
+    k = sums.shape[1]
+    stacked = np.hstack([sums, counts])  # one product per chunk: [c @ S | c @ N]
+    reps = np.empty((check_n_boot(n_boot), k))
     with np.errstate(invalid="ignore", divide="ignore"):
         estimate = sums.sum(axis=0) / counts.sum(axis=0)
-        reps = (c @ sums) / (c @ counts)
+        for rows, c in count_chunks(sums.shape[0], n_boot, rng):
+            both = c.astype(float) @ stacked
+            reps[rows] = both[:, :k] / both[:, k:]
 
     def jackknife() -> list[np.ndarray]:
         with np.errstate(invalid="ignore", divide="ignore"):
