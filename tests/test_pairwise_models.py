@@ -3,13 +3,12 @@ choix (an independent implementation), bad input."""
 
 from __future__ import annotations
 
+import choix  # test-only (dev extra, installed by `make setup`): a missing one is a broken set-up, not a skip
 import numpy as np
 import pytest
 
 from steerstats.errors import InputError
 from steerstats.models.pairwise import BradleyTerryRewardModel
-
-choix = pytest.importorskip("choix")  # test-only dependency (dev extra)
 
 
 def _comparisons(rng, n=12, m=3000, nu=None):

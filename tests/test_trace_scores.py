@@ -13,9 +13,9 @@ from run_layout import assert_run_layout
 from steerstats.errors import InputError
 from steerstats.generate.trace_scores import (
     TEXT_CONDITION,
-    image_steering_table,
     score_lookup,
     scored_tasks,
+    table1_from_tasks,
     task_endpoints,
     text_tasks,
     trace_pairs,
@@ -57,7 +57,7 @@ def test_endpoints_and_pairs():
 
 def test_table1_by_hand():
     tasks = scored_tasks(_traces(SPEC), score_lookup(SCORES, "dreamsim"))
-    t1 = image_steering_table(tasks, n_boot=400, seed=1)
+    t1 = table1_from_tasks(tasks, n_boot=400, seed=1)
     table = t1.table.set_index("condition")
     # random: +0.2, -0.1, +0.3 -> mean 0.4/3, 2 of 3 improved; learned: +0.5, +0.1 -> 0.3, 2 of 2
     assert table.loc["random", "avg_change"] == pytest.approx(0.4 / 3)
@@ -75,14 +75,14 @@ def test_table1_by_hand():
     assert ratio["condition"] == "learned" and ratio["baseline"] == "random"
     assert ratio["ratio"] == pytest.approx(0.3 / (0.4 / 3))
     assert ratio["ratio_ci_low"] == pytest.approx(0.3 / 0.3) and ratio["ratio_ci_high"] == pytest.approx(0.3 / 0.05)
-    again = image_steering_table(tasks, n_boot=400, seed=1)
+    again = table1_from_tasks(tasks, n_boot=400, seed=1)
     pd.testing.assert_frame_equal(again.table, t1.table)
 
 
 def test_shared_users_are_resampled_jointly():
     spec = [*SPEC, ("learned", "u1", 2, "g1", [(["a0", "a1"], 1)])]
     tasks = scored_tasks(_traces(spec), score_lookup(SCORES, "dreamsim"))
-    t1 = image_steering_table(tasks, n_boot=200, seed=0)
+    t1 = table1_from_tasks(tasks, n_boot=200, seed=0)
     assert not t1.stratified and "joint" in t1.table["cluster"].iloc[0]
 
 
@@ -108,7 +108,7 @@ def test_text_baseline_is_first_to_last_attempt():
     text = text_tasks(steering)
     assert text["change"].tolist() == pytest.approx([0.2, -0.2])
     tasks = pd.concat([text, scored_tasks(_traces(SPEC), score_lookup(SCORES, "dreamsim"))], ignore_index=True)
-    t1 = image_steering_table(tasks, n_boot=100, seed=0)
+    t1 = table1_from_tasks(tasks, n_boot=100, seed=0)
     assert t1.table["condition"].iloc[0] == TEXT_CONDITION
     assert set(t1.ratios["baseline"]) == {TEXT_CONDITION}
 

@@ -145,18 +145,12 @@ def read_embedding_table(source: str | Path | pd.DataFrame, key: str, *, name: s
     else:
         if rest.shape[1] == 0:
             raise InputError("no embedding columns (an 'embedding' list column or numeric columns)", file=file)
+        from steerstats.data.user_table import parse_numbers
+
         for c in rest.columns:  # a csv arrives as text: numbers parse, blanks are missing, words are errors
-            if pd.api.types.is_numeric_dtype(rest[c]):
-                continue
-            col = rest[c]
-            blank = col.isna() | col.astype(str).str.strip().eq("")
-            parsed = pd.to_numeric(col.where(~blank), errors="coerce")
-            words = (parsed.isna() & ~blank).to_numpy()
-            if words.any():
-                first = int(np.flatnonzero(words)[0])
-                raise InputError(f"embedding columns must be numeric (or one 'embedding' list column), got "
-                                 f"{str(col.iloc[first])[:40]!r}", file=file, row=int(rows_in_file[first]), column=str(c))
-            rest[c] = parsed
+            if not pd.api.types.is_numeric_dtype(rest[c]):
+                rest[c] = parse_numbers(rest[c], what="embedding columns must be numeric (or one 'embedding' list column)",
+                                        file=file, column=str(c), rows=rows_in_file)
         vectors = rest.to_numpy(dtype=np.float64)
     if len(vectors) == 0:
         raise InputError("no usable embeddings (every row is unreadable or the table is empty)", file=file)

@@ -34,7 +34,7 @@ import pandas as pd
 from steerstats._io import sha256_bytes
 from steerstats.data.card import load_card
 from steerstats.data.location import resolve_data_dir
-from steerstats.data.study import DataWarning, InputFile
+from steerstats.data.study import DataWarning, InputFile, require_frame
 from steerstats.errors import InputError
 
 ERROR_TYPES = ("Irrelevant", "Wrong-Grounding", "Unverifiable", "Redundant", "Incoherent")
@@ -77,12 +77,7 @@ class PreferenceStudy:
         return [(n, getattr(self, n)) for n in ("questions", "answers", "preferences", "attributes")]
 
     def require(self, attr: str) -> Any:
-        from steerstats.errors import DataNotFoundError
-
-        value = getattr(self, attr, None)
-        if value is None:
-            raise DataNotFoundError(f"study '{self.name}' has no '{attr}' data")
-        return value
+        return require_frame(self, attr)
 
 
 def _covered(spans: list[tuple[int, int]], n: int) -> int:

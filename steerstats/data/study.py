@@ -14,6 +14,17 @@ from typing import Any
 import pandas as pd
 
 
+def require_frame(study: Any, attr: str) -> Any:
+    """``study.attr``, or a DataNotFoundError when it is missing (None) or an empty frame: the
+    ``require`` of the feedback and preference studies."""
+    from steerstats.errors import DataNotFoundError
+
+    value = getattr(study, attr, None)
+    if value is None or (isinstance(value, pd.DataFrame) and value.empty):
+        raise DataNotFoundError(f"study '{study.name}' has no '{attr}' data")
+    return value
+
+
 @dataclass(frozen=True)
 class DataWarning:
     """A quirk a careful analyst handles (kept, reported in the report), not an error."""

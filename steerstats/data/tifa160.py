@@ -30,7 +30,7 @@ import pandas as pd
 from steerstats.data.card import load_card
 from steerstats.data.loaders import Table, load_file
 from steerstats.data.location import resolve_data_dir
-from steerstats.data.study import DataWarning, InputFile
+from steerstats.data.study import DataWarning, InputFile, require_frame
 from steerstats.errors import DataNotFoundError, InputError
 
 #: answer file key -> scorer name of the VQA model
@@ -72,10 +72,7 @@ class FeedbackStudy:
         return [(n, getattr(self, n)) for n in ("ratings", "questions", "answers", "scores")]
 
     def require(self, attr: str):
-        value = getattr(self, attr)
-        if value is None or (isinstance(value, pd.DataFrame) and value.empty):
-            raise DataNotFoundError(f"study '{self.name}' has no '{attr}' data")
-        return value
+        return require_frame(self, attr)
 
 
 def parse_parents(value: str) -> tuple[tuple[int, ...], list[str]]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from steerstats.errors import DataNotFoundError, InputError
@@ -61,3 +62,19 @@ def read_user_table(path: str | Path, *, what: str = "table", empty_as_missing: 
         for j, col in enumerate(header)
     }
     return pd.DataFrame(data, columns=header)
+
+
+def parse_numbers(values: pd.Series, *, what: str, file: str | Path, column: str,
+                  rows: np.ndarray | None = None, missing: tuple[str, ...] = ()) -> pd.Series:
+    """Floats from a column that may arrive as text (a csv read as text): blanks and the
+    ``missing`` tokens become NaN, anything else that is not a number is an InputError
+    "``what``, got 'x'" naming its row (``rows``: the file's row of each value; default 1..n)."""
+    text = values.astype(str).str.strip()
+    blank = values.isna().to_numpy() | text.eq("").to_numpy() | text.isin(missing).to_numpy()
+    parsed = pd.to_numeric(values.where(~blank), errors="coerce")
+    words = parsed.isna().to_numpy() & ~blank
+    if words.any():
+        first = int(np.flatnonzero(words)[0])
+        row = int(rows[first]) if rows is not None else first + 1
+        raise InputError(f"{what}, got {str(values.iloc[first])[:40]!r}", file=file, row=row, column=column)
+    return parsed.astype(float)

@@ -33,9 +33,9 @@ from steerstats.generate.steering import (
 from steerstats.generate.steerworld import SteeringWorld
 from steerstats.generate.trace_scores import (
     Table1,
-    image_steering_table,
     score_lookup,
     scored_tasks,
+    table1_from_tasks,
     text_tasks,
 )
 from steerstats.generate.traces import constant_scale_share, scale_schedules, with_previous
@@ -279,6 +279,6 @@ def run_steering(
         tasks = scored_tasks(traces, score_lookup(scores, score_column, file=scores_file))
         if text_steering is not None:
             tasks = pd.concat([text_tasks(text_steering, score_column), tasks], ignore_index=True)
-        table1 = image_steering_table(tasks, baseline=baseline, n_boot=n_boot, seed=seed, score_column=score_column)
+        table1 = table1_from_tasks(tasks, baseline=baseline, n_boot=n_boot, seed=seed, score_column=score_column)
     return SteeringResult(cfg, policy, trained, evaluation, schedule, schedules, choices, time.perf_counter() - t0,
                           table1, backend)

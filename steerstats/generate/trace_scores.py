@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from steerstats.config import check_n_boot
+from steerstats.data.user_table import parse_numbers
 from steerstats.errors import ConfigError, InputError
 from steerstats.uncertainty import grouped_mean_bootstrap
 
@@ -72,13 +73,7 @@ def score_lookup(scores: pd.DataFrame, column: str, *, file: str = "scores") -> 
             raise InputError(f"needs a {name} column ({' or '.join(options)})", file=file)
     if column not in scores.columns:
         raise InputError(f"no score column (columns: {', '.join(map(str, scores.columns))})", file=file, column=column)
-    raw = scores[column]
-    blank = raw.isna() | raw.astype(str).str.strip().isin(["", "nan", "NaN"])
-    values = pd.to_numeric(raw.where(~blank), errors="coerce")
-    words = values.isna() & ~blank
-    if words.any():
-        row = int(np.flatnonzero(words.to_numpy())[0])
-        raise InputError(f"score is not a number: {str(raw.iloc[row])[:40]!r}", file=file, row=row + 1, column=column)
+    values = parse_numbers(scores[column], what="score is not a number", file=file, column=column, missing=("nan", "NaN"))
     keep = values.notna().to_numpy()
     if "score_status" in scores.columns:
         keep = keep & (scores["score_status"].astype(str) == "ok").to_numpy()
@@ -156,7 +151,7 @@ def _strata_replicates(tasks: pd.DataFrame, conditions: list[str], n_boot: int, 
     return rc.estimate[order], ri.estimate[order], rc.replicates[:, order], ri.replicates[:, order]
 
 
-def image_steering_table(
+def table1_from_tasks(
     tasks: pd.DataFrame,
     *,
     baseline: str | None = None,
