@@ -174,3 +174,46 @@ def test_validate_coverage_cli_scenarios(tmp_path, capsys, vafa2025_dir):
     text = capsys.readouterr().out
     assert "| crossed | cgm_twoway |" in text and "| crossed | bootstrap_twoway |" in text
     assert main(["validate", "coverage", "--scenarios", "bogus", "--out", str(tmp_path / "x"), "--quiet"]) == 2
+
+
+def test_majority_truth_equals_the_binomial_mixture_by_quadrature():
+    """Given the user effect b, fresh raters' judgements are iid Bernoulli(Phi((theta + b) /
+    sqrt(1 + sd_r^2))): the population majority rate is a 1-d integral over b, independent of the
+    Monte Carlo of ``majority_truth``."""
+    from scipy import integrate
+    from scipy.stats import binom, norm
+
+    import steerstats.uncertainty.coverage as cov
+    from steerstats.metrics import chunk_sizes, expected_votes
+
+    c, (lo, hi) = cov.CROSSED, cov.MAJORITY_PER_GOAL
+    for theta in (0.1, 0.5):
+        yes = 0.0
+        for n in range(lo, hi + 1):
+            e = np.array([expected_votes(k, n)[0] for k in range(n + 1)])
+
+            def integrand(b, n=n, e=e, theta=theta):
+                p = norm.cdf((theta + b) / np.sqrt(1 + c["sd_rater"] ** 2))
+                return binom.pmf(np.arange(n + 1), n, p) @ e * norm.pdf(b, scale=c["sd_user"])
+
+            yes += integrate.quad(integrand, -8 * c["sd_user"], 8 * c["sd_user"])[0]
+        chunks = sum(len(chunk_sizes(n)) for n in range(lo, hi + 1))
+        assert cov.majority_truth(theta) == pytest.approx(yes / chunks, abs=1.5e-3)
+
+
+def test_crossed_majority_scenario_scores_the_majority_rate_with_the_jackknife():
+    import steerstats.uncertainty.coverage as cov
+
+    frame, truth = cov.simulate_scenario("crossed_majority", SMALL, np.random.default_rng(4))
+    sizes = frame.groupby("goal_image").size()
+    assert sizes.min() >= cov.MAJORITY_PER_GOAL[0] and sizes.max() <= cov.MAJORITY_PER_GOAL[1]
+    assert not frame.duplicated(["goal_image", "user_id"]).any()  # distinct raters per goal
+    rows = cov.fast_replication(frame, truth, 0, CONFIG, "crossed_majority")
+    assert {r["method"] for r in rows} == {"sem", "bootstrap_user", "bootstrap_user_t", "cgm_jackknife",
+                                            "cgm_jackknife_t"}
+    jack = {r["model"]: r for r in rows if r["method"] == "cgm_jackknife"}
+    sem = {r["model"]: r for r in rows if r["method"] == "sem"}
+    # user and rater effects widen the intervals beyond the SEM of independent votes (on average over models)
+    assert np.mean([jack[m]["width"] for m in jack]) > 1.1 * np.mean([sem[m]["width"] for m in sem])
+    assert all(jack[m]["estimate"] == sem[m]["estimate"] for m in jack)
+    assert all(jack[m]["truth"] == truth[m] for m in jack)

@@ -99,3 +99,34 @@ def test_seeded_procedure_averages_to_the_exact_expectation():
     sd = np.std(runs, ddof=1) / np.sqrt(len(runs))
     assert abs(np.mean(runs) - exact) < 4 * sd
     assert len({round(r, 9) for r in runs}) > 1  # different seeds do differ
+
+
+def judgement_frame(seed: int) -> pd.DataFrame:
+    """Goals nested in users, 1-7 judgements a goal by raters crossing users (some raters judge once)."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for u in range(30):
+        for g in range(2):
+            for r in rng.choice(25, size=rng.integers(1, 8), replace=False):
+                rows.append({"model": f"m{u % 3}", "steering_user_id": f"u{u}", "goal_image": f"u{u}g{g}",
+                             "user_id": f"r{r}", "last_chosen": bool(rng.random() < 0.3 + 0.2 * (u % 3))})
+    rows.append({"model": "m0", "steering_user_id": "u99", "goal_image": "lonely", "user_id": "r99", "last_chosen": True})
+    return pd.DataFrame(rows)
+
+
+@pytest.mark.parametrize("cluster", ["user_id", "steering_user_id", "goal_image", "cell"])
+def test_majority_rate_leave_out_equals_recomputing_without_each_cluster(cluster):
+    from steerstats.metrics import majority_rate_leave_out
+
+    frame = judgement_frame(0)
+    models = sorted(frame["model"].unique())
+    key = frame["steering_user_id"] + "|" + frame["user_id"] if cluster == "cell" else frame[cluster]
+    codes, _ = pd.factorize(key, sort=True)
+    values, touched = majority_rate_leave_out(frame, codes, models=models)
+    assert values.shape == (codes.max() + 1, len(models) + 1)
+    for c in range(codes.max() + 1):
+        rest = frame[codes != c]
+        expected = majority_rate_exact(rest, None, models=models)
+        np.testing.assert_allclose(values[c], expected, rtol=1e-12, atol=1e-15)
+        in_cell = [frame.loc[codes == c, "model"].eq(m).any() for m in models] + [True]
+        np.testing.assert_array_equal(touched[c], in_cell)

@@ -38,3 +38,24 @@ def test_satisfaction_headline_is_cgm_two_way(release):
     np.testing.assert_allclose(table["rating_se_cluster"], table["rating_se_twoway"])
     overall = table[table["model"] == M.OVERALL].iloc[0]
     assert overall["rating_se_twoway"] > max(overall["rating_se_user"], overall["rating_se_rater"])
+
+
+def test_majority_rates_headline_is_the_two_way_jackknife(release):
+    """Raters cross steering users in the judgement files: the majority rates' headline is the CGM
+    jackknife; its one-way user part agrees with the user cluster bootstrap (two independent
+    resampling schemes, B = 1000: ~2% MC error, plus the jackknife's O(1/G) difference)."""
+    from steerstats.steerability import judgement_table
+    from steerstats.uncertainty.clusters import jackknife_robust_se
+
+    table, heads = judgement_table(release, seed=0, n_boot=1000)
+    for name in ("improvement_rate", "pom1", "pom5"):
+        head = heads[name]
+        assert head.method == "CGM two-way jackknife" and set(head.factors) == {"steering_user_id", "user_id"}
+        np.testing.assert_allclose(table[f"{name}_se_cluster"], table[f"{name}_se_twoway"])
+    f = release.improvement
+    models = M.cells.levels_of(f["model"])
+    user = jackknife_robust_se(lambda c: M.majority_rate_leave_out(f, c, models=models), table["improvement_rate"],
+                               f, "steering_user_id")
+    np.testing.assert_allclose(user.se, table["improvement_rate_se_user"], rtol=0.12)
+    overall = table[table["model"] == M.OVERALL].iloc[0]
+    assert overall["improvement_rate_se_twoway"] > overall["improvement_rate_se_user"]

@@ -192,3 +192,58 @@ def test_two_way_bca_acceleration_has_the_known_answer():
     assert skew(res.replicates[:, 0]) / 6 == pytest.approx(known, abs=0.01)  # MC error ~0.002
     old = ((da**3).sum() + (db**3).sum()) / (6 * ((da**2).sum() + (db**2).sum()) ** 1.5)
     assert old < known / 10  # without each factor's G scaling the many items swamp the raters
+
+
+# delete-one-cluster jackknife ----------------------------------------------------------------------
+def mean_leave_out(frame: pd.DataFrame):
+    """LeaveOut of the overall mean of y, by brute force: recompute the mean without each cluster."""
+
+    def leave_out(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        y = frame["y"].to_numpy(float)
+        values = np.array([[y[codes != c].mean()] for c in range(codes.max() + 1)])
+        return values, np.ones_like(values, bool)
+
+    return leave_out
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_jackknife_of_a_mean_is_cv3_and_close_to_cr1(seed):
+    """One-way: (G-1)/G sum (theta_(c) - mean)^2 by hand; for a mean with many clusters it is CR1
+    up to the leverage terms (CV3 >= CR1 in expectation); two-way: the CGM combination."""
+    from steerstats.uncertainty.clusters import jackknife_robust_se
+
+    frame = crossed_frame(seed, n_raters=40, n_items=120)
+    y = frame["y"].to_numpy(float)
+    codes = pd.factorize(frame["item"], sort=True)[0]
+    values = np.array([y[codes != c].mean() for c in range(codes.max() + 1)])
+    g = len(values)
+    by_hand = np.sqrt((g - 1) / g * ((values - values.mean()) ** 2).sum())
+    one = jackknife_robust_se(mean_leave_out(frame), [y.mean()], frame, "item")
+    np.testing.assert_allclose(one.se, [by_hand], rtol=1e-12)
+    cr1 = cluster_robust_se(mean_by(None), frame, "item")
+    assert 0.97 < one.se[0] / cr1.se[0] < 1.15
+    two = jackknife_robust_se(mean_leave_out(frame), [y.mean()], frame, ["rater", "item"])
+    cgm = cluster_robust_se(mean_by(None), frame, ["rater", "item"])
+    assert two.method == "CGM two-way jackknife" and 0.95 < two.se[0] / cgm.se[0] < 1.2
+
+
+def test_jackknife_counts_only_the_clusters_in_each_component():
+    """A per-arm mean's jackknife uses that arm's clusters only: it equals the one-arm computation."""
+    from steerstats.uncertainty.clusters import jackknife_robust_se
+
+    frame = nested_frame(3)
+    models = sorted(frame["model"].unique())
+    y, arm = frame["y"].to_numpy(float), frame["model"].to_numpy()
+
+    def leave_out(codes):
+        values = np.array([[y[(codes != c) & (arm == m)].mean() for m in models] for c in range(codes.max() + 1)])
+        touched = np.array([[((codes == c) & (arm == m)).any() for m in models] for c in range(codes.max() + 1)])
+        return values, touched
+
+    est = np.array([y[arm == m].mean() for m in models])
+    res = jackknife_robust_se(leave_out, est, frame, "user")
+    for j, m in enumerate(models):
+        part = frame[frame["model"] == m].reset_index(drop=True)
+        alone = jackknife_robust_se(mean_leave_out(part), [est[j]], part, "user")
+        np.testing.assert_allclose(res.se[j], alone.se[0], rtol=1e-12)
+        assert res.n_clusters[j] == part["user"].nunique()

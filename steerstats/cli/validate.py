@@ -19,9 +19,10 @@ def _coverage_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--nuts-warmup", type=int, default=1000, help="NUTS warm-up iterations per chain")
     parser.add_argument("--nuts-samples", type=int, default=1000, help="NUTS draws per chain")
     parser.add_argument("--nuts-chains", type=int, default=4, help="NUTS chains (run in parallel on host devices)")
-    parser.add_argument("--scenarios", default="nested,heterogeneous,crossed",
+    parser.add_argument("--scenarios", default="nested,heterogeneous,crossed,crossed_majority",
                         help="comma-separated designs: nested (release-calibrated), heterogeneous (per-model user SD), "
-                        "crossed (raters x users judgements)")
+                        "crossed (raters x users judgements, per-judgement rate), crossed_majority (the same "
+                        "scored by the exact majority-vote rate)")
     parser.add_argument("--data-dir", default=None, help="vafa2025 data (to fit the simulation parameters)")
     parser.add_argument("--out", default="out/coverage", help="output directory (resumable)")
     parser.add_argument("--seed", type=int, default=0, help="seed of every simulation and bootstrap")

@@ -113,6 +113,51 @@ def majority_rate_exact(
     return squeeze_like(np.atleast_2d(out), weights)
 
 
+def majority_rate_leave_out(
+    frame: pd.DataFrame,
+    clusters: np.ndarray,
+    *,
+    column: str = "last_chosen",
+    models: Sequence[str] | None = None,
+    goal: str = "goal_image",
+    chunk: int = CHUNK,
+) -> tuple[np.ndarray, np.ndarray]:
+    """(C, K + 1) exact majority-vote rates (:func:`majority_rate_exact`) with the rows of cluster
+    c = 0..C-1 (``clusters``: one code per row) left out in turn, and (C, K + 1) True where cluster c
+    has rows in the cell: the delete-one-cluster jackknife
+    values for any clustering, raters included (leaving a rater out changes the (k, n) of every
+    group they judged; a group left with no rows drops out). Computed from the per-(cluster, group)
+    counts in O(rows): removing cluster c changes a cell's totals by
+    sum_g [E(k_g, n_g) - E(k_g - k_cg, n_g - n_cg)] and likewise for the chunks."""
+    codes, groups = judgement_groups(frame, column, goal=goal, chunk=chunk)
+    clusters = np.asarray(clusters, dtype=np.int64)
+    if clusters.shape != codes.shape:
+        raise ValueError(f"clusters has {clusters.size} codes for {codes.size} rows")
+    membership = judgement_cells(groups, models).membership  # (groups, cells)
+    k, n = groups["k"].to_numpy(), groups["n"].to_numpy()
+    expected = np.zeros((int(n.max()) + 1, int(n.max()) + 1))  # E[yes votes | k, n]
+    chunks = np.zeros(int(n.max()) + 1)
+    for ni in range(1, int(n.max()) + 1):
+        chunks[ni] = len(chunk_sizes(ni, chunk))
+        expected[: ni + 1, ni] = [expected_votes(ki, ni, chunk)[0] for ki in range(ni + 1)]
+    n_groups = len(groups)
+    pair, inverse = np.unique(clusters * n_groups + codes, return_inverse=True)
+    n_cg = np.bincount(inverse)
+    k_cg = np.bincount(inverse, weights=frame[column].to_numpy(dtype=bool)).astype(np.int64)
+    c, g = pair // n_groups, pair % n_groups
+    d_yes = expected[k[g], n[g]] - expected[k[g] - k_cg, n[g] - n_cg]
+    d_chunks = chunks[n[g]] - chunks[n[g] - n_cg]
+    n_clusters = int(clusters.max()) + 1 if clusters.size else 0
+    yes = np.broadcast_to(expected[k, n] @ membership, (n_clusters, membership.shape[1])).copy()
+    votes = np.broadcast_to(chunks[n] @ membership, yes.shape).copy()
+    np.add.at(yes, c, -d_yes[:, None] * membership[g])
+    np.add.at(votes, c, -d_chunks[:, None] * membership[g])
+    touched = np.zeros(yes.shape)
+    np.add.at(touched, c, membership[g])
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return yes / votes, touched > 0
+
+
 def majority_rate_exact_summary(
     frame: pd.DataFrame,
     *,

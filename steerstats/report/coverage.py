@@ -46,11 +46,12 @@ def coverage_run(results: pd.DataFrame, config: CoverageConfig, calibration: dic
         "R-hat <= 1.01 / no divergences are counted under failed_fits and left out. Scenarios: nested = the "
         "release-calibrated steering study (goals in users in models); heterogeneous = steering-user SD x "
         f"{', '.join(map(str, USER_SD_SCALES))} by model; crossed = binary judgements, raters crossing steering "
-        "users. The report's headline SE is bootstrap_user for nested tables and cgm_twoway for crossed ones; "
-        "*_t use t(G - 1) below 50 clusters."
+        "users (per-judgement rate); crossed_majority = the same design with 3-9 raters a goal, scored by the "
+        "exact majority-vote rate. The report's headline SE is bootstrap_user for nested tables, cgm_twoway for "
+        "crossed ones and cgm_jackknife for majority-vote rates; *_t use t(G - 1) below 50 clusters."
     )
     shown = Table(
-        "coverage", table, f"Coverage of {config.level:.0%} intervals for per-model mean {config.value}",
+        "coverage", table, f"Coverage of {config.level:.0%} intervals for per-model means and rates",
         design,
         "estimand: the probability that an interval covers the simulated truth, pooled over models; "
         "mc_se = binomial Monte Carlo SE sqrt(p(1-p)/intervals) over independent simulated studies",

@@ -47,8 +47,9 @@ def design_note(heads: Mapping[str, HeadlineCluster], *, n_boot: int, seed: int)
     parts = []
     for (factors, method, reason), names in groups.items():
         who = " x ".join(ID_NAMES.get(f, f) for f in factors)
-        what = (f"the CGM two-way cluster-robust SE over {who} (CR1 factors per term)" if method == "CGM two-way"
-                else f"the cluster-bootstrap SE over {who}")
+        what = {"CGM two-way": f"the CGM two-way cluster-robust SE over {who} (CR1 factors per term)",
+                "CGM two-way jackknife": f"the CGM two-way SE over {who} from delete-one-cluster jackknife variances"
+                                         " (each factor and their intersection)"}.get(method, f"the cluster-bootstrap SE over {who}")
         scope = "" if len(heads) == 1 else f" for {', '.join(f'`{n}`' for n in names)}"
         for column, words in ID_NAMES.items():
             reason = reason.replace(column, words)
@@ -78,7 +79,7 @@ def truth_line(table: pd.DataFrame, column: str, se: str) -> str:
 def _cluster_label(head) -> str:
     """Short label of a headline SE for figure legends ('steering-user cluster bootstrap')."""
     who = " x ".join(ID_NAMES.get(f, f) for f in head.factors)
-    return f"{who}, CGM two-way" if len(head.factors) == 2 else f"{who} cluster bootstrap"
+    return f"{who}, {head.method}" if len(head.factors) == 2 else f"{who} cluster bootstrap"
 
 
 def _range_line(frame: pd.DataFrame, label: str, column: str, what: str, pooled: str) -> str:
@@ -156,9 +157,11 @@ def judgements_section(study: Study, context: ReportContext) -> list:
         "`_share` is the plain share of yes judgements; `_votes` the number of chunks.",
     )
     note = _se_note(context, heads, "`_se` is the release's SEM over 0/1 votes, sqrt(r(1-r)/(votes-1)) at the exact rate; ")
-    note += (" The majority rates' headline leaves raters out: the release's procedure turns a goal's "
-             "judgements into chunk votes, so it is not a rater-level mean; the `_share` columns are, and "
-             "their headline is two-way when raters cross steering users.")
+    note += (" The release's procedure turns a goal's judgements into chunk votes, so the majority rates are "
+             "not rater-level means and a row-weight bootstrap cannot resample raters: their one-way `_se_goal` / "
+             "`_se_user` are cluster bootstraps, and where raters cross steering users their headline is the CGM "
+             "two-way jackknife (each rater, user and rater-user cell left out in turn); the `_share` columns are "
+             "rater-level means with the analytic CGM headline.")
     label = _cluster_label(heads[next(iter(JUDGEMENTS))])
     return [Table("judgement_rates", table, "Improvement rate and prompt-output misalignment", line, note,
                   notes=notes, se_stems={n: n for n in JUDGEMENTS}, **_design(heads)),

@@ -10,6 +10,10 @@ estimate column ``c`` (SE stem ``s``):
   (:func:`steerstats.uncertainty.clusters.headline_cluster`): the outermost factor's bootstrap SE
   when the factors are nested (goals in users: user clusters), the CGM two-way SE when two are
   crossed (raters x users). Figures and interpretation lines use it.
+
+Statistics that are not functions of row weights (the exact majority-vote rate: a goal's raters
+are pooled into votes before the rate is formed) get their crossed headline from
+:func:`add_jackknife_se`: the CGM combination of delete-one-cluster jackknife variances.
 """
 
 from __future__ import annotations
@@ -23,9 +27,11 @@ from steerstats.metrics.weighted import Statistic
 from steerstats.uncertainty import cluster_bootstrap
 from steerstats.uncertainty.clusters import (
     HeadlineCluster,
+    LeaveOut,
     cluster_robust_se,
     cluster_structure,
     headline_cluster,
+    jackknife_robust_se,
 )
 
 #: id column -> suffix of its one-way bootstrap SE column, in the order they are added
@@ -104,6 +110,38 @@ def add_design_se(
     clusters = robust.n_clusters.reshape(len(columns), k).min(axis=0)
     out["n_clusters"] = np.minimum(out["n_clusters"].to_numpy(float), clusters) if "n_clusters" in out else clusters
     return out, head
+
+
+def add_jackknife_se(
+    table: pd.DataFrame,
+    leave_out: LeaveOut,
+    data: pd.DataFrame,
+    columns: Sequence[str],
+    *,
+    ids: Sequence[str] | None = None,
+    stems: dict[str, str] | None = None,
+) -> tuple[pd.DataFrame, HeadlineCluster]:
+    """Where the id columns of ``data`` cross two factors, set ``s_se_twoway`` and the headline
+    ``s_se_cluster`` of ``columns`` to the CGM two-way jackknife SE
+    (:func:`steerstats.uncertainty.clusters.jackknife_robust_se`; ``leave_out`` as there, its
+    components stacked like ``columns`` over the table's rows); a nested design keeps the headline
+    :func:`add_design_se` gave. Returns the table and the headline's design."""
+    present = [c for c in (ID_SUFFIXES if ids is None else ids) if c in data.columns]
+    head = headline_cluster(cluster_structure(data, present))
+    if len(head.factors) < 2:
+        return table, head
+    k = len(table)
+    estimate = table[list(columns)].to_numpy(float).T.ravel()
+    robust = jackknife_robust_se(leave_out, estimate, data, list(head.factors))
+    se = robust.se.reshape(len(columns), k)
+    out = table.copy()
+    for j, column in enumerate(columns):
+        stem = se_stem(column, stems)
+        out[f"{stem}_se_twoway"] = se[j]
+        out[f"{stem}_se_cluster"] = se[j]
+    clusters = robust.n_clusters.reshape(len(columns), k).min(axis=0)
+    out["n_clusters"] = np.minimum(out["n_clusters"].to_numpy(float), clusters) if "n_clusters" in out else clusters
+    return out, HeadlineCluster(head.factors, robust.method, head.reason)
 
 
 def order_columns(

@@ -13,7 +13,7 @@ import pandas as pd
 
 from steerstats import metrics as M
 from steerstats.data.study import Study
-from steerstats.steerability.design import add_design_se, order_columns
+from steerstats.steerability.design import add_design_se, add_jackknife_se, order_columns
 from steerstats.steerability.truth import add_truth
 
 
@@ -134,9 +134,15 @@ def judgement_table(study: Study, *, n_boot: int, seed: int) -> tuple[pd.DataFra
         def stat(frame: pd.DataFrame, w: np.ndarray | None, column: str = column) -> np.ndarray:
             return M.majority_rate_exact(frame, w, column=column, models=models)
 
-        # the majority procedure aggregates a goal's raters into votes: goals/users are its clusters
-        part, heads[name] = add_design_se(part, stat, f, [name], n_boot=n_boot, seed=seed,
-                                          stems={name: name}, ids=("goal_image", "steering_user_id"))
+        # the majority procedure aggregates a goal's raters into votes: a row-weight bootstrap can
+        # resample goals and users only; raters enter through the two-way leave-one-cluster-out jackknife
+        part, _ = add_design_se(part, stat, f, [name], n_boot=n_boot, seed=seed,
+                                stems={name: name}, ids=("goal_image", "steering_user_id"))
+
+        def leave_out(codes: np.ndarray, frame: pd.DataFrame = f, column: str = column) -> tuple:
+            return M.majority_rate_leave_out(frame, codes, column=column, models=models)
+
+        part, heads[name] = add_jackknife_se(part, leave_out, f, [name], stems={name: name})
         part[f"{name}_seeded"] = M.majority_rate_seeded(f, column, seed=seed, models=models)["rate"]
         part[f"{name}_share"] = M.judgement_share(f, column=column, models=models)
         part, heads[f"{name}_share"] = add_design_se(

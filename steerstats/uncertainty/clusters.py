@@ -22,6 +22,12 @@ G counts the clusters that touch the component (so a per-model mean uses the clu
 model, as an intercept-only regression on that model's rows would). A negative CGM variance (a
 small-sample artefact) is replaced by the larger one-way variance, and flagged. Small numbers of
 clusters: :func:`critical_value` gives the t(G - 1) quantile below 50 clusters.
+
+Statistics that are not functions of row weights (the exact majority-vote rate pools a goal's
+raters into votes first) get :func:`jackknife_robust_se`: the same CGM combination of
+delete-one-cluster jackknife variances V_J = (G - 1)/G sum_c (theta_(c) - mean theta_(.))^2
+(CV3; MacKinnon, Nielsen & Webb 2021), from a ``leave_out`` function that recomputes the
+statistic without each cluster.
 """
 
 from __future__ import annotations
@@ -179,3 +185,47 @@ def cluster_robust_se(
     fallback = var < 0
     var = np.where(fallback, np.maximum(var_a, var_b), var)
     return RobustSE(estimate, np.sqrt(var), np.minimum(g_a, g_b), "CGM two-way", names, fallback)
+
+
+#: row cluster codes -> ((G, k) statistic with each cluster left out, (G, k) True where cluster c has rows in component j)
+LeaveOut = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]
+
+
+def _jackknife_variance(leave_out: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Delete-one-cluster jackknife variance (G - 1) / G sum_c (theta_(c) - mean theta_(.))^2 per
+    component over the G clusters that have rows in it (leaving another out does not change it), and G.
+    A component that a cluster's removal empties (theta_(c) undefined) has no jackknife variance."""
+    values, touched = leave_out
+    touched = np.asarray(touched, bool)
+    g = touched.sum(axis=0).astype(float)
+    mean = np.where(touched, values, 0.0).sum(axis=0) / np.maximum(g, 1)
+    ss = np.where(touched, (values - mean) ** 2, 0.0).sum(axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(g > 1, (g - 1) / g * ss, np.nan), g
+
+
+def jackknife_robust_se(
+    leave_out: LeaveOut,
+    estimate: np.ndarray,
+    data: pd.DataFrame,
+    cluster: str | Sequence[str],
+) -> RobustSE:
+    """Cluster jackknife (CV3) one-way SE, or the CGM two-way combination of jackknife variances
+    V_J(A) + V_J(B) - V_J(A x B) (MacKinnon, Nielsen & Webb 2021), for statistics that are not
+    functions of row weights: ``leave_out(codes)`` returns the (G, k) statistic with each cluster
+    of the row ``codes`` left out in turn and which clusters have rows in each component (e.g.
+    :func:`steerstats.metrics.majority_rate_leave_out`, where leaving a rater out changes the vote
+    counts of every group they judged). A negative CGM
+    variance is replaced by the larger one-way variance, and flagged."""
+    names, codes = cluster_factor_codes(data, cluster)
+    estimate = np.atleast_1d(np.asarray(estimate, dtype=float))
+    var_a, g_a = _jackknife_variance(leave_out(codes[0]))
+    if len(codes) == 1:
+        return RobustSE(estimate, np.sqrt(var_a), g_a, "jackknife", names, np.zeros(estimate.shape, bool))
+    var_b, g_b = _jackknife_variance(leave_out(codes[1]))
+    both, _ = pd.factorize(pd.Series(codes[0]).astype(str) + "|" + pd.Series(codes[1]).astype(str))
+    var_ab, _ = _jackknife_variance(leave_out(np.asarray(both)))
+    var = var_a + var_b - var_ab
+    fallback = var < 0
+    var = np.where(fallback, np.maximum(var_a, var_b), var)
+    return RobustSE(estimate, np.sqrt(var), np.minimum(g_a, g_b), "CGM two-way jackknife", names, fallback)

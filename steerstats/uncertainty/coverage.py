@@ -10,6 +10,11 @@ Scenarios (``CoverageConfig.scenarios``), each a simulated design with a known t
              raters cross steering users; rater effects v_r ~ N(0, 0.6^2), user effects
              b_u ~ N(0, 0.5^2); truth: the per-judgement rate per model in closed form,
              Phi(theta_m / sqrt(1 + sd_u^2 + sd_r^2)).
+``crossed_majority``  the same design with 3 to 9 raters per goal (uniform, as the release's 1-13
+             around 6), scored by the exact majority-vote rate of the release's chunks-of-3
+             procedure (:func:`steerstats.metrics.majority_rate_exact`); truth: its population value
+             E[expected yes votes] / E[chunks], by Monte Carlo over 2,000,000 fresh groups per model
+             (fixed seed; MC SE < 5e-4, a hundredth of the intervals' half-widths).
 
 Methods (one row per scenario x method; ``*_t`` use a t(G - 1) quantile below 50 clusters):
 
@@ -22,6 +27,8 @@ Methods (one row per scenario x method; ``*_t`` use a t(G - 1) quantile below 50
   bootstrap_rater / bootstrap_twoway   one-way over raters / product-weight two-way bootstrap;
   cgm_twoway, cgm_twoway_t             the CGM two-way SE (the report's headline for crossed
                     tables), normal and t reference;
+  cgm_jackknife, cgm_jackknife_t       the CGM two-way SE from delete-one-cluster jackknife
+                    variances (the majority rates' headline), normal and t reference;
   bayes             95% HDI of the hierarchical model (nested scenarios, first ``reps_bayes``
                     replications; NUTS is ~10^4 x dearer).
 
@@ -62,9 +69,11 @@ RESULTS = {"fast": "replications.csv", "bayes": "replications_bayes.csv"}
 LOGS = {"fast": "replications_fast.jsonl", "bayes": "replications_bayes.jsonl"}
 FAST_METHODS = ("sem", "bootstrap_goal", "bootstrap_user", "bootstrap_user_bca", "bootstrap_user_t", "cr1_user_t",
                 "bootstrap_rater",
-                "bootstrap_twoway", "cgm_twoway", "cgm_twoway_t")
+                "bootstrap_twoway", "cgm_twoway", "cgm_twoway_t", "cgm_jackknife", "cgm_jackknife_t")
 COLUMNS = ["scenario", "rep", "method", "model", "estimate", "low", "high", "truth", "covered", "width", "status"]
-SCENARIOS = ("nested", "heterogeneous", "crossed")
+SCENARIOS = ("nested", "heterogeneous", "crossed", "crossed_majority")
+#: scenarios of binary judgements by raters crossed with steering users (no NUTS model for them)
+JUDGEMENT_SCENARIOS = ("crossed", "crossed_majority")
 #: per-model multipliers of the steering-user SD in the heterogeneous scenario (cycled over models)
 USER_SD_SCALES = (0.3, 0.6, 1.0, 1.3, 1.6)
 
@@ -146,6 +155,8 @@ def fast_replication(frame: pd.DataFrame, truth: pd.Series, rep: int, config: Co
     """Row-SEM, cluster-bootstrap and CR1 intervals of per-model means for one simulated study."""
     from steerstats.uncertainty.clusters import cluster_robust_se
 
+    if scenario == "crossed_majority":
+        return majority_replication(frame, truth, rep, config)
     value = "y" if scenario == "crossed" else config.value
     models, est, lo, hi = sem_interval(frame, value, config.level)
     t = truth.reindex(models).to_numpy()
@@ -202,7 +213,12 @@ def simulate_scenario(scenario: str, params, rng: np.random.Generator) -> tuple[
             parts.append(frame[frame["model"] == model])
             truth[model] = float(_truth(scaled)[model])
         return pd.concat(parts, ignore_index=True), pd.Series(truth)
-    return simulate_crossed_judgements(params, rng)
+    if scenario == "crossed":
+        return simulate_crossed_judgements(params, rng)
+    frame, _ = simulate_crossed_judgements(params, rng, per_goal=MAJORITY_PER_GOAL)
+    models = list(params.models)
+    theta = np.asarray(CROSSED["theta"])[np.arange(len(models)) % len(CROSSED["theta"])]
+    return frame, pd.Series([majority_truth(float(t)) for t in theta], index=models)
 
 
 @functools.lru_cache(maxsize=64)
@@ -218,9 +234,15 @@ def _truth(params) -> pd.Series:
 CROSSED = {"n_raters": 110, "per_goal": 6, "sd_user": 0.5, "sd_rater": 0.6, "theta": (0.1, 0.2, 0.35, 0.5, 0.6)}
 
 
-def simulate_crossed_judgements(params, rng: np.random.Generator) -> tuple[pd.DataFrame, pd.Series]:
+#: raters per goal in the crossed_majority scenario (uniform on this range)
+MAJORITY_PER_GOAL = (3, 9)
+
+
+def simulate_crossed_judgements(params, rng: np.random.Generator,
+                                per_goal: tuple[int, int] | None = None) -> tuple[pd.DataFrame, pd.Series]:
     """Binary judgements y = 1[theta_m + b_u + v_r + e > 0], e ~ N(0, 1), of each goal by
-    ``per_goal`` distinct raters; truth P(y = 1 | m) = Phi(theta_m / sqrt(1 + sd_u^2 + sd_r^2))."""
+    ``CROSSED["per_goal"]`` distinct raters (or a uniform number in the range ``per_goal``); truth
+    P(y = 1 | m) = Phi(theta_m / sqrt(1 + sd_u^2 + sd_r^2))."""
     from scipy.special import ndtr
 
     c = CROSSED
@@ -232,9 +254,16 @@ def simulate_crossed_judgements(params, rng: np.random.Generator) -> tuple[pd.Da
     b = c["sd_user"] * rng.standard_normal(n_users)
     v = c["sd_rater"] * rng.standard_normal(c["n_raters"])
     goal_user = np.repeat(np.arange(n_users), params.goals_per_user)
-    raters = np.argsort(rng.random((goal_user.size, c["n_raters"])), axis=1)[:, : c["per_goal"]]
-    g = np.repeat(np.arange(goal_user.size), c["per_goal"])
-    r = raters.ravel()
+    most = c["per_goal"] if per_goal is None else per_goal[1]
+    raters = np.argsort(rng.random((goal_user.size, c["n_raters"])), axis=1)[:, :most]
+    if per_goal is None:
+        g = np.repeat(np.arange(goal_user.size), most)
+        r = raters.ravel()
+    else:
+        sizes = rng.integers(per_goal[0], per_goal[1] + 1, goal_user.size)
+        keep = np.arange(most)[None, :] < sizes[:, None]
+        g = np.repeat(np.arange(goal_user.size), sizes)
+        r = raters[keep]
     u = goal_user[g]
     y = (theta[user_model[u]] + b[u] + v[r] + rng.standard_normal(g.size) > 0).astype(float)
     frame = pd.DataFrame({
@@ -243,6 +272,76 @@ def simulate_crossed_judgements(params, rng: np.random.Generator) -> tuple[pd.Da
     })
     truth = pd.Series(ndtr(theta / np.sqrt(1 + c["sd_user"] ** 2 + c["sd_rater"] ** 2)), index=models)
     return frame, truth
+
+
+@functools.lru_cache(maxsize=16)
+def majority_truth(theta: float, n_groups: int = 2_000_000, seed: int = 20250301) -> float:
+    """Population exact majority-vote rate of a model with effect ``theta`` in the crossed_majority
+    design: E[expected yes votes of a group] / E[its chunks], by Monte Carlo over ``n_groups`` groups
+    (a fresh user effect and fresh raters each; group sizes uniform on :data:`MAJORITY_PER_GOAL`)."""
+    from steerstats.metrics.judgements import chunk_sizes, expected_votes
+
+    c = CROSSED
+    lo, hi = MAJORITY_PER_GOAL
+    expected = np.zeros((hi + 1, hi + 1))
+    chunks = np.zeros(hi + 1)
+    for n in range(1, hi + 1):
+        chunks[n] = len(chunk_sizes(n))
+        expected[: n + 1, n] = [expected_votes(k, n)[0] for k in range(n + 1)]
+    rng = np.random.default_rng(seed)
+    yes = votes = 0.0
+    for start in range(0, n_groups, 250_000):
+        m = min(250_000, n_groups - start)
+        sizes = rng.integers(lo, hi + 1, m)
+        latent = (theta + c["sd_user"] * rng.standard_normal((m, 1)) + c["sd_rater"] * rng.standard_normal((m, hi))
+                  + rng.standard_normal((m, hi)))
+        k = ((latent > 0) & (np.arange(hi)[None, :] < sizes[:, None])).sum(axis=1)
+        yes += expected[k, sizes].sum()
+        votes += chunks[sizes].sum()
+    return float(yes / votes)
+
+
+def majority_replication(frame: pd.DataFrame, truth: pd.Series, rep: int, config: CoverageConfig) -> list[dict]:
+    """Intervals of the per-model exact majority-vote rate (crossed_majority scenario): the
+    release's SEM over votes, the steering-user bootstrap (percentile, and t), and the CGM two-way
+    jackknife over users x raters (normal and t)."""
+    from steerstats.metrics.judgements import (
+        majority_rate_exact,
+        majority_rate_exact_summary,
+        majority_rate_leave_out,
+    )
+    from steerstats.uncertainty.bootstrap import cluster_bootstrap
+    from steerstats.uncertainty.clusters import jackknife_robust_se
+
+    scenario = "crossed_majority"
+    frame = frame.assign(vote=frame["y"].astype(bool))
+    models = sorted(frame["model"].unique())
+    k = len(models)
+    t = truth.reindex(models).to_numpy()
+    z = norm.ppf(0.5 + config.level / 2)
+    summary = majority_rate_exact_summary(frame, column="vote", models=models).iloc[:k]
+    est, sem = summary["rate"].to_numpy(), summary["rate_sem"].to_numpy()
+    rows = _rows(rep, "sem", models, est, est - z * sem, est + z * sem, t, scenario=scenario)
+
+    def stat(f: pd.DataFrame, w: np.ndarray | None) -> np.ndarray:
+        return majority_rate_exact(f, w, column="vote", models=models)[..., :k]
+
+    boot_seed = int(rep_seed(config.seed, rep).generate_state(1)[0])
+    res = cluster_bootstrap(stat, frame, "steering_user_id", n_boot=config.n_boot, seed=boot_seed, level=config.level)
+    rows += _rows(rep, "bootstrap_user", models, res.estimate, res.ci_low, res.ci_high, t, scenario=scenario)
+    users = frame.groupby("model", sort=True)["steering_user_id"].nunique().reindex(models).to_numpy()
+    rows += _rows(rep, "bootstrap_user_t", models, res.estimate, *_t_interval(res.estimate, res.se, users, config.level),
+                  t, scenario=scenario)
+
+    def leave_out(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        values, touched = majority_rate_leave_out(frame, codes, column="vote", models=models)
+        return values[:, :k], touched[:, :k]
+
+    jack = jackknife_robust_se(leave_out, est, frame, ["steering_user_id", "user_id"])
+    rows += _rows(rep, "cgm_jackknife", models, est, est - z * jack.se, est + z * jack.se, t, scenario=scenario)
+    rows += _rows(rep, "cgm_jackknife_t", models, est, *_t_interval(est, jack.se, jack.n_clusters, config.level),
+                  t, scenario=scenario)
+    return rows
 
 
 def bayes_replication(frame: pd.DataFrame, truth: pd.Series, rep: int, config: CoverageConfig,
@@ -352,7 +451,7 @@ def run_coverage(
         (kind, scenario, rep)
         for kind, n in (("fast", config.reps), ("bayes", config.reps_bayes))
         for scenario in config.scenarios
-        if kind == "fast" or scenario != "crossed"  # NUTS: the similarity model of the nested scenarios
+        if kind == "fast" or scenario not in JUDGEMENT_SCENARIOS  # NUTS: the similarity model of the nested scenarios
         for rep in range(n)
         if (scenario, rep) not in done[kind]
     ]
