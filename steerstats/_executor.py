@@ -17,6 +17,7 @@ Scheduler specs (``--scheduler`` or ``$STEERSTATS_SCHEDULER``): ``local``; ``loc
 from __future__ import annotations
 
 import os
+import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
@@ -68,8 +69,11 @@ class DaskExecutor:
             label: str = "task") -> Iterator[tuple[int, Any]]:
         from distributed import as_completed
 
-        scattered = {k: self.client.scatter(v, broadcast=True) for k, v in (shared or {}).items()}
-        futures = {self.client.submit(fn, task, key=f"{label}-{i}-{os.getpid()}", pure=False, retries=self.retries,
+        # hash=False: a key of its own per call (a content-hashed key released by the previous call
+        # with the same data can be forgotten under this one: "lost dependencies")
+        scattered = {k: self.client.scatter(v, broadcast=True, hash=False) for k, v in (shared or {}).items()}
+        job = uuid.uuid4().hex[:12]  # keys unique per call: a finished call's keys are being cancelled
+        futures = {self.client.submit(fn, task, key=f"{label}-{job}-{i}", pure=False, retries=self.retries,
                                       **scattered): i for i, task in enumerate(tasks)}
         try:
             for future in as_completed(futures):

@@ -112,3 +112,113 @@ def test_joblib_paths_honour_parallel_config(cluster):
     assert out == [3, 1, 4, 1, 5]
     logs = cluster.client.run(lambda dask_worker: len(dask_worker.data) >= 0)  # the workers are alive after it
     assert len(logs) == 2
+
+
+def test_embedding_job_on_the_cluster_equals_the_local_run(cluster, tmp_path):
+    """Images and texts sharded over the 2 workers (shards of 3): the same table as a local run
+    (vectors to float32 rounding: the workers' batches group other images), written by the driver;
+    the workers filled the shared content-addressed cache, so a local rerun computes nothing."""
+    import numpy as np
+    from PIL import Image
+
+    from steerstats.embed import embed_table, read_embeddings
+    from steerstats.embed import sharded as sh
+    from steerstats.embed.testing import tiny_embedder
+
+    rng = np.random.default_rng(5)
+    files = []
+    for i in range(9):
+        Image.fromarray(rng.integers(0, 256, (40, 40, 3), dtype=np.uint8)).save(tmp_path / f"im{i}.png")
+        files.append(f"im{i}.png")
+    (tmp_path / "bad.png").write_bytes(b"not a png")
+    files += ["bad.png", "im3.png"]  # an unreadable image and a repeated one
+    pd.DataFrame({"id": range(len(files)), "file": files, "text": [f"goal {i % 4}" for i in range(len(files))]}).to_csv(
+        tmp_path / "items.csv", index=False)
+    shards, inverse = sh.make_shards("image", files, shard_size=3)
+    assert sorted(u for s in shards for u in s) == list(range(10)) and inverse[-1] == inverse[3]
+
+    def build():
+        return tiny_embedder(batch_size=2)
+
+    local = embed_table("images", tmp_path / "items.csv", "file", tmp_path / "local.parquet", embedder=build,
+                        id_column="id", cache_dir=None, progress=False)
+    remote_cache = tmp_path / "cache"
+    remote = embed_table("images", tmp_path / "items.csv", "file", tmp_path / "remote.parquet", embedder=build,
+                         id_column="id", cache_dir=remote_cache, progress=False, executor=cluster, shard_size=3)
+    texts = embed_table("texts", tmp_path / "items.csv", "text", tmp_path / "texts.parquet", embedder=build,
+                        id_column="id", cache_dir=None, progress=False, executor=cluster, shard_size=2)
+    a, va, ma = read_embeddings(tmp_path / "local.parquet")
+    b, vb, mb = read_embeddings(tmp_path / "remote.parquet")
+    pd.testing.assert_frame_equal(a, b)
+    assert b["status"].tolist() == ["ok"] * 9 + ["unreadable", "ok"]
+    np.testing.assert_allclose(vb, va, rtol=0, atol=2e-6)
+    assert {k: v for k, v in ma.items() if k != "source"} == {k: v for k, v in mb.items() if k != "source"}
+    assert (remote.n_ok, remote.n_unreadable, remote.n_computed) == (local.n_ok, local.n_unreadable, 9)
+    assert remote.n_workers == 2 and texts.n_workers == 2  # both workers embedded shards
+    assert pd.read_csv(tmp_path / "remote.unreadable.csv")["source"].tolist() == ["bad.png"]
+    again = embed_table("images", tmp_path / "items.csv", "file", tmp_path / "again.parquet", embedder=build,
+                        id_column="id", cache_dir=remote_cache, progress=False)
+    assert again.n_computed == 0  # every vector came from the cache the workers wrote
+    _, vt, _ = read_embeddings(tmp_path / "texts.parquet")
+    np.testing.assert_allclose(vt, tiny_embedder().embed_texts([f"goal {i % 4}" for i in range(11)]), atol=2e-6)
+
+
+def _scaled(task, *, factor):
+    return task * factor
+
+
+def test_consecutive_jobs_with_the_same_shared_data(cluster):
+    """A second map right after the first, with equal shared data and the same label: its scattered
+    data and task keys are its own (content-hashed keys released by the first were lost under it)."""
+    for _ in range(3):
+        out = dict(cluster.map(_scaled, [1, 2, 3], shared={"factor": 10}, label="same"))
+        assert out == {0: 10, 1: 20, 2: 30}
+
+
+def test_embed_command_on_a_local_cluster(tmp_path, capsys):
+    """`steerstats embed images --scheduler local:2`: the CLI starts and stops its own cluster."""
+    import numpy as np
+    from PIL import Image
+
+    from steerstats.cli import main
+    from steerstats.embed import read_embeddings
+    from steerstats.embed.testing import tiny_clip_config
+
+    rng = np.random.default_rng(6)
+    for i in range(4):
+        Image.fromarray(rng.integers(0, 256, (40, 40, 3), dtype=np.uint8)).save(tmp_path / f"c{i}.png")
+    pd.DataFrame({"file": [f"c{i}.png" for i in range(4)]}).to_csv(tmp_path / "t.csv", index=False)
+    (tmp_path / "tiny.json").write_text(json.dumps(tiny_clip_config()))
+    common = ["embed", "images", "--model", "tiny-cluster", "--model-config", str(tmp_path / "tiny.json"),
+              "--random-init", "--in", str(tmp_path / "t.csv"), "--column", "file", "--no-cache", "--quiet"]
+    assert main([*common, "--out", str(tmp_path / "a.parquet"), "--scheduler", "local:2"]) == 0
+    assert "4/4 embedded (0 from cache, 4 computed)" in capsys.readouterr().out
+    assert main([*common, "--out", str(tmp_path / "b.parquet")]) == 0
+    _, a, _ = read_embeddings(tmp_path / "a.parquet")
+    _, b, _ = read_embeddings(tmp_path / "b.parquet")
+    np.testing.assert_allclose(a, b, atol=2e-6)
+
+
+def test_each_worker_pins_its_own_gpu(monkeypatch):
+    """Worker named 3 on a 2-GPU node takes cuda:1; off a worker, or with < 2 GPUs, nothing is pinned."""
+    import distributed
+    import torch
+
+    from steerstats.embed.sharded import pin_worker_gpu
+
+    assert pin_worker_gpu() is None  # not on a worker
+    chosen = []
+
+    class FakeWorker:
+        name = 3
+
+    monkeypatch.setattr(distributed, "get_worker", lambda: FakeWorker())
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 2)
+    monkeypatch.setattr(torch.cuda, "set_device", chosen.append)
+    assert pin_worker_gpu() == 1 and chosen == [1]
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
+    assert pin_worker_gpu() is None and chosen == [1]
+    FakeWorker.name = "tcp://10.0.0.1:1234"  # a worker without an integer name
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 4)
+    assert pin_worker_gpu() is None

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
-from steerstats.cli._common import add_quiet_arg
+from steerstats.cli._common import add_quiet_arg, add_scheduler_arg
 
 
 def add_clip_model_args(parser: argparse.ArgumentParser) -> None:
@@ -51,10 +52,14 @@ def clip_builder(args: argparse.Namespace):
     if args.weights is not None and args.random_init:
         raise ConfigError("--weights and --random-init exclude each other")
 
+    # absolute paths: the builder may run in a worker process with another working directory
+    weights = os.path.abspath(args.weights) if args.weights and os.path.exists(args.weights) else args.weights
+    config = os.path.abspath(args.model_config) if args.model_config else None
+
     def build() -> ClipEmbedder:
-        return ClipEmbedder(args.model, args.weights, device=args.device, precision=args.precision,
+        return ClipEmbedder(args.model, weights, device=args.device, precision=args.precision,
                             batch_size=args.batch_size, num_workers=args.workers, seed=args.seed,
-                            model_config=args.model_config)
+                            model_config=config)
     return build
 
 
@@ -85,29 +90,33 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         metavar="FILE",
         help="LAION aesthetic MLP weights: output its first layer's features (Collins et al.)",
     )
+    add_scheduler_arg(parser)
     add_quiet_arg(parser)
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    from steerstats._executor import make_executor
     from steerstats.embed import embed_table
 
     build = clip_builder(args)
     cache_dir = cache_dir_of(args)
-    result = embed_table(
-        args.kind,
-        args.table,
-        args.column,
-        args.out,
-        embedder=build,
-        id_column=args.id_column,
-        normalize=not args.no_normalize,
-        cache_dir=cache_dir,
-        root=args.root,
-        aesthetic_head=args.aesthetic_head,
-        progress=not args.quiet,
-        force=args.force,
-    )
+    with make_executor(args.scheduler) as executor:
+        result = embed_table(
+            args.kind,
+            args.table,
+            args.column,
+            args.out,
+            embedder=build,
+            id_column=args.id_column,
+            normalize=not args.no_normalize,
+            cache_dir=cache_dir,
+            root=args.root,
+            aesthetic_head=args.aesthetic_head,
+            progress=not args.quiet,
+            force=args.force,
+            executor=executor,
+        )
     print(
         f"{result.out}: {result.n_ok}/{result.n_items} embedded "
         f"({result.n_cached} from cache, {result.n_computed} computed)"

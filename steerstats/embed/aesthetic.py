@@ -66,12 +66,18 @@ class AestheticFirstLayer:
         )
         if weight.ndim != 2 or bias.shape != (weight.shape[0],):
             raise ConfigError(f"{path}: first layer has shapes {weight.shape} and {bias.shape}")
-        if expected_dim is not None and weight.shape[1] != expected_dim:
+        head = cls(weight=weight, bias=bias, sha256=sha256_file(path), path=str(path))
+        if expected_dim is not None:
+            head.check_dim(expected_dim)
+        return head
+
+    def check_dim(self, dim: int) -> None:
+        """Error unless the head takes ``dim``-dimensional embeddings."""
+        if self.weight.shape[1] != dim:
             raise ConfigError(
-                f"{path}: head expects {weight.shape[1]}-dim CLIP embeddings but the model gives "
-                f"{expected_dim} (the LAION head was trained on ViT-L-14)"
+                f"{self.path}: head expects {self.weight.shape[1]}-dim CLIP embeddings but the model gives "
+                f"{dim} (the LAION head was trained on ViT-L-14)"
             )
-        return cls(weight=weight, bias=bias, sha256=sha256_file(path), path=str(path))
 
     @property
     def out_dim(self) -> int:

@@ -25,7 +25,8 @@ from steerstats._io import OutputError, atomic_write_bytes, sha256_file
 from steerstats.data.embedding_table import EMBED_METADATA_KEY
 from steerstats.embed._compat import torchvision_shim_active
 from steerstats.embed.aesthetic import AestheticFirstLayer
-from steerstats.embed.embedder import ClipEmbedder, l2_normalize
+from steerstats.embed.embedder import BatchedEmbedder, ClipEmbedder, l2_normalize
+from steerstats.embed.sharded import describe_embedder, embed_sharded
 from steerstats.errors import ConfigError, InputError
 
 METADATA_KEY = EMBED_METADATA_KEY
@@ -42,6 +43,7 @@ class EmbedTableResult:
     n_cached: int
     n_computed: int
     n_corrupt_cache: int
+    n_workers: int = 1  # processes that embedded (several: sharded on an executor's workers)
 
 
 def default_cache_dir() -> Path:
@@ -112,10 +114,12 @@ def _validate(
 
 
 def _versions() -> dict[str, str]:
-    import open_clip
     import torch
 
     import steerstats
+    from steerstats.embed._compat import import_open_clip
+
+    open_clip = import_open_clip()  # through the torchvision shim: a sharded driver has built no model
 
     return {
         "steerstats": getattr(steerstats, "__version__", "unknown"),
@@ -139,6 +143,8 @@ def embed_table(
     progress: bool = True,
     on_batch: Callable[[int, int], None] | None = None,
     force: bool = False,
+    executor: Any = None,
+    shard_size: int | None = None,
 ) -> EmbedTableResult:
     """Embed ``table[column]`` (image paths/URLs or texts) into the parquet file ``out``.
 
@@ -147,6 +153,10 @@ def embed_table(
     embedding cache (None: no cache). ``root``: directory relative
     image paths are taken from (default: the table's directory). ``aesthetic_head``: weights of a
     LAION-aesthetics MLP; the output is then its first layer's features (Collins et al.).
+    ``executor``: None or a :class:`steerstats._executor.LocalExecutor` embed here; a Dask executor
+    runs the items in shards on its workers (:mod:`steerstats.embed.sharded`; ``embedder`` should
+    then be the builder, so each worker loads its own model) of ``shard_size`` unique items
+    (default :data:`steerstats.embed.sharded.SHARD_SIZE`), and the driver writes the table.
     """
     kind = _KIND_ALIASES.get(kind, kind)
     if kind not in ("image", "text"):
@@ -159,30 +169,36 @@ def embed_table(
         raise ConfigError("the aesthetic head applies to image embeddings only")
     frame = read_table(table, column)
     items, ids = _validate(frame, table, kind, column, id_column)
-    if not isinstance(embedder, ClipEmbedder):
-        embedder = embedder()
     head = None
     if aesthetic_head is not None:
-        head = AestheticFirstLayer.from_file(aesthetic_head, expected_dim=embedder.dim)
-    result = embedder.embed(
-        kind,
-        items,
-        normalize=normalize or head is not None,
-        cache=cache_dir,
-        root=table.parent if root is None else root,
-        progress=progress,
-        on_batch=on_batch,
-    )
+        head = AestheticFirstLayer.from_file(aesthetic_head)
+    base = table.parent if root is None else root
+    if executor is not None and getattr(executor, "name", "local") != "local":
+        build = embedder if not isinstance(embedder, BatchedEmbedder) else (lambda: embedder)
+        result, described, n_workers = embed_sharded(
+            kind, items, build=build, executor=executor, normalize=normalize or head is not None,
+            cache_dir=cache_dir, root=base, shard_size=shard_size, progress=progress)
+    else:
+        if not isinstance(embedder, BatchedEmbedder):
+            embedder = embedder()
+        if head is not None:  # before any work
+            head.check_dim(embedder.dim)
+        result = embedder.embed(kind, items, normalize=normalize or head is not None, cache=cache_dir,
+                                root=base, progress=progress, on_batch=on_batch)
+        described = describe_embedder(embedder, kind)
+        n_workers = 1
+    if head is not None:
+        head.check_dim(described["dim"])
     vectors = result.vectors if head is None else head(l2_normalize(result.vectors))
     n = len(items)
     status = np.where(result.ok, "ok", "unreadable")
     meta: dict[str, Any] = {
         "kind": kind,
-        "model": embedder.model_name,
-        "model_config": embedder.loaded.config,
-        "weights": embedder.weights_identity,
-        "precision": embedder.precision,
-        "device": embedder.device.type,
+        "model": described["model"],
+        "model_config": described["model_config"],
+        "weights": described["weights"],
+        "precision": described["precision"],
+        "device": described["device"],
         "dim": int(vectors.shape[1]),
         "normalized": bool(normalize) if head is None else False,
         "output": "clip" if head is None else "laion-aesthetic-first-layer",
@@ -195,7 +211,7 @@ def embed_table(
         "torchvision_shim": torchvision_shim_active(),
         "versions": _versions(),
     }
-    ident = embedder.identity(kind)
+    ident = described["identity"]
     meta["preprocess" if kind == "image" else "tokenizer"] = ident[
         "preprocess" if kind == "image" else "tokenizer"
     ]
@@ -236,6 +252,7 @@ def embed_table(
         n_cached=result.n_cached,
         n_computed=result.n_computed,
         n_corrupt_cache=result.n_corrupt_cache,
+        n_workers=n_workers,
     )
 
 
