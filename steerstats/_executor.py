@@ -64,6 +64,11 @@ class DaskExecutor:
         else:
             self.client = Client(address)
             self.name = address
+        from steerstats._jax_cache import active_cache_dir
+
+        driver_cache = active_cache_dir()
+        if driver_cache is not None:  # workers (and those that replace them) share the driver's compiled programs
+            self.client.register_plugin(_jax_cache_plugin(driver_cache if address is None else None))
 
     def map(self, fn: Callable[..., Any], tasks: Sequence[Any], *, shared: Mapping[str, Any] | None = None,
             label: str = "task") -> Iterator[tuple[int, Any]]:
@@ -91,6 +96,23 @@ class DaskExecutor:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _jax_cache_plugin(path: str | None) -> Any:
+    """Dask worker plugin: JAX's persistent compilation cache at ``path`` (None: the worker's own
+    default location, for a remote cluster whose nodes cannot see the driver's disk). Set up on
+    every worker, including those that replace a dead one."""
+    from distributed import WorkerPlugin
+
+    class JaxCachePlugin(WorkerPlugin):
+        name = "steerstats-jax-cache"
+
+        def setup(self, worker: Any) -> None:
+            from steerstats._jax_cache import enable_on_worker
+
+            enable_on_worker(path)
+
+    return JaxCachePlugin()
 
 
 def make_executor(spec: str | None = None) -> LocalExecutor | DaskExecutor:

@@ -41,3 +41,11 @@ def tifa160_dir() -> Path:
         pytest.fail(f"TIFA-160 data not found at {path}: CI expects ../shared/data/tifa160 beside the repository",
                     pytrace=False)
     return path
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _private_jax_cache(tmp_path_factory):
+    """CLI runs turn on JAX's persistent compilation cache (steerstats._jax_cache): tests keep it in
+    a directory of their own session (and pytest-xdist worker), never the user's cache."""
+    os.environ["STEERSTATS_JAX_CACHE"] = str(tmp_path_factory.mktemp("jax_cache"))
+    yield

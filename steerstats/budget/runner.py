@@ -35,6 +35,7 @@ from steerstats.data.simulate.feedback import FeedbackWorld, feedback_world_conf
 from steerstats.errors import ConfigError, InputError
 from steerstats.models.interventions import ORDERS, intervention_curve
 from steerstats.models.persistence import KINDS, make_model
+from steerstats.models.training import training_capacity
 
 RESULTS = "results.jsonl"
 
@@ -163,12 +164,15 @@ def fit_one(
         params.setdefault("attribute_names", attrs)
     model = make_model(arm.kind, **params)
     t0 = time.perf_counter()
-    model.fit(
-        train.embeddings,
-        train.aggregate,
-        train.columns(attrs) if attrs else None,
-        groups=train.group,
-    )
+    # every size of the sweep pads to the largest one's capacity: one compiled program per network
+    # shape for the whole sweep (padding does not change a result: steerstats.models.training)
+    with training_capacity(max(config.sizes)):
+        model.fit(
+            train.embeddings,
+            train.aggregate,
+            train.columns(attrs) if attrs else None,
+            groups=train.group,
+        )
     fit_seconds = time.perf_counter() - t0
     test = split.test
     score = model.decision_function(test.embeddings)

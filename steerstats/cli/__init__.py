@@ -101,6 +101,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _run(args: argparse.Namespace) -> int:
     try:
+        if getattr(args, "jax_cache", False):  # commands that compile JAX programs (steerstats._jax_cache)
+            from steerstats._jax_cache import enable_compilation_cache
+
+            enable_compilation_cache()
         return int(args.func(args) or 0)
     except Terminated:
         print("steerstats: terminated (partial output removed)", file=sys.stderr)

@@ -24,13 +24,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     add_scheduler_arg(parser)
     add_quiet_arg(parser)
-    parser.set_defaults(func=run)
+    parser.set_defaults(func=run, jax_cache=True)
 
 
 def run(args: argparse.Namespace) -> int:
     from pathlib import Path
-
-    import jax
 
     from steerstats._io import check_output_dir
     from steerstats.budget import load_config, run_experiment
@@ -43,10 +41,6 @@ def run(args: argparse.Namespace) -> int:
     source = config.data["source"]
     check_output_dir(out, "budget", inputs=[config.source_file, None if source == "synthetic" else source,
                                             config.data.get("embeddings")])
-    if not jax.config.jax_compilation_cache_dir:
-        # Compiled training programs persist next to the results, so a resumed sweep skips them.
-        jax.config.update("jax_compilation_cache_dir", str(out / ".jax_cache"))
-
     from steerstats._executor import make_executor
 
     with make_executor(args.scheduler) as executor:

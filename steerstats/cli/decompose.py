@@ -50,7 +50,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--validate", action="store_true", help="run the simulation study of bias and coverage")
     parser.add_argument("--n-sims", type=int, default=100, help="simulations for --validate (default: 100)")
     add_quiet_arg(parser)
-    parser.set_defaults(func=run)
+    parser.set_defaults(func=run, jax_cache=True)
 
 
 def run(args: argparse.Namespace) -> int:

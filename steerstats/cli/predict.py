@@ -31,7 +31,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--split", default="80/20", help="'80/20' (held-out 20%% of goals) or K for grouped K-fold")
     parser.add_argument("--n-boot", type=int, default=1000, help="bootstrap replicates over test goals (default: 1000)")
     add_quiet_arg(parser)
-    parser.set_defaults(func=run)
+    parser.set_defaults(func=run, jax_cache=True)
 
 
 def parse_split(value: str) -> str | int:

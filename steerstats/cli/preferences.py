@@ -19,7 +19,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--data-dir", default=None, help="the qa_feedback directory (dev_feedback.json)")
     add_out_arg(parser, "out/preferences")
     add_quiet_arg(parser)
-    parser.set_defaults(func=run)
+    parser.set_defaults(func=run, jax_cache=True)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -22,7 +22,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--seed", type=int, default=None, help="override the config's seed")
     parser.add_argument("--n-boot", type=int, default=None, help="override the config's bootstrap replicates")
     parser.add_argument("--judgements", default=None, help="table of human side-by-side judgements (adds the 'human' judge)")
-    parser.set_defaults(func=run)
+    parser.set_defaults(func=run, jax_cache=True)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -22,7 +22,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="csv of condition,producibility (seed conditions 1, 2, 3, default): the seed "
                         "frontier figure's x axis (Vafa et al. Fig. 7)")
     add_quiet_arg(parser)
-    parser.set_defaults(func=run)
+    parser.set_defaults(func=run, jax_cache=True)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -33,7 +33,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="write the (goal_image, generated_image) pairs Table 1 needs scored (csv) and stop")
     parser.add_argument("--seed", type=int, default=None, help="override the config's seed")
     add_quiet_arg(parser)
-    parser.set_defaults(func=run)
+    parser.set_defaults(func=run, jax_cache=True)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -74,4 +74,4 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     for name, (summary, add_arguments, run) in VALIDATIONS.items():
         sub = names.add_parser(name, help=summary, description=summary)
         add_arguments(sub)
-        sub.set_defaults(func=run)
+        sub.set_defaults(func=run, jax_cache=True)

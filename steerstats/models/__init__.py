@@ -14,7 +14,14 @@ from steerstats.models.interventions import ORDERS, intervention_curve, interven
 from steerstats.models.mlp import MLP, JointCBM, PairwiseReward
 from steerstats.models.pairwise import BradleyTerryRewardModel, PlackettLuceRewardModel
 from steerstats.models.persistence import KINDS, load_model, load_spec, make_model, save_model
-from steerstats.models.training import TrainResult, TrainSpec, train, train_many
+from steerstats.models.training import (
+    TrainResult,
+    TrainSpec,
+    row_capacity,
+    train,
+    train_many,
+    training_capacity,
+)
 
 __all__ = [
     "KINDS",
@@ -35,7 +42,9 @@ __all__ = [
     "load_model",
     "load_spec",
     "make_model",
+    "row_capacity",
     "save_model",
     "train",
     "train_many",
+    "training_capacity",
 ]

@@ -1,11 +1,19 @@
 """Whole-run training in one jitted function: ``lax.scan`` over epochs, and over minibatches inside.
 
-Each epoch draws its own permutation from ``fold_in(key, epoch)``; the last, short minibatch is
-padded with zero-weight rows so every step has a static shape and the run matches a PyTorch
-``DataLoader(shuffle=True, drop_last=False)`` loop exactly in what it averages. Targets may be soft
+Each epoch shuffles the rows by sorting one uniform per row, drawn from ``fold_in(fold_in(key,
+epoch), row)``; the last, short minibatch is padded with zero-weight rows so every step has a static
+shape and the run matches a PyTorch ``DataLoader(shuffle=True, drop_last=False)`` loop exactly in
+what it averages.
+
+Compile once per sweep: the training rows are padded to a capacity (:func:`row_capacity`: 256,
+1024, 4096, ... rows, or the floor a sweep sets with :func:`training_capacity`) and the real count
+is a traced argument, so runs of different sizes share one compiled program; the minibatch loop
+runs ceil(n / batch) steps (a ``fori_loop`` with a traced trip count), so a run costs what its own
+rows cost. A padded row never enters the shuffle of the real rows (each row's uniform comes from
+its own key) and weighs 0, so the result does not depend on the capacity. Targets may be soft
 (in [0, 1]; binary cross-entropy with soft targets) and may be NaN where a label is missing (masked
-out of the loss). With a validation set the validation loss is computed after every epoch inside the
-scan and the parameters of the best epoch are kept ("restore best" early stopping: the scan still
+out of the loss). With a validation set the validation loss (minibatch losses weighted by their
+rows) is computed after every epoch inside the scan and the parameters of the best epoch are kept ("restore best" early stopping: the scan still
 runs all epochs — a static trip count is what makes it one compiled program).
 
 Losses (mean over the minibatch of per-example losses):
@@ -30,7 +38,10 @@ runs one at a time (which also lets every finished run be saved at once); on a G
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import functools
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -144,32 +155,48 @@ def _loss_fn(spec: TrainSpec):
     return loss
 
 
-def _run(spec: TrainSpec, params, key, x, y, xv, yv):
-    """One whole training run (traced once per spec and data shapes)."""
-    n = x.shape[0]
-    bs = min(spec.batch_size, n)
-    n_batches = -(-n // bs)
-    pad = n_batches * bs - n
+def _run(spec: TrainSpec, params, key, x, y, xv, yv, n, n_val):
+    """One whole training run on the first ``n`` of the (capacity, d) rows of ``x`` (the rest is
+    padding) and the first ``n_val`` validation rows; traced once per spec and capacity."""
+    capacity = x.shape[0]  # a multiple of the batch size (row_capacity)
+    bs = spec.batch_size
     loss = _loss_fn(spec)
     opt = optax.adam(spec.learning_rate)
     grad = jax.value_and_grad(loss)
     has_val = xv.shape[0] > 0
+    rows = jnp.arange(capacity)
+    n_steps = (n + bs - 1) // bs
 
-    def step(carry, batch):
-        p, s = carry
-        idx, w = batch
-        value, g = grad(p, x[idx], y[idx], w)
-        updates, s = opt.update(g, s, p)
-        return (optax.apply_updates(p, updates), s), value
+    def val_loss(p):
+        """Validation loss in minibatches over the real rows only: sum_b loss_b * rows_b / n_val,
+        the same operations whatever the capacity (one full-length reduction would round differently)."""
+        def batch(j, total):
+            start = j * bs
+            idx = start + jnp.arange(bs)
+            w = (idx < n_val).astype(jnp.float32)
+            return total + loss(p, xv[idx], yv[idx], w) * jnp.sum(w)
+
+        return jax.lax.fori_loop(0, (n_val + bs - 1) // bs, batch, jnp.zeros((), jnp.float32)) / n_val
 
     def epoch(carry, e):
         p, s, best_p, best_val, best_e = carry
-        perm = jax.random.permutation(jax.random.fold_in(key, e), n)
-        idx = jnp.concatenate([perm, jnp.zeros((pad,), perm.dtype)]).reshape(n_batches, bs)
-        w = jnp.concatenate([jnp.ones((n,)), jnp.zeros((pad,))]).reshape(n_batches, bs)
-        (p, s), losses = jax.lax.scan(step, (p, s), (idx, w))
+        epoch_key = jax.random.fold_in(key, e)
+        # one uniform per row from its own key: the real rows' order does not depend on the padding
+        u = jax.vmap(lambda i: jax.random.uniform(jax.random.fold_in(epoch_key, i)))(rows)
+        order = jnp.argsort(jnp.where(rows < n, u, jnp.inf))  # the real rows first, shuffled
+
+        def step(j, state):
+            p, s, total = state
+            start = j * bs
+            idx = jax.lax.dynamic_slice(order, (start,), (bs,))
+            w = ((start + jnp.arange(bs)) < n).astype(jnp.float32)  # the last batch's padding weighs 0
+            value, g = grad(p, x[idx], y[idx], w)
+            updates, s = opt.update(g, s, p)
+            return optax.apply_updates(p, updates), s, total + value
+
+        p, s, total = jax.lax.fori_loop(0, n_steps, step, (p, s, jnp.zeros((), jnp.float32)))
         if has_val:
-            val = loss(p, xv, yv, jnp.ones((xv.shape[0],)))
+            val = val_loss(p)
             better = val < best_val
             best_p = jax.tree_util.tree_map(lambda a, b: jnp.where(better, a, b), p, best_p)
             best_val = jnp.where(better, val, best_val)
@@ -177,7 +204,7 @@ def _run(spec: TrainSpec, params, key, x, y, xv, yv):
         else:
             val = jnp.nan
             best_p, best_e = p, e
-        return (p, s, best_p, best_val, best_e), (jnp.mean(losses), val)
+        return (p, s, best_p, best_val, best_e), (total / n_steps, val)
 
     init = (params, opt.init(params), params, jnp.inf, jnp.asarray(0))
     (_, _, best_p, _, best_e), (tl, vl) = jax.lax.scan(epoch, init, jnp.arange(spec.epochs))
@@ -191,19 +218,63 @@ def _compiled(spec: TrainSpec):
 
 @functools.lru_cache(maxsize=16)
 def _compiled_many(spec: TrainSpec):
-    return jax.jit(jax.vmap(functools.partial(_run, spec), in_axes=(0, 0, None, None, None, None)))
+    return jax.jit(jax.vmap(functools.partial(_run, spec), in_axes=(0, 0, None, None, None, None, None, None)))
 
 
-def _as_arrays(x, y, x_val, y_val):
-    x = jnp.asarray(x, jnp.float32)
-    y = jnp.asarray(np.asarray(y, np.float32).reshape(x.shape[0], -1))
+#: smallest padded row capacity, and the factor between capacities: sizes 1-256 share one
+#: compiled program, 257-1024 the next, ... (a training run pads its rows up to its capacity)
+CAPACITY_BASE = 256
+CAPACITY_GROWTH = 4
+_CAPACITY_FLOOR: contextvars.ContextVar[int] = contextvars.ContextVar("capacity_floor", default=0)
+
+
+def row_capacity(n: int, batch_size: int) -> int:
+    """Rows a run on ``n`` rows is padded to: the first of 256, 1024, 4096, ... that holds
+    max(n, the :func:`training_capacity` floor), rounded up to a multiple of the batch size."""
+    need = max(int(n), _CAPACITY_FLOOR.get(), 1)
+    cap = CAPACITY_BASE
+    while cap < need:
+        cap *= CAPACITY_GROWTH
+    return -(-cap // batch_size) * batch_size
+
+
+@contextlib.contextmanager
+def training_capacity(n_rows: int) -> Iterator[None]:
+    """Within the block, pad every training set to at least ``n_rows`` rows (and validation sets
+    likewise), so the runs of a sweep over sizes up to ``n_rows`` share one compiled program.
+    Padding never changes a result (the padded rows weigh 0 and do not enter the shuffle)."""
+    token = _CAPACITY_FLOOR.set(max(int(n_rows), 0))
+    try:
+        yield
+    finally:
+        _CAPACITY_FLOOR.reset(token)
+
+
+def _padded(a: np.ndarray, rows: int) -> jax.Array:
+    out = np.zeros((rows, *a.shape[1:]), np.float32)
+    out[: len(a)] = a
+    return jnp.asarray(out)
+
+
+def _as_arrays(spec: TrainSpec, x, y, x_val, y_val):
+    """(x, y, xv, yv) padded to their capacities, and the real row counts (n, n_val)."""
+    x = np.asarray(x, np.float32)
+    y = np.asarray(y, np.float32).reshape(x.shape[0], -1)
+    n = x.shape[0]
+    if n == 0:
+        raise ValueError("no training rows")
+    cap = row_capacity(n, spec.batch_size)
     if x_val is None:
         xv = jnp.zeros((0, x.shape[1]), jnp.float32)
         yv = jnp.zeros((0, y.shape[1]), jnp.float32)
+        n_val = 0
     else:
-        xv = jnp.asarray(x_val, jnp.float32)
-        yv = jnp.asarray(np.asarray(y_val, np.float32).reshape(xv.shape[0], -1))
-    return x, y, xv, yv
+        x_val = np.asarray(x_val, np.float32)
+        n_val = x_val.shape[0]
+        val_cap = row_capacity(n_val, spec.batch_size)
+        xv = _padded(x_val, val_cap)
+        yv = _padded(np.asarray(y_val, np.float32).reshape(n_val, -1), val_cap)
+    return _padded(x, cap), _padded(y, cap), xv, yv, jnp.int32(n), jnp.int32(n_val)
 
 
 def train(
@@ -220,10 +291,10 @@ def train(
     ``y`` is (n, n_out) for ``loss="heads"`` and (n, 1 + n_concepts) = [aggregate, concepts...] for
     ``loss="joint"``.
     """
-    x, y, xv, yv = _as_arrays(x, y, x_val, y_val)
+    x, y, xv, yv, n, n_val = _as_arrays(spec, x, y, x_val, y_val)
     k_init, k_data = jax.random.split(key)
     params = init_params(spec.module(), k_init, x.shape[1])
-    p, tl, vl, be = _compiled(spec)(params, k_data, x, y, xv, yv)
+    p, tl, vl, be = _compiled(spec)(params, k_data, x, y, xv, yv, n, n_val)
     return TrainResult(p, np.asarray(tl), np.asarray(vl), int(be))
 
 
@@ -237,10 +308,10 @@ def train_many(
     y_val: np.ndarray | None = None,
 ) -> list[TrainResult]:
     """:func:`train` for each key in ``keys`` (k, 2), all runs in one vmapped program."""
-    x, y, xv, yv = _as_arrays(x, y, x_val, y_val)
+    x, y, xv, yv, n, n_val = _as_arrays(spec, x, y, x_val, y_val)
     split = jax.vmap(jax.random.split)(keys)
     params = jax.vmap(lambda k: init_params(spec.module(), k, x.shape[1]))(split[:, 0])
-    p, tl, vl, be = _compiled_many(spec)(params, split[:, 1], x, y, xv, yv)
+    p, tl, vl, be = _compiled_many(spec)(params, split[:, 1], x, y, xv, yv, n, n_val)
     return [
         TrainResult(
             jax.tree_util.tree_map(lambda a, i=i: a[i], p),
