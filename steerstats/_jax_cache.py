@@ -19,7 +19,7 @@ import sys
 from pathlib import Path
 
 ENV_VAR = "STEERSTATS_JAX_CACHE"
-MIN_COMPILE_SECONDS = 0.5
+MIN_COMPILE_SECONDS = 0.1
 
 
 def compilation_cache_dir() -> Path | None:

@@ -19,6 +19,9 @@ def _bootstrap_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--n-loop", type=int, default=200, help="pandas-loop replicates (default: 200)")
     parser.add_argument("--cluster", default="goal_image", help="cluster column (default: goal_image)")
     parser.add_argument("--seed", type=int, default=0, help="random seed of the replicates (default: 0)")
+    parser.add_argument("--memory-sizes", default="100000x554,10000x50000", metavar="BxG,...",
+                        help="replicates x clusters whose peak memory is measured ('none': skip; default: "
+                        "100000x554,10000x50000)")
 
 
 def _reward_model_options(parser: argparse.ArgumentParser) -> None:
@@ -29,6 +32,7 @@ def _reward_model_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seeds", type=int, default=3, help="runs for the vmap comparison (default: 3)")
     parser.add_argument("--no-torch", action="store_true", help="skip the PyTorch baseline")
     parser.add_argument("--torch-threads", type=int, default=None, help="torch.set_num_threads (default: torch's)")
+    parser.add_argument("--no-roofline", action="store_true", help="skip the per-component profile and the matmul roof")
 
 
 def _embed_options(parser: argparse.ArgumentParser) -> None:
@@ -54,6 +58,13 @@ def _sweep_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", default=None, help="also write the numbers to this JSON file")
 
 
+def _compile_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--config", default="experiment2", help="budget config (default: experiment2)")
+    parser.add_argument("--seeds", type=int, default=1, help="seeds of the sweep (default: 1)")
+    parser.add_argument("--epochs", type=int, default=None, help="training epochs (default: the config's)")
+    parser.add_argument("--json", default=None, help="also write the numbers to this JSON file")
+
+
 #: name -> (module with run(args), summary, options)
 BENCHMARKS: dict[str, tuple[str, str, Callable[[argparse.ArgumentParser], None]]] = {
     "bootstrap": (
@@ -70,6 +81,11 @@ BENCHMARKS: dict[str, tuple[str, str, Callable[[argparse.ArgumentParser], None]]
         "steerstats.embed.benchmark",
         "embedding extractor vs a naive per-image open_clip loop (images/s; GPU ceiling on CUDA)",
         _embed_options,
+    ),
+    "compile": (
+        "steerstats.budget.compile_benchmark",
+        "a budget sweep's compile share: one program per size vs one per sweep vs a rerun from the persistent cache",
+        _compile_options,
     ),
     "sweep": (
         "steerstats.budget.benchmark",

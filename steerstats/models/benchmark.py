@@ -3,14 +3,16 @@
 Work (defaults: the paper's setting): N = 5,000 examples x 768-d embeddings, 12 attribute heads,
 two hidden layers of 256, 100 epochs of batch-128 Adam (lr 1e-4), per-epoch reshuffles.
 
-1. :func:`steerstats.models.training.train` — the whole run as one jitted ``lax.scan``;
+1. :func:`steerstats.models.training.train` — the whole run as one jitted program (``lax.scan``
+   over epochs, a ``fori_loop`` over minibatches);
 2. the same jitted step function driven by a Python loop over epochs and minibatches;
 3. an equivalent PyTorch eager loop (``torch.nn`` + ``torch.optim.Adam``), CPU threads as set.
 
 Also :func:`~steerstats.models.training.train_many` (vmap over ``--seeds`` runs) against the same
 runs one after another, which decides whether the budget sweep should vmap on this machine.
 Compilation is timed separately and excluded from the per-run times (the sweep reuses compiled
-programs across seeds).
+programs across seeds). Then the profile and the matmul roof (:mod:`steerstats.models.roofline`),
+and the same whole run in a fresh process with XLA's oneDNN CPU path (``--xla_cpu_use_onednn=true``).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ import numpy as np
 import optax
 
 from steerstats.models.mlp import init_params
+from steerstats.models.roofline import measure_roofline, step_flops
 from steerstats.models.training import TrainSpec, _loss_fn, train, train_many
 
 
@@ -111,7 +114,10 @@ def run(args: argparse.Namespace) -> int:
           f"{os.cpu_count()} cores, load average {_load()}")
     compile_s, _ = _timed(lambda: train(spec, x, y, jax.random.key(100)).params)
     scan_s, _ = _timed(lambda: train(spec, x, y, jax.random.key(0)).params)
-    print(f"  lax.scan whole run      {scan_s:8.2f} s   (first call incl. compile {compile_s:.2f} s)")
+    steps = spec.epochs * -(-args.n // spec.batch_size)
+    gflop = step_flops(spec.batch_size, args.dim, spec.hidden, args.heads) * steps / 1e9
+    print(f"  lax.scan whole run      {scan_s:8.2f} s   (first call incl. compile {compile_s:.2f} s); "
+          f"{gflop:.0f} GFLOP of matmuls = {gflop / scan_s:.0f} GFLOP/s")
     jitted_step_loop(TrainSpec(**{**spec.__dict__, "epochs": 1}), x, y, jax.random.key(1))  # compile
     loop_s, _ = _timed(lambda: jitted_step_loop(spec, x, y, jax.random.key(0)))
     print(f"  jitted-step Python loop {loop_s:8.2f} s   ratio loop / scan = {loop_s / scan_s:.2f}x")
@@ -132,5 +138,49 @@ def run(args: argparse.Namespace) -> int:
         seq_s, _ = _timed(lambda: [train(spec, x, y, k).params for k in keys])
         print(f"  {args.seeds} seeds: vmap {many_s:.2f} s vs one after another {seq_s:.2f} s   "
               f"ratio sequential / vmap = {seq_s / many_s:.2f}x")
+    if not args.no_roofline:
+        _print_roofline(args, spec, scan_s, gflop)
+        onednn = scan_seconds_in_fresh_process(args, "--xla_cpu_use_onednn=true")
+        default = scan_seconds_in_fresh_process(args, "")
+        print(f"  oneDNN CPU path (fresh processes): {onednn:.2f} s vs {default:.2f} s default, "
+              f"ratio default / oneDNN = {default / onednn:.2f}x")
     print(f"  load average at the end {_load()}")
     return 0
+
+
+def scan_seconds_in_fresh_process(args: argparse.Namespace, xla_flags: str) -> float:
+    """Seconds of one (warm) whole training run in a new Python process with ``XLA_FLAGS`` set."""
+    import subprocess
+    import sys
+
+    code = ("import time, jax; from steerstats.models.benchmark import _data; "
+            "from steerstats.models.training import TrainSpec, train; "
+            f"spec = TrainSpec(hidden=(256, 256), n_out={args.heads}, epochs={args.epochs}); "
+            f"x, y = _data({args.n}, {args.dim}, {args.heads}); "
+            "jax.block_until_ready(train(spec, x, y, jax.random.key(100)).params); t = time.perf_counter(); "
+            "jax.block_until_ready(train(spec, x, y, jax.random.key(0)).params); print(time.perf_counter() - t)")
+    env = {**os.environ, "XLA_FLAGS": f"{os.environ.get('XLA_FLAGS', '')} {xla_flags}".strip()}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    return float(out.stdout.strip().splitlines()[-1])
+
+
+def _print_roofline(args: argparse.Namespace, spec: TrainSpec, scan_s: float, gflop: float) -> None:
+    """The profile and the matmul roof at the model's shapes (steerstats.models.roofline)."""
+    roof = measure_roofline(args.dim, spec.hidden, args.heads, batch=spec.batch_size, learning_rate=spec.learning_rate,
+                            torch_baseline=not args.no_torch)
+    overhead = roof.seconds["loop overhead (empty body)"]
+    whole = roof.seconds["whole step"] - overhead
+    print(f"  profile ({roof.steps} steps of batch {spec.batch_size}, each component its own lax.scan, the empty "
+          f"loop's {overhead / roof.steps * 1e6:.1f} us/step subtracted; {roof.step_gflop * 1e3:.0f} MFLOP of matmuls a step):")
+    for name, sec in roof.seconds.items():
+        if name != "loop overhead (empty body)":
+            own = sec - overhead
+            print(f"    {name:<30} {own / roof.steps * 1e6:8.0f} us/step  {own / whole:6.0%} of the whole step")
+    run_rate = gflop / scan_s
+    print(f"  matmul roof at these shapes: XLA {roof.xla_dot_gflops:.0f} GFLOP/s"
+          + (f", torch {roof.torch_dot_gflops:.0f}" if roof.torch_dot_gflops else "")
+          + f"; square 2048^3: XLA {roof.xla_peak_gflops:.0f}"
+          + (f", torch {roof.torch_peak_gflops:.0f}" if roof.torch_peak_gflops else "") + " GFLOP/s")
+    best_roof = max(r for r in (roof.xla_dot_gflops, roof.torch_dot_gflops or 0.0) if r)
+    print(f"  training runs at {run_rate:.0f} GFLOP/s = {run_rate / roof.xla_dot_gflops:.0%} of XLA's dot rate and "
+          f"{run_rate / best_roof:.0%} of the best dot rate at its shapes")

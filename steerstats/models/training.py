@@ -231,11 +231,15 @@ _CAPACITY_FLOOR: contextvars.ContextVar[int] = contextvars.ContextVar("capacity_
 def row_capacity(n: int, batch_size: int) -> int:
     """Rows a run on ``n`` rows is padded to: the first of 256, 1024, 4096, ... that holds
     max(n, the :func:`training_capacity` floor), rounded up to a multiple of the batch size."""
-    need = max(int(n), _CAPACITY_FLOOR.get(), 1)
+    return -(-_bucket(max(int(n), _CAPACITY_FLOOR.get())) // batch_size) * batch_size
+
+
+def _bucket(n: int) -> int:
+    """The first of 256, 1024, 4096, ... that holds n rows."""
     cap = CAPACITY_BASE
-    while cap < need:
+    while cap < n:
         cap *= CAPACITY_GROWTH
-    return -(-cap // batch_size) * batch_size
+    return cap
 
 
 @contextlib.contextmanager
@@ -324,12 +328,20 @@ def train_many(
 
 
 def apply(spec: TrainSpec, params: Any, x: np.ndarray, batch: int = 8192) -> Any:
-    """Network outputs for ``x`` (logits; a (concepts, aggregate) pair for the joint CBM)."""
+    """Network outputs for ``x`` (logits; a (concepts, aggregate) pair for the joint CBM), in
+    chunks of ``batch`` rows, each padded to a bucket of 256, 1024, 4096, ... rows (so inputs of
+    many sizes share a few compiled programs; the padded rows' outputs are dropped)."""
     fn = _compiled_apply(spec)
-    outs = [fn(params, jnp.asarray(x[i : i + batch], jnp.float32)) for i in range(0, len(x), batch)]
+    x = np.asarray(x, np.float32)
+    outs = []
+    for i in range(0, len(x), batch):
+        chunk = x[i : i + batch]
+        m = len(chunk)
+        out = fn(params, _padded(chunk, min(_bucket(m), max(batch, m))))
+        outs.append(jax.tree_util.tree_map(lambda a, m=m: np.asarray(a)[:m], out))
     if not outs:
-        outs = [fn(params, jnp.zeros((0, np.shape(x)[1]), jnp.float32))]
-    return jax.tree_util.tree_map(lambda *a: np.concatenate([np.asarray(b) for b in a]), *outs)
+        outs = [jax.tree_util.tree_map(np.asarray, fn(params, jnp.zeros((0, x.shape[1]), jnp.float32)))]
+    return jax.tree_util.tree_map(lambda *a: np.concatenate(a), *outs)
 
 
 @functools.lru_cache(maxsize=64)
