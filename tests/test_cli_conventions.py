@@ -68,6 +68,7 @@ def _readme_commands() -> list[str]:
     text = (ROOT / "README.md").read_text()
     snippets = re.findall(r"`((?:\.venv/bin/)?steerstats [^`]+)`", text)
     for block in re.findall(r"```bash\n(.*?)```", text, flags=re.S):
+        block = re.sub(r"\\\n\s*", " ", block)  # a shell continuation joins its lines
         snippets += [line.strip() for line in block.splitlines()
                      if line.strip().startswith(("steerstats ", ".venv/bin/steerstats "))]
     return sorted(set(snippets))

@@ -10,7 +10,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "steerstats"
 
 #: subpackage / module -> layer; a module may import its own layer and any lower one
 LAYERS = {
-    "errors": 0, "_io": 0, "config": 0, "_parallel": 0, "_extras": 0, "_executor": 0,
+    "errors": 0, "_io": 0, "config": 0, "_parallel": 0, "_extras": 0, "_executor": 0, "_jax_cache": 0,
     "data": 1,
     "metrics": 2,
     "uncertainty": 3,
