@@ -17,7 +17,14 @@ from steerstats.steerability import (
     rating_distribution_table,
     seed_constraint_table,
 )
-from steerstats.steerability.agreement import _draw_pairs, _items, agreement_table, split_kappa
+from steerstats.steerability.agreement import (
+    _draw_splits,
+    _items,
+    _kappa,
+    agreement_table,
+    pair_probabilities,
+    split_kappa,
+)
 from steerstats.steerability.rankings import model_rankings, rank_agreement
 
 
@@ -79,12 +86,25 @@ def test_rankings_equal_ranked_means_and_intervals_cover_them(study):
 def test_one_split_kappa_equals_sklearn(study):
     frame = study.improvement
     values, starts, sizes, _, _ = _items(frame, "last_chosen", ("model", "goal_image"), "steering_user_id")
-    ia, ib = _draw_pairs(starts, sizes, np.random.default_rng(3), 1)
-    from steerstats.steerability.agreement import _kappa
+    cumulative = np.cumsum(pair_probabilities(values, starts, sizes), axis=1)[:, :3]
+    cats = _draw_splits(cumulative, np.random.default_rng(3), 1)
+    a, b = (cats[0] <= 1).astype(float), np.isin(cats[0], (0, 2)).astype(float)
+    assert _kappa(cats[None], np.ones((1, len(a))))[0, 0] == pytest.approx(cohen_kappa_score(a, b), abs=1e-12)
 
-    a, b = values[ia[0]].astype(float), values[ib[0]].astype(float)
-    assert _kappa(a[None], b[None], np.ones((1, len(a))))[0] == pytest.approx(cohen_kappa_score(a, b), abs=1e-12)
-    assert (ia != ib).all()
+
+def test_pair_probabilities_enumerate_the_ordered_pairs():
+    # items of 4, 3 and 2 judgements, with a left-out single-judgement item between the last two
+    values = np.array([1, 1, 0, 1, 0, 0, 0, 1, 1, 1], dtype=bool)
+    starts, sizes = np.array([0, 4, 8]), np.array([4, 3, 2])
+    probs = pair_probabilities(values, starts, sizes)
+    for i, (s0, n) in enumerate(zip(starts, sizes, strict=True)):
+        v = values[s0 : s0 + n]
+        pairs = [(v[x], v[y]) for x in range(n) for y in range(n) if x != y]
+        brute = [np.mean([p == q for p in pairs]) for q in ((True, True), (True, False), (False, True), (False, False))]
+        np.testing.assert_allclose(probs[i], brute, rtol=1e-12)
+    draws = _draw_splits(np.cumsum(probs, axis=1)[:, :3], np.random.default_rng(0), 40_000)
+    freq = np.stack([(draws == c).mean(axis=0) for c in range(4)], axis=1)
+    np.testing.assert_allclose(freq, probs, atol=0.01)
 
 
 def _simulated(rng, n_users=150, items_per_user=3, heterogeneous=True):

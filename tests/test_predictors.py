@@ -24,6 +24,7 @@ from steerstats.predictors import (
     goal_kfold,
     held_out_predictions,
     r2_mse,
+    ridge_path,
     ridge_solve,
 )
 from steerstats.predictors.mlp import MLPHead
@@ -72,6 +73,41 @@ def test_cv_alpha_from_fold_statistics_equals_refitting():
     np.testing.assert_allclose(mse, brute, rtol=1e-9)
     assert best == alphas[int(np.argmin(brute))]
     np.testing.assert_allclose(ridge_solve(x.T @ x, x.T @ y, alphas, pen)[1], ridge_solve(x.T @ x, x.T @ y, 3.0, pen))
+
+
+@pytest.mark.parametrize("case", ["one-hot block", "all penalised", "absent model", "collinear features"])
+def test_ridge_path_equals_one_solve_per_alpha(case):
+    rng = np.random.default_rng(11)
+    n, k = 120, 4
+    codes = rng.integers(0, k - 1 if case == "absent model" else k, n)  # "absent model": one column all zero
+    feats = rng.standard_normal((n, 6))
+    if case == "collinear features":
+        feats[:, 5] = feats[:, 4] + 1e-9 * rng.standard_normal(n)
+    x = np.hstack([np.eye(k)[codes], feats]) if case != "all penalised" else feats
+    pen = np.r_[np.zeros(x.shape[1] - 6, bool), np.ones(6, bool)]
+    y = x @ rng.standard_normal(x.shape[1]) + rng.standard_normal(n)
+    alphas = np.logspace(-2, 5, 9)
+    gram, xty = x.T @ x, x.T @ y
+    path = ridge_path(gram, xty, alphas, pen)
+    one = ridge_solve(gram, xty, alphas, pen)
+    fitted = path @ x.T  # compare fits: an absent model's coefficient is not identified
+    np.testing.assert_allclose(fitted, one @ x.T, rtol=1e-7, atol=1e-7 * np.abs(y).max())
+    if case != "absent model":
+        np.testing.assert_allclose(path, one, rtol=1e-6, atol=1e-8)
+
+
+def test_cv_alpha_shares_nested_paths_without_changing_the_curve():
+    x, y = _linear_data(n=150, seed=8)
+    fold = np.arange(150) % 5
+    stats = fold_stats(x, y, fold, 5)
+    pen, alphas, paths = np.ones(5, bool), np.logspace(-1, 3, 7), {}
+    for f in range(5):
+        others = np.setdiff1d(np.arange(5), [f])
+        shared = cv_alpha(stats, pen, alphas, folds=others, paths=paths)
+        alone = cv_alpha(stats, pen, alphas, folds=others)
+        assert shared[0] == alone[0]
+        np.testing.assert_array_equal(shared[1], alone[1])
+    assert len(paths) == 10  # 20 nested fits, each pair of held-out folds once
 
 
 @pytest.mark.parametrize("seed", [0, 1, 7])

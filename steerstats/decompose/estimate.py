@@ -194,9 +194,10 @@ def _crossfit_mu(
     p_shared = shared.shape[1]
     mu = np.zeros((n, k))
     chosen = np.zeros(data.n_folds)
+    paths: dict = {}
     for f in range(data.n_folds):
         others = np.setdiff1d(np.arange(data.n_folds), [f])
-        alpha, _ = cv_alpha(stats, penalized, alphas, folds=others)
+        alpha, _ = cv_alpha(stats, penalized, alphas, folds=others, paths=paths)
         gram, xty = stats.total(others)
         beta = ridge_solve(gram, xty, alpha, penalized)
         rows = data.fold == f

@@ -9,6 +9,7 @@ from steerstats.predictors.ridge import (
     RidgeHead,
     cv_alpha,
     fold_stats,
+    ridge_path,
     ridge_solve,
 )
 from steerstats.predictors.split import goal_fold_ids, goal_holdout_split, goal_kfold
@@ -31,6 +32,7 @@ __all__ = [
     "held_out_predictions",
     "make_head",
     "r2_mse",
+    "ridge_path",
     "ridge_solve",
     "run_predictors",
 ]

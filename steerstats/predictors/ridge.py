@@ -73,19 +73,66 @@ def ridge_solve(gram: np.ndarray, xty: np.ndarray, alpha: np.ndarray | float, pe
     return beta[0] if np.ndim(alpha) == 0 else beta
 
 
+def ridge_path(gram: np.ndarray, xty: np.ndarray, alphas: np.ndarray, penalized: np.ndarray) -> np.ndarray:
+    """(A, p) coefficients for every alpha from one eigendecomposition (= :func:`ridge_solve`).
+
+    With the unpenalised block u profiled out, S = G_pp - G_pu G_uu^-1 G_up = V diag(l) V' and
+    c = b_p - G_pu G_uu^-1 b_u, so beta_p(alpha) = V diag(1 / (l + alpha)) V'c and
+    beta_u = G_uu^-1 (b_u - G_up beta_p): one p x p eigh instead of A solves (3-4x faster at
+    p ~ 300, A = 22). Falls back to :func:`ridge_solve` when G_uu is singular.
+    """
+    alphas = np.asarray(alphas, dtype=float)
+    pen = np.asarray(penalized, bool)
+    free = ~pen
+    if not pen.any():
+        return ridge_solve(gram, xty, alphas, pen)
+    g_pp, b_p = gram[np.ix_(pen, pen)], xty[pen]
+    if free.any():
+        g_uu, g_up = gram[np.ix_(free, free)], gram[np.ix_(free, pen)]
+        try:
+            solved = np.linalg.solve(g_uu, np.column_stack([g_up, xty[free]]))
+        except np.linalg.LinAlgError:
+            return ridge_solve(gram, xty, alphas, pen)
+        if not np.all(np.isfinite(solved)):
+            return ridge_solve(gram, xty, alphas, pen)
+        uu_up, uu_bu = solved[:, :-1], solved[:, -1]
+        schur, c = g_pp - g_up.T @ uu_up, b_p - g_up.T @ uu_bu
+    else:
+        schur, c = g_pp, b_p
+    eigval, eigvec = np.linalg.eigh((schur + schur.T) / 2.0)
+    beta_p = (eigvec.T @ c)[None, :] / (eigval[None, :] + alphas[:, None]) @ eigvec.T  # (A, p_pen)
+    beta = np.empty((len(alphas), len(xty)))
+    beta[:, pen] = beta_p
+    if free.any():
+        beta[:, free] = uu_bu[None, :] - beta_p @ uu_up.T
+    return beta
+
+
 def cv_alpha(
-    stats: FoldStats, penalized: np.ndarray, alphas: np.ndarray = DEFAULT_ALPHAS, folds: np.ndarray | None = None
+    stats: FoldStats,
+    penalized: np.ndarray,
+    alphas: np.ndarray = DEFAULT_ALPHAS,
+    folds: np.ndarray | None = None,
+    *,
+    paths: dict | None = None,
 ) -> tuple[float, np.ndarray]:
     """Alpha minimising the weighted K-fold CV error over ``folds`` (default: all folds).
 
-    Returns (best alpha, CV mean squared error per alpha).
+    Returns (best alpha, CV mean squared error per alpha). ``paths`` (a dict, for one ``alphas``)
+    caches the coefficient path of each training set: in a cross-fit the nested CV of outer folds
+    f and k both train on the folds other than {f, k}, so the cache halves the fits.
     """
     folds = np.arange(len(stats.yty)) if folds is None else np.asarray(folds)
-    gram_all, xty_all = stats.total(folds)
     sse = np.zeros(len(alphas))
     for k in folds:
-        beta = ridge_solve(gram_all - stats.gram[k], xty_all - stats.xty[k], alphas, penalized)  # (A, p)
-        sse += stats.yty[k] - 2 * beta @ stats.xty[k] + np.einsum("ap,pq,aq->a", beta, stats.gram[k], beta)
+        train = tuple(int(j) for j in folds if j != k)
+        beta = None if paths is None else paths.get(train)
+        if beta is None:
+            gram, xty = stats.total(np.array(train))
+            beta = ridge_path(gram, xty, alphas, penalized)  # (A, p)
+            if paths is not None:
+                paths[train] = beta
+        sse += stats.yty[k] - 2 * beta @ stats.xty[k] + np.sum((beta @ stats.gram[k]) * beta, axis=1)
     mse = sse / stats.weight[folds].sum()
     return float(alphas[int(np.argmin(mse))]), mse
 

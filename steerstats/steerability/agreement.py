@@ -13,7 +13,9 @@ and report its expectation over random splits (the mean of ``n_splits`` seeded s
 percentile interval from a cluster bootstrap that resamples clusters (steering users: items are
 nested in them) and averages ``boot_splits`` fresh splits in every replicate, so the interval
 carries the sampling variability and what is left of the split noise (a replicate of one split
-each would add the full split variance and over-cover). Vectorised, in bounded blocks, over one seed.
+each would add the full split variance and over-cover). A split enters kappa only through each
+item's (A, B) pattern, so each pattern is drawn from its probabilities (:func:`pair_probabilities`),
+one uniform per item and split. Vectorised, in bounded blocks, over one seed.
 """
 
 from __future__ import annotations
@@ -75,20 +77,35 @@ def _items(frame: pd.DataFrame, column: str, item: Sequence[str], cluster: str |
     return values, starts[keep], n[keep], item_clusters, used
 
 
-def _draw_pairs(starts: np.ndarray, sizes: np.ndarray, rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarray]:
-    """(n, items) positions of two distinct judgements per item, uniform over ordered pairs."""
-    u1 = np.floor(rng.random((n, len(sizes))) * sizes).astype(np.int64)
-    u2 = np.floor(rng.random((n, len(sizes))) * (sizes - 1)).astype(np.int64)
-    u2 = u2 + (u2 >= u1)
-    return starts + u1, starts + u2
+def pair_probabilities(values: np.ndarray, starts: np.ndarray, sizes: np.ndarray) -> np.ndarray:
+    """(items, 4) probabilities of (A, B) = (yes, yes), (yes, no), (no, yes), (no, no) for two
+    distinct judgements drawn uniformly (an ordered pair) from each item's n judgements, k of them yes:
+    k(k-1), k(n-k), (n-k)k, (n-k)(n-k-1), each over n(n-1)."""
+    csum = np.r_[0.0, np.cumsum(values, dtype=float)]
+    k = csum[starts + sizes] - csum[starts]  # items need not be contiguous (single-judgement items are left out)
+    n = sizes.astype(float)
+    pairs = n * (n - 1)
+    return np.column_stack([k * (k - 1), k * (n - k), (n - k) * k, (n - k) * (n - k - 1)]) / pairs[:, None]
 
 
-def _kappa(a: np.ndarray, b: np.ndarray, w: np.ndarray) -> np.ndarray:
-    """Weighted Cohen's kappa of binary ratings row by row: a, b, w of shape (R, items)."""
-    total = w.sum(axis=1)
-    po = (w * (a == b)).sum(axis=1) / total
-    pa = (w * a).sum(axis=1) / total
-    pb = (w * b).sum(axis=1) / total
+def _draw_splits(cumulative: np.ndarray, rng: np.random.Generator, n: int) -> np.ndarray:
+    """(n, items) int8 pair categories (0: yes-yes, 1: yes-no, 2: no-yes, 3: no-no), one uniform each."""
+    u = rng.random((n, cumulative.shape[0]))
+    return ((u >= cumulative[:, 0]).astype(np.int8) + (u >= cumulative[:, 1]) + (u >= cumulative[:, 2])).astype(np.int8)
+
+
+def _kappa(category: np.ndarray, weight: np.ndarray) -> np.ndarray:
+    """Weighted Cohen's kappa of the split(s) in ``category`` (R, S, items) with item weights
+    ``weight`` (R, items): (R, S)."""
+    cat = category
+    total = weight.sum(axis=1)[:, None]
+
+    def share(mask: np.ndarray) -> np.ndarray:
+        return np.matmul(mask.astype(float), weight[:, :, None])[..., 0] / total
+
+    po = share((cat == 0) | (cat == 3))
+    pa = share(cat <= 1)
+    pb = share((cat == 0) | (cat == 2))
     pe = pa * pb + (1 - pa) * (1 - pb)
     with np.errstate(invalid="ignore", divide="ignore"):
         return (po - pe) / (1 - pe)
@@ -115,9 +132,10 @@ def split_kappa(
     if len(sizes) < 2:
         raise InputError(f"fewer than two items with two or more judgements in '{column}'", column=column)
     rng = np.random.default_rng(seed)
-    ia, ib = _draw_pairs(starts, sizes, rng, n_splits)
-    a, b = values[ia].astype(float), values[ib].astype(float)
-    splits = _kappa(a, b, np.ones_like(a))
+    # a split only matters through each item's (A, B) pattern, drawn directly from its probabilities
+    cumulative = np.cumsum(pair_probabilities(values, starts, sizes), axis=1)[:, :3]
+    split_cats = _draw_splits(cumulative, rng, n_splits)
+    splits = _kappa(split_cats[None], np.ones((1, len(sizes))))[0]
     g = int(clusters.max()) + 1
     counts = cluster_counts(g, n_boot, rng).astype(float)  # (B, G)
     # each replicate averages boot_splits fresh splits, as the estimate averages n_splits: the
@@ -127,15 +145,14 @@ def split_kappa(
     reps = np.empty(n_boot)
     for lo in range(0, n_boot, chunk):
         hi = min(lo + chunk, n_boot)
-        ja, jb = _draw_pairs(starts, sizes, rng, (hi - lo) * m)
-        w = np.repeat(counts[lo:hi, clusters], m, axis=0)
-        reps[lo:hi] = _kappa(values[ja].astype(float), values[jb].astype(float), w).reshape(hi - lo, m).mean(axis=1)
+        cats = _draw_splits(cumulative, rng, (hi - lo) * m).reshape(hi - lo, m, len(sizes))
+        reps[lo:hi] = _kappa(cats, counts[lo:hi, clusters]).mean(axis=1)
     alpha = (1 - level) / 2
     lo, hi = np.nanquantile(reps, [alpha, 1 - alpha])
     return SplitKappa(
         kappa=float(splits.mean()), split_sd=float(splits.std(ddof=1)), ci_low=float(lo), ci_high=float(hi),
         se=float(np.nanstd(reps, ddof=1)), n_items=len(sizes), n_judgements=int(sizes.sum()), n_clusters=g, cluster=used,
-        observed_agreement=float((a == b).mean()), yes_share=float(values.mean()),
+        observed_agreement=float(((split_cats == 0) | (split_cats == 3)).mean()), yes_share=float(values.mean()),
     )
 
 
