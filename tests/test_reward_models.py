@@ -62,6 +62,38 @@ def test_cbm_modes_learn_separable_task(mode):
     assert np.mean((model.concepts(xt) > 0.5) == ct) > 0.9
 
 
+@pytest.mark.parametrize("mode", ["sequential", "independent"])
+def test_aggregator_bootstrap_refits_stage2_and_covers_the_fitted_weights(mode):
+    from sklearn.linear_model import LogisticRegression
+
+    rng = np.random.default_rng(5)
+    x, y, c = _concept_task(500, 2, noise=0.3)
+    groups = rng.integers(0, 100, 500)
+    model = ConceptBottleneckRewardModel(mode=mode, **SMALL).fit(x, y, c)
+    reps = model.aggregator_bootstrap(x, y, c, groups, n_boot=60, seed=1)
+    assert reps.shape == (60, 3) and np.isfinite(reps).all()
+    lo, hi = np.quantile(reps, [0.025, 0.975], axis=0)
+    assert ((lo <= model.aggregator_weights_) & (model.aggregator_weights_ <= hi)).all()
+    # replicate 0 is stage 2 refit on that resample of the stage-2 design (stage 1 fixed)
+    design = model.concepts(x) if mode == "sequential" else c
+    from steerstats.uncertainty.bootstrap import cluster_counts
+
+    codes = np.unique(groups, return_inverse=True)[1]
+    rows = np.repeat(np.arange(500), cluster_counts(int(codes.max()) + 1, 60, np.random.default_rng(1))[0, codes])
+    ref = LogisticRegression(class_weight="balanced", C=model.C).fit(design[rows], y[rows]).coef_[0]
+    np.testing.assert_allclose(reps[0], ref, rtol=1e-5, atol=1e-7)
+    assert np.array_equal(reps, model.aggregator_bootstrap(x, y, c, groups, n_boot=60, seed=1))
+
+
+def test_joint_aggregator_has_no_stage2_bootstrap():
+    from steerstats.errors import ConfigError
+
+    x, y, c = _concept_task(200, 0)
+    model = ConceptBottleneckRewardModel(mode="joint", **{**SMALL, "epochs": 2}).fit(x, y, c)
+    with pytest.raises(ConfigError, match="joint"):
+        model.aggregator_bootstrap(x, y, c, np.arange(200), n_boot=5)
+
+
 def test_sequential_stage2_recovers_sign_and_ranking_of_known_weights():
     rng = np.random.default_rng(3)
     x = rng.standard_normal((3000, 8)).astype(np.float32)

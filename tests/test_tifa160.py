@@ -222,6 +222,28 @@ def test_report_on_tifa160(tifa160_dir, tmp_path):
     rm = pd.read_csv(out / "tables" / "reward_models.csv").set_index("arm")
     assert list(rm.index) == ["coarse", "cbm_pali17b", "cbm_pali17b_joint", "attributes_only_pali17b"]
     assert ((rm["auc_ci_low"] <= rm["auc"]) & (rm["auc"] <= rm["auc_ci_high"])).all()
+    # the learning curve ends at the full split, whose row is the headline table's
+    curve = pd.read_csv(out / "tables" / "reward_model_curve.csv")
+    n = int(rm["n_train"].iloc[0])
+    assert sorted(set(curve["n"])) == [100, 200, 400, n] and len(curve) == 16
+    np.testing.assert_allclose(curve[curve["n"] == n].set_index("arm").loc[rm.index, "auc"], rm["auc"])
+    contrasts = pd.read_csv(out / "tables" / "reward_model_contrasts.csv")
+    assert set(contrasts["n"]) == {100, 200, 400, n} and len(contrasts) == 12
+    # thresholds: the default one is the headline fit; the others change the class balance
+    sens = pd.read_csv(out / "tables" / "reward_threshold_sensitivity.csv")
+    assert sorted(set(sens["threshold"])) == [3.0, 3.5, 4.0, 4.5, 5.0]
+    at4 = sens[sens["threshold"] == 4.0].set_index("arm")
+    np.testing.assert_allclose(at4.loc[rm.index, "auc"], rm["auc"])
+    share = sens.groupby("threshold")["share_good"].first()
+    assert share.is_monotonic_decreasing and share.loc[4.0] == pytest.approx((frame_mean(tifa160_dir) >= 4).mean())
+    coarse = sens[sens["arm"] == "coarse"]
+    assert (coarse["diff_vs_coarse"] == 0).all() and coarse["diff_ci_low"].isna().all()
+    # aggregator weights: intervals from the stage-2 bootstrap, none for the joint model
+    w = pd.read_csv(out / "tables" / "reward_aggregator_weights.csv")
+    boot = w[w["arm"] != "cbm_pali17b_joint"]
+    assert set(boot["arm"]) == {"cbm_pali17b", "attributes_only_pali17b"} and len(boot) == 12
+    assert ((boot["weight_ci_low"] <= boot["weight_mean"]) & (boot["weight_mean"] <= boot["weight_ci_high"])).all()
+    assert w.loc[w["arm"] == "cbm_pali17b_joint", "weight_ci_low"].isna().all()
     assert "no image features" in (out / "report.md").read_text()
     sens = pd.read_csv(out / "tables" / "threshold_sensitivity.csv").set_index(["threshold", "scorer"])
     frame, _ = scorer_frame(load_study("tifa160", tifa160_dir))
@@ -240,6 +262,11 @@ def test_report_on_tifa160(tifa160_dir, tmp_path):
     text = (out / "report.md").read_text()
     assert "ceiling" in text and "not a plain yes/no" in text  # the quirks are listed in the report
     assert json.loads((out / "manifest.json").read_text())["dataset"] == "tifa160"
+
+
+def frame_mean(tifa160_dir):
+    frame, _ = scorer_frame(load_study("tifa160", tifa160_dir))
+    return frame["human_mean"]
 
 
 # ---------------------------------------------------------------- reward models on real data

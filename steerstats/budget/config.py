@@ -9,6 +9,7 @@
     cost = "count"                # "count": N (1 + #attributes); "seconds": N (c_agg + sum c_j)
     n_boot = 500                  # cluster bootstrap replicates of the held-out ROC-AUC
     level = 0.95
+    weight_boot = 200             # cluster bootstrap replicates of the stage-2 aggregator weights (0: none)
     costs = { blurry = 20.0 }     # seconds per judgement, overriding/adding to paper Table 2
 
     [data]                        # synthetic world ...
@@ -87,6 +88,10 @@ def attribute_set(spec: str | list[str], available: tuple[str, ...]) -> tuple[st
     return names
 
 
+#: arm kinds whose stage-2 aggregator weights get a bootstrap interval (the joint CBM's do not)
+WEIGHT_BOOT_KINDS = ("cbm", "attributes")
+
+
 @dataclass(frozen=True)
 class Arm:
     name: str
@@ -107,15 +112,18 @@ class BudgetConfig:
     costs: dict[str, float] = field(default_factory=dict)
     n_boot: int = 500
     level: float = 0.95
+    weight_boot: int = 200
     contrasts: tuple[tuple[str, str], ...] = ()
     selection: dict[str, Any] | None = None
     source_file: str | None = None
 
     def fingerprint(self, arm: Arm) -> str:
         """Hash of everything a run of ``arm`` depends on except its N and seed."""
+        deps = {"data": self.data, "model": self.model, "arm": arm.__dict__, "level": self.level, "n_boot": self.n_boot}
+        if arm.kind in WEIGHT_BOOT_KINDS:
+            deps["weight_boot"] = self.weight_boot
         blob = json.dumps(
-            {"data": self.data, "model": self.model, "arm": arm.__dict__, "level": self.level,
-             "n_boot": self.n_boot},
+            deps,
             sort_keys=True,
             default=str,
         )
@@ -136,6 +144,9 @@ def budget_schema() -> dict[str, Field]:
                           choices=("count", "seconds")),
             "n_boot": Field("int", 500, "cluster-bootstrap replicates of the held-out ROC-AUC", ge=2, le=1_000_000),
             "level": Field("float", 0.95, "confidence level of the intervals", gt=0, lt=1),
+            "weight_boot": Field("int", 200, "cluster-bootstrap replicates of the stage-2 aggregator weights over "
+                                 "training groups (sequential/independent CBM and attributes arms; 0: none)",
+                                 ge=0, le=100_000),
             "costs": Field("table", {}, "seconds per judgement, overriding/adding to paper Table 2",
                            values=Field("float", REQUIRED, "seconds per judgement", ge=0)),
         }),
@@ -260,6 +271,7 @@ def parse_config(table: dict[str, Any], source: str | None = None) -> BudgetConf
         costs=dict(budget["costs"]),
         n_boot=budget["n_boot"],
         level=budget["level"],
+        weight_boot=budget["weight_boot"],
         contrasts=tuple(contrasts),
         selection=cfg.get("selection"),
         source_file=source,

@@ -91,21 +91,29 @@ def contrast_table(records: list[dict[str, Any]], config: BudgetConfig) -> pd.Da
     return pd.DataFrame(rows, columns=["contrast", "n", "n_seeds", "diff", "diff_ci_low", "diff_ci_high"])
 
 
-def weights_table(records: list[dict[str, Any]]) -> pd.DataFrame:
-    """Mean and sd over seeds of each CBM arm's stage-2 weight per attribute and N."""
-    rows = [
-        {"arm": r["arm"], "n": r["n"], "seed": r["seed"], "attribute": k, "weight": v}
-        for r in records
-        for k, v in r.get("aggregator_weights", {}).items()
-    ]
-    if not rows:
-        return pd.DataFrame(columns=["arm", "n", "attribute", "weight_mean", "weight_sd"])
-    frame = pd.DataFrame(rows)
-    return (
-        frame.groupby(["arm", "n", "attribute"], sort=False)["weight"]
-        .agg(weight_mean="mean", weight_sd="std")
-        .reset_index()
-    )
+def weights_table(records: list[dict[str, Any]], level: float = 0.95) -> pd.DataFrame:
+    """Per concept arm, N and attribute: the seed-mean stage-2 weight, its sd over seeds and a
+    percentile interval from the runs' cluster-bootstrap replicates over training groups (stage 2
+    refit, stage 1 held fixed), averaged replicate by replicate over seeds; NaN where a run has no
+    replicates (the joint CBM, or ``weight_boot = 0``)."""
+    cols = ["arm", "n", "attribute", "weight_mean", "weight_sd", "weight_ci_low", "weight_ci_high", "n_seeds", "n_boot"]
+    rows = []
+    for (arm, n), runs in _cells([r for r in records if r.get("aggregator_weights")]).items():
+        names = list(runs[0]["aggregator_weights"])
+        w = np.array([[r["aggregator_weights"][a] for a in names] for r in runs])  # (S, M)
+        reps = [r.get("aggregator_weight_replicates") for r in runs]
+        lo = hi = np.full(len(names), np.nan)
+        n_boot = 0
+        if all(reps) and len({len(x) for x in reps}) == 1:
+            stacked = np.array([[np.full(len(names), np.nan) if row is None else row for row in x] for x in reps])
+            lo, hi = (np.nanquantile(stacked.mean(axis=0), q, axis=0) for q in ((1 - level) / 2, (1 + level) / 2))
+            n_boot = stacked.shape[1]
+        for j, a in enumerate(names):
+            rows.append({"arm": arm, "n": n, "attribute": a, "weight_mean": float(w[:, j].mean()),
+                         "weight_sd": float(w[:, j].std(ddof=1)) if len(runs) > 1 else float("nan"),
+                         "weight_ci_low": float(lo[j]), "weight_ci_high": float(hi[j]), "n_seeds": len(runs),
+                         "n_boot": n_boot})
+    return pd.DataFrame(rows, columns=cols)
 
 
 def interventions_table(records: list[dict[str, Any]], level: float = 0.95) -> pd.DataFrame:

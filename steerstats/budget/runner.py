@@ -133,15 +133,25 @@ def attribute_design(values: np.ndarray) -> np.ndarray:
     return np.hstack([np.where(missing, 0.0, values), missing.astype(float)])
 
 
-def _attributes_only(train, test, attrs: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray, float]:
+def _attributes_only(train, test, attrs: tuple[str, ...], weight_boot: int,
+                     seed: int) -> tuple[np.ndarray, np.ndarray, float, np.ndarray | None]:
     """Stage 2 alone on the OBSERVED attributes (no inputs, no stage 1): L2 logistic regression of the
-    aggregate; how much of the human judgement the attributes carry at all."""
+    aggregate; how much of the human judgement the attributes carry at all. Returns the test scores,
+    the attributes' weights, the fit's seconds and (``weight_boot`` > 0) the weights' cluster-bootstrap
+    replicates over training groups."""
     from sklearn.linear_model import LogisticRegression
 
+    from steerstats.models.concept_bottleneck import logistic_weight_bootstrap
+
     t0 = time.perf_counter()
-    model = LogisticRegression(C=1.0, max_iter=2000).fit(attribute_design(train.columns(attrs)), train.aggregate)
+    design = attribute_design(train.columns(attrs))
+    model = LogisticRegression(C=1.0, max_iter=2000).fit(design, train.aggregate)
     seconds = time.perf_counter() - t0
-    return model.decision_function(attribute_design(test.columns(attrs))), model.coef_[0][: len(attrs)], seconds
+    reps = None
+    if weight_boot:
+        reps = logistic_weight_bootstrap(model, design, train.aggregate, train.group, n_boot=weight_boot,
+                                         seed=seed)[:, : len(attrs)]
+    return model.decision_function(attribute_design(test.columns(attrs))), model.coef_[0][: len(attrs)], seconds, reps
 
 
 def fit_one(
@@ -154,9 +164,9 @@ def fit_one(
     if arm.kind == "attributes":
         if not attrs:
             raise ConfigError(f"arm {arm.name!r}: kind 'attributes' needs attributes")
-        score, weights, fit_seconds = _attributes_only(train, split.test, attrs)
+        score, weights, fit_seconds, reps = _attributes_only(train, split.test, attrs, config.weight_boot, int(seed))
         return _record(config, split, arm, n, seed, attrs, score, best_epoch=-1, fit_seconds=fit_seconds,
-                       weights=dict(zip(attrs, map(float, weights), strict=True)))
+                       weights=dict(zip(attrs, map(float, weights), strict=True)), weight_replicates=reps)
     accepted = KINDS[arm.kind]().get_params()
     shared = {k: v for k, v in config.model.items() if k in accepted}
     params = {**shared, **arm.params, "random_state": int(seed)}
@@ -177,8 +187,12 @@ def fit_one(
     test = split.test
     score = model.decision_function(test.embeddings)
     weights = dict(zip(attrs, (float(w) for w in model.aggregator_weights_), strict=True)) if arm.kind == "cbm" else None
+    reps = None
+    if arm.kind == "cbm" and model.mode != "joint" and config.weight_boot:
+        reps = model.aggregator_bootstrap(train.embeddings, train.aggregate, train.columns(attrs), train.group,
+                                          n_boot=config.weight_boot, seed=int(seed))
     record = _record(config, split, arm, n, seed, attrs, score, best_epoch=int(model.best_epoch_),
-                     fit_seconds=fit_seconds, weights=weights)
+                     fit_seconds=fit_seconds, weights=weights, weight_replicates=reps)
     if arm.kind in ("cbm", "cem"):
         # test-time interventions: the held-out AUC with k of the attributes set to their labels
         record["interventions"] = {
@@ -195,7 +209,8 @@ def fit_one(
 
 
 def _record(config: BudgetConfig, split: Split, arm: Arm, n: int, seed: int, attrs: tuple[str, ...],
-            score: np.ndarray, *, best_epoch: int, fit_seconds: float, weights: dict[str, float] | None) -> dict[str, Any]:
+            score: np.ndarray, *, best_epoch: int, fit_seconds: float, weights: dict[str, float] | None,
+            weight_replicates: np.ndarray | None = None) -> dict[str, Any]:
     """One run's results.jsonl record: held-out AUC with its cluster-bootstrap replicates."""
     test = split.test
     boot = auc_with_ci(
@@ -225,6 +240,9 @@ def _record(config: BudgetConfig, split: Split, arm: Arm, n: int, seed: int, att
     }
     if weights is not None:
         record["aggregator_weights"] = weights
+    if weight_replicates is not None:  # (B, M): stage 2 refit on cluster resamples of the training groups
+        record["aggregator_weight_replicates"] = [None if np.isnan(r).any() else np.round(r, 6).tolist()
+                                                  for r in weight_replicates]  # null: a one-class resample
     return record
 
 

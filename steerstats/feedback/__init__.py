@@ -11,7 +11,12 @@ from steerstats.feedback.agreement import Agreement, model_ranking, run_agreemen
 from steerstats.feedback.reliability import Reliability, icc2, run_reliability
 from steerstats.feedback.reward_models import RewardComparison, run_reward_comparison
 from steerstats.feedback.study import FeedbackMeta, run_feedback_meta, scorer_frame
-from steerstats.feedback.tables import INPUTS_NOTE, attribute_names, tifa160_feedback
+from steerstats.feedback.tables import (
+    INPUTS_NOTE,
+    attribute_names,
+    tifa160_aggregates,
+    tifa160_feedback,
+)
 
 __all__ = [
     "INPUTS_NOTE",
@@ -27,5 +32,6 @@ __all__ = [
     "run_reliability",
     "run_reward_comparison",
     "scorer_frame",
+    "tifa160_aggregates",
     "tifa160_feedback",
 ]

@@ -25,6 +25,20 @@ def attribute_names() -> tuple[str, ...]:
     return tuple(f"{vqa}_{cat}" for vqa in VQA_MODELS.values() for cat in CATEGORIES)
 
 
+def _images(study: FeedbackStudy):
+    """The scorer frame in image_id order: the row order of the reward-model data."""
+    from steerstats.feedback.study import scorer_frame
+
+    images, _ = scorer_frame(study)
+    return images.sort_values("image_id", kind="stable").reset_index(drop=True)
+
+
+def tifa160_aggregates(study: FeedbackStudy, thresholds) -> dict[float, np.ndarray]:
+    """threshold -> the aggregate 1[5-rater mean >= threshold] per row of :func:`tifa160_feedback`."""
+    mean = _images(study)["human_mean"].to_numpy(float)
+    return {float(t): (mean >= t).astype(int) for t in thresholds}
+
+
 def tifa160_feedback(
     study: FeedbackStudy,
     *,
@@ -35,10 +49,8 @@ def tifa160_feedback(
 ) -> FeedbackData:
     """The reward-model data of ``study`` (module docstring), rows in image_id order."""
     from steerstats.features.cache import fit_and_embed
-    from steerstats.feedback.study import scorer_frame
 
-    images, _ = scorer_frame(study)
-    images = images.sort_values("image_id", kind="stable").reset_index(drop=True)
+    images = _images(study)
     attrs = images[[f"dsg_{name}" for name in attribute_names()]].to_numpy(float)
     text = fit_and_embed(embedder, images["prompt"].astype(str).tolist(), seed=seed, cache_dir=cache_dir)
     models = sorted(images["t2i_model"].unique())

@@ -11,12 +11,15 @@ attribute; stage 2 g: sigmoid(s) -> aggregate logit, linear: g(p) = w . p + b. T
 
 Test-time interventions: ``decision_function(X, known=C, known_mask=K)`` replaces predicted
 attribute probabilities by the known values C where K is True before g is applied (see
-:mod:`steerstats.models.interventions`). ``aggregator_weights_`` are the w of g per attribute.
+:mod:`steerstats.models.interventions`). ``aggregator_weights_`` are the w of g per attribute;
+:meth:`ConceptBottleneckRewardModel.aggregator_bootstrap` gives their sampling distribution
+(stage 2 refit on cluster-bootstrap resamples of the training rows, stage 1 held fixed).
 """
 
 from __future__ import annotations
 
 import numpy as np
+from sklearn.base import clone
 from sklearn.linear_model import LogisticRegression
 from sklearn.utils.validation import check_is_fitted
 
@@ -30,6 +33,32 @@ from steerstats.models._base import (
 from steerstats.models.training import TrainSpec, apply
 
 MODES = ("sequential", "independent", "joint")
+
+
+def logistic_weight_bootstrap(
+    estimator: LogisticRegression,
+    design: np.ndarray,
+    y: np.ndarray,
+    groups: np.ndarray,
+    *,
+    n_boot: int = 200,
+    seed: int = 0,
+) -> np.ndarray:
+    """(B, p) coefficients of ``estimator`` refit on B cluster-bootstrap resamples of the rows
+    (whole ``groups`` drawn with replacement, each drawn row repeated as often as its group is drawn:
+    the fit on the resampled data, class balancing included). A replicate that draws one class only
+    is NaN."""
+    from steerstats.uncertainty.bootstrap import cluster_counts
+
+    design, y = np.asarray(design, float), np.asarray(y)
+    codes = np.unique(np.asarray(groups), return_inverse=True)[1]
+    counts = cluster_counts(int(codes.max()) + 1, n_boot, np.random.default_rng(seed))[:, codes]  # (B, n)
+    out = np.full((counts.shape[0], design.shape[1]), np.nan)
+    for b, repeat in enumerate(counts):
+        rows = np.repeat(np.arange(len(y)), repeat)
+        if np.unique(y[rows]).size == 2:
+            out[b] = clone(estimator).fit(design[rows], y[rows]).coef_[0]
+    return out
 
 
 class ConceptBottleneckRewardModel(RewardModelBase):
@@ -112,6 +141,39 @@ class ConceptBottleneckRewardModel(RewardModelBase):
         self.aggregator_weights_ = lr.coef_[0].astype(float)
         self.aggregator_intercept_ = float(lr.intercept_[0])
         return self
+
+    def aggregator_bootstrap(
+        self,
+        X: np.ndarray,
+        y: np.ndarray,
+        concepts: np.ndarray | None,
+        groups: np.ndarray,
+        *,
+        n_boot: int = 200,
+        seed: int = 0,
+    ) -> np.ndarray:
+        """(B, M) stage-2 weights refit on cluster-bootstrap resamples of the rows (X, y, concepts,
+        groups), normally the training rows: the sampling variability of g given the fitted stage 1
+        (stage 1 is not refit, so the spread leaves out stage 1's own sampling noise). The joint
+        mode trains g with f; its weights have no stage-2-only bootstrap."""
+        check_is_fitted(self)
+        if self.mode == "joint":
+            raise ConfigError("the joint mode's aggregator is trained with stage 1: no stage-2 bootstrap")
+        X = check_X(self, X, reset=False)
+        labels = np.asarray(y)
+        unknown = ~np.isin(labels, self.classes_)
+        if unknown.any():
+            raise InputError(f"label {labels[unknown][0]!r} is not one of the fitted classes {list(self.classes_)}",
+                             row=int(np.argmax(unknown)) + 1, column="aggregate")
+        y = (labels == self.classes_[1]).astype(int)
+        if self.mode == "sequential":
+            design = self._concepts(X)
+        else:
+            design = check_concepts(concepts, X.shape[0])
+            if np.isnan(design).any():
+                raise InputError("independent mode needs every attribute label",
+                                 row=int(np.argwhere(np.isnan(design))[0, 0]) + 1)
+        return logistic_weight_bootstrap(self.stage2_, design, y, groups, n_boot=n_boot, seed=seed)
 
     def _concept_logits(self, X: np.ndarray) -> np.ndarray:
         out = apply(self.spec(), self.params_, X)

@@ -38,18 +38,39 @@ def curve_figure(summary: pd.DataFrame, x: str, title: str, level: float):
     return fig
 
 
+def weights_line(weights: pd.DataFrame) -> str:
+    """Which attributes' weights are distinguishable from 0 at each arm's largest N."""
+    if weights.empty:
+        return "No concept arm finished."
+    parts = []
+    for arm, g in weights.groupby("arm", sort=False):
+        g = g[g["n"] == g["n"].max()]
+        if g["weight_ci_low"].isna().all():
+            parts.append(f"{arm} (N={int(g['n'].iloc[0])}): no interval")
+            continue
+        sig = g[(g["weight_ci_low"] > 0) | (g["weight_ci_high"] < 0)]
+        top = g.loc[g["weight_mean"].abs().idxmax()]
+        parts.append(f"{arm} (N={int(g['n'].iloc[0])}): {len(sig)} of {len(g)} weights exclude 0, the largest "
+                     f"{top['attribute']} {top['weight_mean']:+.2f} [{top['weight_ci_low']:+.2f}, {top['weight_ci_high']:+.2f}]")
+    return "How much each attribute moves the aggregate logit. " + "; ".join(parts) + "."
+
+
 def weights_figure(weights: pd.DataFrame):
-    """Stage-2 aggregator weights per attribute at each CBM arm's largest N (bars: sd over seeds)."""
+    """Stage-2 aggregator weights per attribute at each concept arm's largest N (bars: bootstrap
+    interval over training groups, or sd over seeds where there is none)."""
     plt = pyplot()
     arms = list(dict.fromkeys(weights["arm"]))
     fig, axes = plt.subplots(1, len(arms), figsize=(4 * len(arms), 3.5), squeeze=False)
     for ax, arm in zip(axes[0], arms, strict=True):
         g = weights[weights["arm"] == arm]
         g = g[g["n"] == g["n"].max()]
-        ax.barh(g["attribute"], g["weight_mean"], xerr=g["weight_sd"].fillna(0.0))
+        has_ci = bool(g["weight_ci_low"].notna().all())
+        err = (np.vstack([g["weight_mean"] - g["weight_ci_low"], g["weight_ci_high"] - g["weight_mean"]]).clip(0)
+               if has_ci else g["weight_sd"].fillna(0.0))
+        ax.barh(g["attribute"], g["weight_mean"], xerr=err)
         ax.axvline(0, color="k", lw=0.8)
         ax.set_title(f"{arm} (N={int(g['n'].max())})")
-        ax.set_xlabel("aggregator weight (bars: sd over seeds)")
+        ax.set_xlabel("aggregator weight (bars: " + ("bootstrap interval)" if has_ci else "sd over seeds)"))
     fig.tight_layout()
     return fig
 
@@ -96,7 +117,7 @@ def budget_run(
                 "test-set sampling uncertainty of the seed-mean AUC; seed_sd is the spread over seeds")
     summary = summary_table(records, config)
     contrasts = contrast_table(records, config)
-    weights = weights_table(records)
+    weights = weights_table(records, level)
     interventions = interventions_table(records, config.level)
     tables = [
         Table("summary", summary, "Held-out ROC-AUC per arm and training size", _summary_line(summary),
@@ -108,9 +129,13 @@ def budget_run(
               method="paired cluster bootstrap (percentile)", cluster="test-split groups", level=level),
         Table("runs", runs_frame(records), "Every finished run", "One row per (arm, N, seed).",
               f"per run: {level:.0%} percentile interval of {config.n_boot} bootstrap replicates over test groups"),
-        Table("aggregator_weights", weights, "Stage-2 aggregator weights of the CBM arms",
-              "How much each attribute's predicted probability moves the aggregate logit.",
-              "spread over training seeds (weight_sd), not a sampling SE"),
+        Table("aggregator_weights", weights, "Stage-2 aggregator weights of the concept arms",
+              weights_line(weights),
+              f"estimand: the stage-2 weight of the model trained on N examples, given its stage 1; percentile "
+              f"{level:.0%} interval of {config.weight_boot} cluster-bootstrap refits of stage 2 over training groups "
+              "(stage 1 held fixed, so stage 1's own sampling noise is not in it), replicate-wise averaged over "
+              "seeds; weight_sd: spread over seeds; the joint CBM trains its aggregator with stage 1 (no interval)",
+              method="cluster bootstrap of stage 2 (percentile)", cluster="training groups", level=level),
         Table("interventions", interventions, "Test-time interventions",
               "Held-out AUC after setting k attributes to their labels, by policy: most uncertain first, random, "
               "cooperative (uncertainty x expected effect), oracle (greedy upper bound: sees the label); attributes "
@@ -132,7 +157,8 @@ def budget_run(
         ]
     if not weights.empty:
         figures.append(Figure("aggregator_weights", weights_figure(weights), "Aggregator weights",
-                              "At each CBM arm's largest N; bars: sd over seeds."))
+                              f"At each concept arm's largest N; bars: {level:.0%} bootstrap interval over training "
+                              "groups (stage 2 refit), or sd over seeds where there is none."))
     if not interventions.empty:
         figures.append(Figure("interventions", interventions_figure(interventions), "Test-time interventions",
                               "At each CBM arm's largest N; seed means."))

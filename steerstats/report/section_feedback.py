@@ -12,9 +12,10 @@ from steerstats.feedback import (
     RewardComparison,
     run_feedback_meta,
     run_reward_comparison,
+    tifa160_aggregates,
     tifa160_feedback,
 )
-from steerstats.feedback.study import DEFAULT_THRESHOLD
+from steerstats.feedback.study import DEFAULT_THRESHOLD, THRESHOLDS
 from steerstats.report.artifacts import Figure, Table
 from steerstats.report.style import pyplot
 
@@ -133,46 +134,90 @@ def _verdict(attributes_only: pd.Series, cbm: pd.Series) -> str:
     return f"{carry}; {bottleneck}"
 
 
+def _threshold_line(table: pd.DataFrame) -> str:
+    """AUC range of each arm across thresholds, and where the bottleneck contrast changes sign."""
+    parts = [f"{arm} {g['auc'].min():.3f}-{g['auc'].max():.3f}" for arm, g in table.groupby("arm", sort=False)]
+    cbm = table[table["arm"] == "cbm_pali17b"]
+    sig = [f"{t:g}" for t, lo, hi in zip(cbm["threshold"], cbm["diff_ci_low"], cbm["diff_ci_high"], strict=True)
+           if lo > 0 or hi < 0]
+    return ("Binarising the mean rating at " + ", ".join(f"{t:g}" for t in dict.fromkeys(table["threshold"])) +
+            " (full training split), held-out ROC-AUC ranges over: " + "; ".join(parts) +
+            ". The sequential CBM differs from the coarse model " +
+            (f"at threshold(s) {', '.join(sig)}." if sig else "at no threshold (every paired interval includes 0)."))
+
+
+def _curve_line(contrasts: pd.DataFrame) -> str:
+    """Per N, the paired CBM - coarse difference."""
+    c = contrasts[contrasts["contrast"] == "cbm_pali17b - coarse"]
+    return ("Sequential CBM minus coarse along the learning curve: " +
+            "; ".join(f"N = {int(r.n)}: {r.diff:+.3f} [{r.diff_ci_low:+.3f}, {r.diff_ci_high:+.3f}]" for r in c.itertuples()) +
+            " (one training seed; the multi-seed curves: steerstats budget --config analyses/budget_tifa160.toml).")
+
+
 def reward_model_artifacts(result: RewardComparison) -> list:
-    """Tables reward_models and reward_model_contrasts, and their figure."""
+    """Tables reward_models, reward_model_contrasts, reward_model_curve, reward_threshold_sensitivity,
+    reward_aggregator_weights; figures reward_models (the learning curve) and reward_aggregator_weights."""
+    from steerstats.report.budget import curve_figure, weights_figure, weights_line
+
     t = result.table.set_index("arm")
-    c = result.contrasts.set_index("contrast")
-    att = c.loc["attributes_only_pali17b - coarse"]
-    cbm = c.loc["cbm_pali17b - coarse"]
-    line = (f"Held-out ROC-AUC of the binarised human judgement (N = {int(t['n_train'].iloc[0])} training images): coarse "
+    n = int(t["n_train"].iloc[0])
+    full = result.contrasts[result.contrasts["n"] == n].set_index("contrast")
+    att = full.loc["attributes_only_pali17b - coarse"]
+    cbm = full.loc["cbm_pali17b - coarse"]
+    line = (f"Held-out ROC-AUC of the binarised human judgement (N = {n} training images): coarse "
             f"{_ci(t.loc['coarse'], 'auc')}, sequential CBM on PaLI's category scores {_ci(t.loc['cbm_pali17b'], 'auc')} "
             f"(minus coarse {cbm['diff']:+.3f} [{cbm['diff_ci_low']:+.3f}, {cbm['diff_ci_high']:+.3f}]); stage 2 alone on "
             f"the observed PaLI attributes reaches {_ci(t.loc['attributes_only_pali17b'], 'auc')} ({att['diff']:+.3f} "
             f"[{att['diff_ci_low']:+.3f}, {att['diff_ci_high']:+.3f}] over coarse). {_verdict(att, cbm)} {INPUTS_NOTE}.")
     boot = (f"cluster bootstrap over test prompts ({result.n_boot} replicates), percentile {result.level:.0%} intervals; "
-            "the same draws for every arm (paired contrasts)")
-    plt = pyplot()
-    fig, ax = plt.subplots(figsize=(5.5, 2.6))
-    y = np.arange(len(t))[::-1]
-    ax.errorbar(t["auc"], y, xerr=[t["auc"] - t["auc_ci_low"], t["auc_ci_high"] - t["auc"]], fmt="o", capsize=3)
-    ax.set_yticks(y, t.index, fontsize=7)
-    ax.axvline(0.5, color="0.6", ls="--", lw=0.8)
-    ax.set_xlabel("held-out ROC-AUC (bars: 95% interval over test prompts)")
-    fig.tight_layout()
-    return [
+            "the same draws for every arm, size and threshold (paired contrasts)")
+    aggregate = (f"5-rater mean >= {result.threshold:g}" if result.threshold is not None else "the data's aggregate")
+    notes = (INPUTS_NOTE, f"Aggregate: {aggregate}. Attributes: PaLI-17B's DSG category scores, empty where "
+             "the prompt asks no question of that category (masked in stage 1; 0 + a missing indicator for "
+             "the attributes-only arm). One training seed; the multi-seed learning curves: steerstats budget "
+             "--config analyses/budget_tifa160.toml.")
+    curve_line = _curve_line(result.contrasts)
+    weights_text = weights_line(result.weights)
+    tables = [
         Table("reward_models", result.table, "Reward models for the human judgement (TIFA-160)", line,
-              f"estimand: held-out ROC-AUC; {boot}",
-              notes=(INPUTS_NOTE, f"Aggregate: 5-rater mean >= {DEFAULT_THRESHOLD:g}. Attributes: PaLI-17B's DSG category scores, empty where "
-                     "the prompt asks no question of that category (masked in stage 1; 0 + a missing indicator for "
-                     "the attributes-only arm). The full learning curves: steerstats budget --config "
-                     "analyses/budget_tifa160.toml."), method="cluster bootstrap (percentile)", cluster="test prompts",
-              level=result.level),
-        Table("reward_model_contrasts", result.contrasts, "Each reward model minus the coarse one (paired)", line,
-              f"estimand: difference in held-out ROC-AUC; {boot}", method="paired cluster bootstrap (percentile)",
+              f"estimand: held-out ROC-AUC; {boot}", notes=notes, method="cluster bootstrap (percentile)",
               cluster="test prompts", level=result.level),
-        Figure("reward_models", fig, "Reward models for the human judgement", line),
+        Table("reward_model_contrasts", result.contrasts, "Each reward model minus the coarse one (paired), per N",
+              curve_line, f"estimand: difference in held-out ROC-AUC at the same N; {boot}",
+              method="paired cluster bootstrap (percentile)", cluster="test prompts", level=result.level),
+        Table("reward_model_curve", result.curve, "Learning curves: held-out ROC-AUC against training size", curve_line,
+              f"estimand: held-out ROC-AUC of the model trained on N images (nested whole-prompt subsets); {boot}",
+              notes=notes, method="cluster bootstrap (percentile)", cluster="test prompts", level=result.level),
+        Table("reward_aggregator_weights", result.weights, "Stage-2 aggregator weights (full training split)",
+              weights_text,
+              f"estimand: the stage-2 weight given the fitted stage 1; percentile {result.level:.0%} interval of "
+              f"{result.weight_boot} cluster-bootstrap refits of stage 2 over training prompts (stage 1 held fixed: "
+              "its own sampling noise is not in the interval); the joint CBM trains its aggregator with stage 1 "
+              "(no interval)", method="cluster bootstrap of stage 2 (percentile)", cluster="training prompts",
+              level=result.level),
     ]
+    if not result.thresholds.empty:
+        tables.append(Table(
+            "reward_threshold_sensitivity", result.thresholds,
+            "Reward models by the threshold that binarises the human judgement", _threshold_line(result.thresholds),
+            f"estimand: held-out ROC-AUC for 1[mean rating >= threshold] at the full training split, and each arm "
+            f"minus coarse; {boot}", method="paired cluster bootstrap (percentile)", cluster="test prompts",
+            level=result.level))
+    figures = [Figure("reward_models", curve_figure(result.curve, "n", "TIFA-160: reward models vs N", result.level),
+                      "Reward models for the human judgement: learning curves", curve_line)]
+    if not result.weights.empty:
+        figures.append(Figure("reward_aggregator_weights", weights_figure(result.weights), "Aggregator weights",
+                              weights_text))
+    return tables + figures
 
 
 def reward_model_section(study, context) -> list:
-    """Coarse vs concept-bottleneck reward models at the full training split (MiniLM prompt inputs)."""
+    """Coarse vs concept-bottleneck reward models (MiniLM prompt inputs): learning curve, threshold
+    sensitivity, aggregator weights."""
     data = tifa160_feedback(study, threshold=DEFAULT_THRESHOLD, embedder="minilm", seed=context.seed)
     n_boot = min(context.n_boot, 1000)
     if n_boot < context.n_boot:
         context.caps["reward_models.n_boot"] = n_boot
-    return reward_model_artifacts(run_reward_comparison(data, n_boot=n_boot, seed=context.seed))
+    return reward_model_artifacts(run_reward_comparison(
+        data, thresholds=tifa160_aggregates(study, THRESHOLDS), threshold=DEFAULT_THRESHOLD, n_boot=n_boot,
+        seed=context.seed))
