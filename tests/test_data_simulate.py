@@ -122,16 +122,16 @@ def test_expected_sigmoid_quadrature():
 def test_truth_is_self_consistent(study):
     t = study.truth
     models = list(SimulationParams().models)
-    assert np.allclose(np.diag(t["dreamsim_cross"].loc[models, models]), t["dreamsim_mean_by_model"][models])
-    assert np.allclose(t["rating_probs_by_model"].sum(axis=1), 1)
-    assert t["rating_probs_by_model"].to_numpy().min() > 0
+    assert np.allclose(np.diag(t.dreamsim_cross.loc[models, models]), t.dreamsim_mean_by_model[models])
+    assert np.allclose(t.rating_probs_by_model.sum(axis=1), 1)
+    assert t.rating_probs_by_model.to_numpy().min() > 0
 
 
 def test_realised_latent_effects_are_in_truth(study):
     p = SimulationParams()
-    d = study.truth["goal_difficulty_by_goal"]
+    d = study.truth.goal_difficulty_by_goal
     assert len(d) == study.steering["goal_image"].nunique() == p.n_users * p.goals_per_user
-    b = study.truth["user_effect_by_user"]
+    b = study.truth.user_effect_by_user
     assert list(b.index) == list(dict.fromkeys(study.steering["steering_user_id"]))
     # eta of attempt 1 = alpha_m - d_g + b_u + noise: the latent effects explain most of it
     s = study.steering[study.steering["attempt"] == 1]
@@ -186,26 +186,26 @@ def _assert_close_all(frame: pd.DataFrame, value: str, truth: float, clusters: l
 def test_truth_matches_large_sample_estimates(big):
     t, s = big.truth, big
     user = ["steering_user_id"]
-    _assert_close(s.steering, "dreamsim", "model", t["dreamsim_mean_by_model"], user)
-    _assert_close(s.steering, "dreamsim", ["model", "attempt"], t["dreamsim_mean_by_attempt"], user)
-    _assert_close(s.steering, "clip_similarity", "model", t["clip_mean_by_model"], user)
-    _assert_close_all(s.steering, "dreamsim", t["dreamsim_mean_by_model"]["Average"], user)
+    _assert_close(s.steering, "dreamsim", "model", t.dreamsim_mean_by_model, user)
+    _assert_close(s.steering, "dreamsim", ["model", "attempt"], t.dreamsim_mean_by_attempt, user)
+    _assert_close(s.steering, "clip_similarity", "model", t.clip_mean_by_model, user)
+    _assert_close_all(s.steering, "dreamsim", t.dreamsim_mean_by_model["Average"], user)
     raters = ["steering_user_id", "user_id"]
-    _assert_close(s.sat_ratings, "rating", "model", t["rating_mean_by_model"], raters)
+    _assert_close(s.sat_ratings, "rating", "model", t.rating_mean_by_model, raters)
     very = s.sat_ratings.assign(very=(s.sat_ratings["rating"] == 4).astype(float))
-    _assert_close_all(very, "very", t["share_very_satisfied_by_model"]["Overall"], raters)
+    _assert_close_all(very, "very", t.share_very_satisfied_by_model["Overall"], raters)
     for frame, col, key in (
         (s.improvement, "last_chosen", "improvement_prob_by_model"),
         (s.pom1, "ref_chosen", "pom1_prob_by_model"),
         (s.pom5, "ref_chosen", "pom5_prob_by_model"),
     ):
-        _assert_close_all(frame.assign(y=frame[col].astype(float)), "y", t[key]["Overall"], raters)
+        _assert_close_all(frame.assign(y=frame[col].astype(float)), "y", getattr(t, key)["Overall"], raters)
     for n in (1, 2, 3):
-        _assert_close_all(s.seed_constraint[n], "dreamsim", t["seed_constraint"][n], user)
-    _assert_close(s.choosing_seed, "dreamsim", "attempt", t["choosing_seed"]["chosen_mean"], user)
-    _assert_close(s.llm_sat_ratings, "rating", "model", t["llm_rating_mean_by_model"], raters)
+        _assert_close_all(s.seed_constraint[n], "dreamsim", t.seed_constraint[n], user)
+    _assert_close(s.choosing_seed, "dreamsim", "attempt", t.choosing_seed["chosen_mean"], user)
+    _assert_close(s.llm_sat_ratings, "rating", "model", t.llm_rating_mean_by_model, raters)
     imp = s.llm_improvement.assign(y=s.llm_improvement["last_chosen"].astype(float))
-    _assert_close_all(imp, "y", t["llm_improvement_prob_by_model"]["Overall"], raters)
+    _assert_close_all(imp, "y", t.llm_improvement_prob_by_model["Overall"], raters)
     kept = s.image_steering.assign(y=s.image_steering["kept_current"].astype(float))
     truth_keep = pd.Series(SimulationParams().keep_current_prob, index=range(1, 5))
     _assert_close(kept, "y", "round", truth_keep, ["steering_user_id"])
@@ -220,7 +220,7 @@ def test_blind_steering_truth_matches_large_sample(big):
     for k, frame in big.blind_steering.items():
         best = frame.groupby("goal_url")["score"].max()
         llm = np.maximum(0.0, best - first.loc[best.index])
-        truth = big.truth["blind_steering"][k]
+        truth = big.truth.blind_steering[k]
         assert human.loc[best.index].mean() == pytest.approx(truth["human_improvement"], abs=0.004)
         assert llm.mean() == pytest.approx(truth["llm_improvement"], abs=0.004)
         assert llm.mean() / human.loc[best.index].mean() == pytest.approx(truth["ratio"], rel=0.05)
@@ -232,14 +232,14 @@ def test_decomposition_truth_has_the_right_sign():
         model_effect=(0.5,) * 10, goal_difficulty=(0.0, 0.4, 0, 0, 0, 0, 0, 0, 0, 0)
     )
     t = simulate_study(p, seed=0).truth
-    cross = t["dreamsim_cross"]
+    cross = t.dreamsim_cross
     m1, m2 = p.models[0], p.models[1]
     steering_term = cross.loc[m2, m2] - cross.loc[m1, m2]
     producible_term = cross.loc[m1, m2] - cross.loc[m1, m1]
     assert steering_term == pytest.approx(0.0, abs=1e-12)
     assert producible_term < -0.05
     assert steering_term + producible_term == pytest.approx(
-        t["dreamsim_mean_by_model"][m2] - t["dreamsim_mean_by_model"][m1], abs=1e-12
+        t.dreamsim_mean_by_model[m2] - t.dreamsim_mean_by_model[m1], abs=1e-12
     )
 
 
@@ -248,5 +248,37 @@ def test_subset_of_models():
     p = SimulationParams(models=("dall-e-2",), model_effect=(0.3,), goal_difficulty=(0.0,), n_users=40)
     s = simulate_study(p, seed=1)
     assert s.choosing_seed is None and s.seed_constraint == {}
-    assert s.truth["choosing_seed"] is None and s.truth["seed_constraint"] == {}
+    assert s.truth.choosing_seed is None and s.truth.seed_constraint == {}
     assert set(s.steering["model"]) == {"dall-e-2"} and len(s.steering) == 40 * 2 * 5
+
+
+def test_each_simulator_has_a_typed_truth_with_typed_params(study):
+    from steerstats.data.simulate.decomposition import (
+        DecompositionSimParams,
+        DecompositionTruth,
+        simulate_decomposition_study,
+        true_decomposition,
+    )
+    from steerstats.data.simulate.truth import SteerabilityTruth
+
+    assert isinstance(study.truth, SteerabilityTruth) and isinstance(study.truth.params, SimulationParams)
+    small = DecompositionSimParams(users_per_model=4)
+    dec = simulate_decomposition_study(small, seed=0).truth
+    assert isinstance(dec, DecompositionTruth) and dec.params == small
+    other = small.models[1]
+    pd.testing.assert_frame_equal(dec.terms_for(other), true_decomposition(small, other))
+    assert dec.terms_for(small.models[0]) is dec.terms
+
+
+def test_truth_lookup_by_label(study):
+    t = study.truth
+    by_model = t.lookup("dreamsim_mean_by_model")
+    assert by_model["Average"] == t.dreamsim_mean_by_model["Average"]
+    cell = t.lookup("dreamsim_mean_by_attempt")  # a wide frame: (row, column) labels
+    model = t.dreamsim_mean_by_attempt.index[0]
+    assert cell[(str(model), "3")] == t.dreamsim_mean_by_attempt.loc[model, 3]
+    blind = t.lookup("blind_steering", "ratio")  # a dict of dicts: one field of each entry
+    assert set(blind) == {str(k) for k in t.blind_steering} and blind[str(next(iter(t.blind_steering)))] > 0
+    assert t.lookup("choosing_seed", "chosen_mean")["1"] == t.choosing_seed.loc[1, "chosen_mean"]
+    assert t.lookup("no_such_quantity") is None and t.lookup("choosing_seed", "no_such_column") is None
+    assert t.lookup("params") is None  # not a table of values

@@ -33,7 +33,7 @@ SMALL = DecompositionSimParams(users_per_model=10)
 
 def _data(study, **kw):
     return prepare_decomposition(
-        study.steering, blocks=("model", "goal"), goal_embeddings=study.truth["goal_embeddings"], **kw
+        study.steering, blocks=("model", "goal"), goal_embeddings=study.truth.goal_embeddings, **kw
     )
 
 
@@ -46,8 +46,8 @@ def test_oracle_terms_add_up_exactly_without_noise():
     params = DecompositionSimParams(users_per_model=6, user_sd=0.0, goal_sd=0.0, noise_sd=0.0)
     s = simulate_decomposition_study(params, seed=0)
     data = _data(s)
-    mu = oracle_mu(params, s.steering, s.truth["goal_embeddings"])
-    np.testing.assert_allclose(mu, s.truth["mu_oracle"])
+    mu = oracle_mu(params, s.steering, s.truth.goal_embeddings)
+    np.testing.assert_allclose(mu, s.truth.mu_oracle)
     terms = terms_frame(data, decomposition_terms(data.y, data.codes, mu, data.reference))
     np.testing.assert_allclose(terms["mean_error_diff"], 0.0, atol=1e-12)
     np.testing.assert_allclose(terms["steering_term"] + terms["producible_term"], terms["observed_diff"], atol=1e-12)
@@ -92,7 +92,7 @@ def test_crossfit_prediction_ignores_own_fold_outcomes(study):
 def test_estimates_near_truth_on_one_large_study():
     s = simulate_decomposition_study(DecompositionSimParams(users_per_model=200), seed=11)
     est = terms_frame(_data(s), estimate_terms(_data(s))).set_index("model")
-    truth = s.truth["decomposition"].set_index("model")
+    truth = s.truth.terms.set_index("model")
     # with 2000 goals per model the sampling SD of each term is below ~0.006
     for col in ("steering_term", "producible_term"):
         np.testing.assert_allclose(est[col], truth[col], atol=0.02)
@@ -164,7 +164,7 @@ def test_bayesian_model_recovers_steering_terms():
     draws = posterior_terms(post.samples, data, center, scale, seed=0)
     est = terms_frame(data, draws.mean(axis=0)).set_index("model")
     sd = terms_frame(data, draws.std(axis=0)).set_index("model")
-    truth = s.truth["decomposition"].set_index("model")
+    truth = s.truth.terms.set_index("model")
     z = (est["steering_term"] - truth["steering_term"]).abs() / sd["steering_term"]
     assert (z < 3).all()
 
@@ -312,7 +312,7 @@ def test_riesz_weights_recover_the_density_ratio_of_shifted_goals():
     s = simulate_decomposition_study(params, seed=5)
     data = _data(s)
     w = riesz_weights(data)
-    x = s.truth["goal_embeddings"].set_index("goal_image").loc[s.steering["goal_image"]].to_numpy()
+    x = s.truth.goal_embeddings.set_index("goal_image").loc[s.steering["goal_image"]].to_numpy()
     d = x @ difficulty_direction(params.n_features)
     ref = data.codes == data.reference
     for k, shift in enumerate(params.goal_shift):

@@ -94,7 +94,7 @@ def test_prompt_table_replaces_the_text_embedder():
 def _goal_images(study, root):
     """One PNG per goal whose colour blocks encode the goal's simulated features x_g (so even a
     random-init image tower sees them through a random nonlinear map of the pixels)."""
-    feats = study.truth["goal_embeddings"]
+    feats = study.truth.goal_embeddings
     x = feats.drop(columns="goal_image").to_numpy()
     z = (x - x.min(0)) / (np.ptp(x, 0) + 1e-12)
     rows = []
@@ -133,7 +133,7 @@ def test_embed_then_predict_and_decompose_end_to_end(tmp_path, capsys):
 
 def test_a_goal_without_an_image_embedding_is_a_one_line_error(tmp_path, capsys):
     study = load_analysis_study("synthetic", None, 0)
-    goals = study.truth["goal_embeddings"]["goal_image"].tolist()
+    goals = study.truth.goal_embeddings["goal_image"].tolist()
     ids = [*goals[:-1], "elsewhere"]
     _embed_like(tmp_path / "g.parquet", ids, np.ones((len(ids), 4), np.float32), ["ok"] * len(ids))
     code = main(["predict", "--dataset", "synthetic", "--goal-embeddings", str(tmp_path / "g.parquet"),

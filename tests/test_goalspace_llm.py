@@ -53,8 +53,8 @@ def test_llm_analysis_rows_and_finite_values(result):
     assert len(bm) == 6 and bm.loc[POOLED, "n"] == 550 and bm.drop(index=POOLED)["n"].sum() == 550
     est = bm[["steering_error_median", "slope_per_attempt", "overshoot_median", "share_overshoot"]]
     assert np.isfinite(est.to_numpy()).all()
-    assert (bm["steering_error_median_lo"] <= bm["steering_error_median"]).all()
-    assert (bm["steering_error_median"] <= bm["steering_error_median_hi"]).all()
+    assert (bm["steering_error_median_ci_low"] <= bm["steering_error_median"]).all()
+    assert (bm["steering_error_median"] <= bm["steering_error_median_ci_high"]).all()
     assert len(result.by_model_attempt) == 25  # 5 models x 5 attempts
     bd = result.by_dimension.set_index("dimension")
     assert list(bd.index) == list(CANDIDATE_DIMS)
@@ -66,7 +66,7 @@ def test_llm_analysis_rating_join_and_correlation(result):
     primary = result.rating.iloc[0]
     assert primary["n_ratings"] == 980 and primary["n_attempts_rated"] == 463
     assert primary["n_steering_users"] == result.rated["steering_user_id"].nunique()
-    assert primary["spearman_lo"] <= primary["spearman"] <= primary["spearman_hi"]
+    assert primary["spearman_ci_low"] <= primary["spearman"] <= primary["spearman_ci_high"]
     assert primary["spearman"] == pytest.approx(
         spearmanr(result.rated["steering_error"], result.rated["rating"]).statistic)
 

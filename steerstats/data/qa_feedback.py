@@ -70,7 +70,7 @@ class PreferenceStudy:
     warnings: tuple[DataWarning, ...] = ()
     files: tuple[InputFile, ...] = ()
     source: str = ""
-    truth: dict | None = None  # a real study: no truth
+    truth: None = None  # a real study: no truth
 
     def frames(self) -> list[tuple[str, pd.DataFrame]]:
         """(name, frame) of every table the study holds."""

@@ -9,9 +9,12 @@ Frames a study does not have are ``None``; analyses that need them say so.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
+
+if TYPE_CHECKING:  # the simulators import Study
+    from steerstats.data.simulate.truth import SimulationTruth
 
 
 def require_frame(study: Any, attr: str) -> Any:
@@ -86,7 +89,7 @@ class Study:
     llm_improvement: pd.DataFrame | None = None
     warnings: tuple[DataWarning, ...] = ()
     files: tuple[InputFile, ...] = ()
-    truth: dict[str, Any] | None = None  # known values of a simulated study (data/simulate/truth.py)
+    truth: SimulationTruth | None = None  # known values of a simulated study (data/simulate/truth.py)
     source: str = ""  # where it came from: a directory, or "simulate(seed=...)"
 
     def frames(self) -> list[tuple[str, pd.DataFrame]]:

@@ -60,7 +60,7 @@ class FeedbackStudy:
     warnings: tuple[DataWarning, ...] = ()
     files: tuple[InputFile, ...] = ()
     source: str = ""
-    truth: dict | None = None  # a real study: no truth
+    truth: None = None  # a real study: no truth
 
     @property
     def images(self) -> pd.DataFrame:

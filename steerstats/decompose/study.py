@@ -138,16 +138,9 @@ def run_decomposition(
         estimator=estimator,
         blocks=blocks,
     )
-    truth = None
-    if study.truth and "decomposition" in study.truth:
-        truth = study.truth["decomposition"]
-        if truth["reference"].iloc[0] != reference:
-            from steerstats.data.simulate.decomposition import (
-                DecompositionSimParams,
-                true_decomposition,
-            )
+    from steerstats.data.simulate.decomposition import DecompositionTruth
 
-            truth = true_decomposition(DecompositionSimParams(**study.truth["params"]), reference)
+    truth = study.truth.terms_for(reference) if isinstance(study.truth, DecompositionTruth) else None
     boot = terms_interval(data, interval=interval, n_splits=n_splits, n_boot=n_boot, seed=seed, n_jobs=n_jobs,
                           progress=progress)
     influence = boot.df is not None

@@ -53,14 +53,14 @@ def _one_simulation(scenario: str, seed: int, n_boot: int, level: float,
     from steerstats.data.simulate.decomposition import simulate_decomposition_study
 
     study = simulate_decomposition_study(_scenarios()[scenario], seed=[seed, r])
-    truth = study.truth["decomposition"].set_index("model")
+    truth = study.truth.terms.set_index("model")
     rows = []
     for estimator in estimators:
         data = prepare_decomposition(
             study.steering,
             reference=str(truth["reference"].iloc[0]),
             blocks=("model", "goal"),
-            goal_embeddings=study.truth["goal_embeddings"],
+            goal_embeddings=study.truth.goal_embeddings,
             estimator=estimator,
             seed=r,
         )

@@ -347,7 +347,7 @@ def run_llm_study(
     asked = rows["requested"].to_numpy() >= MIN_REQUEST
     by_model["n_requested"] = [int((m & asked).sum()) for m in _groups(rows, models)]
     for j, name in enumerate(MODEL_STATS):
-        for part, values in (("", boot.estimate), ("_lo", boot.ci_low), ("_hi", boot.ci_high), ("_se", boot.se)):
+        for part, values in (("", boot.estimate), ("_se", boot.se), ("_ci_low", boot.ci_low), ("_ci_high", boot.ci_high)):
             by_model[name + part] = np.asarray(values).reshape(shape)[:, j]
 
     def rating_row(scored: pd.DataFrame, label: str, dim_set: tuple[str, ...]) -> dict:
@@ -366,17 +366,17 @@ def run_llm_study(
             "analysis": label,
             "dimensions": ", ".join(dim_set),
             "steering_error_median": float(med.estimate[0]),
-            "steering_error_median_lo": float(med.ci_low[0]),
-            "steering_error_median_hi": float(med.ci_high[0]),
+            "steering_error_median_ci_low": float(med.ci_low[0]),
+            "steering_error_median_ci_high": float(med.ci_high[0]),
             "n_ratings": len(joined),
             "n_attempts_rated": int(joined[["model", CLUSTER, "attempt", "goal"]].drop_duplicates().shape[0]),
             "n_steering_users": int(joined[CLUSTER].nunique()),
             "spearman": float(rho.estimate[0]),
-            "spearman_lo": float(rho.ci_low[0]),
-            "spearman_hi": float(rho.ci_high[0]),
+            "spearman_ci_low": float(rho.ci_low[0]),
+            "spearman_ci_high": float(rho.ci_high[0]),
             "spearman_se": float(rho.se[0]),
-            "spearman_lo_two_way": float(rho2.ci_low[0]),
-            "spearman_hi_two_way": float(rho2.ci_high[0]),
+            "spearman_two_way_ci_low": float(rho2.ci_low[0]),
+            "spearman_two_way_ci_high": float(rho2.ci_high[0]),
             "mean_rating_low_error": float(rating[err <= np.median(err)].mean()),
             "mean_rating_high_error": float(rating[err > np.median(err)].mean()),
         }
@@ -390,7 +390,7 @@ def run_llm_study(
     by_dimension["n_requested"] = [
         int((np.abs(all_rows[f"zgoal_{d}"] - all_rows[f"z0_{d}"]) >= MIN_REQUEST).sum()) for d in CANDIDATE_DIMS]
     for j, name in enumerate(("overshoot_median", "share_overshoot")):
-        for part, values in (("", dim_boot.estimate), ("_lo", dim_boot.ci_low), ("_hi", dim_boot.ci_high),
+        for part, values in (("", dim_boot.estimate), ("_ci_low", dim_boot.ci_low), ("_ci_high", dim_boot.ci_high),
                              ("_se", dim_boot.se)):
             by_dimension[name + part] = np.asarray(values).reshape(len(CANDIDATE_DIMS), 2)[:, j]
 

@@ -30,9 +30,11 @@ def goal_table_for(study: Study, goal_source: str) -> KeyedEmbeddings | None:
     if goal_source == "text":
         return None
     if goal_source == "truth":
-        if not study.truth or "goal_embeddings" not in study.truth:
+        from steerstats.data.simulate.decomposition import DecompositionTruth
+
+        if not isinstance(study.truth, DecompositionTruth):
             raise ConfigError("this study has no simulated goal features ('--goal-embeddings truth')")
-        return read_embedding_table(study.truth["goal_embeddings"], "goal_image", name="simulated goal features")
+        return read_embedding_table(study.truth.goal_embeddings, "goal_image", name="simulated goal features")
     return read_embedding_table(goal_source, "goal_image")
 
 
@@ -115,10 +117,12 @@ def run_predictors(
         seed=seed,
         progress=progress,
     )
-    if study.truth and "mu_oracle" in study.truth:
+    from steerstats.data.simulate.decomposition import DecompositionTruth
+
+    if isinstance(study.truth, DecompositionTruth):
         oracle = pred[pred["predictor"] == "mean"].copy()
-        mu = study.truth["mu_oracle"]
-        codes = pd.Categorical(oracle["model"], categories=study.truth["params"]["models"]).codes
+        mu = study.truth.mu_oracle
+        codes = pd.Categorical(oracle["model"], categories=list(study.truth.params.models)).codes
         oracle["yhat"] = mu[oracle["row"].to_numpy(), codes]
         oracle["predictor"], oracle["head"] = "oracle", "none"
         pred = pd.concat([pred, oracle], ignore_index=True)

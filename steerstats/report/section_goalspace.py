@@ -9,6 +9,7 @@ from steerstats.data.study import Study
 from steerstats.goalspace.llm_study import (
     CANDIDATE_DIMS,
     MIN_REQUEST,
+    MODEL_STATS,
     POOLED,
     LLMGoalspaceResult,
     run_llm_study,
@@ -16,7 +17,7 @@ from steerstats.goalspace.llm_study import (
 
 
 def _ci(row: pd.Series, name: str, fmt: str = ".3f") -> str:
-    return f"{row[name]:{fmt}} (95% CI {row[name + '_lo']:{fmt}} to {row[name + '_hi']:{fmt}})"
+    return f"{row[name]:{fmt}} (95% CI {row[name + '_ci_low']:{fmt}} to {row[name + '_ci_high']:{fmt}})"
 
 
 def _length_overshoot_sentence(result: LLMGoalspaceResult) -> str:
@@ -46,17 +47,17 @@ def findings_paragraph(result: LLMGoalspaceResult) -> str:
     best = models["steering_error_median"].idxmin()
     worst = models["steering_error_median"].idxmax()
     dropped = [d for d in CANDIDATE_DIMS if d not in result.dims]
-    falling = models[models["slope_per_attempt_hi"] < 0].index.tolist()
-    rising = models[models["slope_per_attempt_lo"] > 0].index.tolist()
-    if pooled["slope_per_attempt_hi"] < 0:
+    falling = models[models["slope_per_attempt_ci_high"] < 0].index.tolist()
+    rising = models[models["slope_per_attempt_ci_low"] > 0].index.tolist()
+    if pooled["slope_per_attempt_ci_high"] < 0:
         trend = "falls"
-    elif pooled["slope_per_attempt_lo"] > 0:
+    elif pooled["slope_per_attempt_ci_low"] > 0:
         trend = "rises"
     else:
         trend = "does not clearly fall"
-    if pooled["overshoot_median_lo"] > 0:
+    if pooled["overshoot_median_ci_low"] > 0:
         over = "overshoot"
-    elif pooled["overshoot_median_hi"] < 0:
+    elif pooled["overshoot_median_ci_high"] < 0:
         over = "undershoot (fall short of the goal)"
     else:
         over = "neither clearly overshoot nor undershoot"
@@ -99,16 +100,16 @@ def findings_paragraph(result: LLMGoalspaceResult) -> str:
         + _length_overshoot_sentence(result)
         + f"Across {int(primary['n_ratings'])} satisfaction ratings of {int(primary['n_attempts_rated'])} "
         f"attempts, Spearman(steering error, rating) = {primary['spearman']:.3f} "
-        f"({primary['spearman_lo']:.3f} to {primary['spearman_hi']:.3f}; {primary['spearman_lo_two_way']:.3f} to "
-        f"{primary['spearman_hi_two_way']:.3f} when raters are a second crossed cluster; mean rating "
+        f"({primary['spearman_ci_low']:.3f} to {primary['spearman_ci_high']:.3f}; {primary['spearman_two_way_ci_low']:.3f} to "
+        f"{primary['spearman_two_way_ci_high']:.3f} when raters are a second crossed cluster; mean rating "
         f"{primary['mean_rating_low_error']:.2f} at below-median vs {primary['mean_rating_high_error']:.2f} at "
         f"above-median error)")
     if len(result.rating) > 1:
         sens = result.rating.iloc[1]
         parts.append(
-            f"; with all three candidate dimensions it is {sens['spearman']:.3f} ({sens['spearman_lo']:.3f} to "
-            f"{sens['spearman_hi']:.3f})")
-    strength = "a weak but clearly negative" if primary["spearman_hi"] < 0 else "no clear"
+            f"; with all three candidate dimensions it is {sens['spearman']:.3f} ({sens['spearman_ci_low']:.3f} to "
+            f"{sens['spearman_ci_high']:.3f})")
+    strength = "a weak but clearly negative" if primary["spearman_ci_high"] < 0 else "no clear"
     parts.append(
         f". So goal-space distance on these surface measures has {strength} association with satisfaction, "
         "consistent with raters judging mostly content and tone, which these measures do not capture.")
@@ -151,23 +152,10 @@ def llm_goalspace_figure(result: LLMGoalspaceResult):
     rt = result.rating.iloc[0]
     ax.set_xlabel("satisfaction rating (1-4)")
     ax.set_ylabel("steering error")
-    ax.set_title(f"(c) Spearman {rt['spearman']:.2f} [{rt['spearman_lo']:.2f}, {rt['spearman_hi']:.2f}]",
+    ax.set_title(f"(c) Spearman {rt['spearman']:.2f} [{rt['spearman_ci_low']:.2f}, {rt['spearman_ci_high']:.2f}]",
                  fontsize=9)
     fig.tight_layout()
     return fig
-
-
-def by_model_table(result: LLMGoalspaceResult) -> pd.DataFrame:
-    """Per model + pooled: each estimate with its bootstrap SE (``_se``) and 95% interval
-    (``_ci_low`` / ``_ci_high``, the tidy convention; ``result.by_model`` names them ``_lo`` / ``_hi``)."""
-    out = result.by_model[["model", "n", "n_requested"]].copy()
-    for name in ("steering_error_median", "slope_per_attempt", "overshoot_median", "share_overshoot",
-                 "miscalibration_median", "orthogonality_median"):
-        out[name] = result.by_model[name]
-        out[f"{name}_se"] = result.by_model[f"{name}_se"]
-        out[f"{name}_ci_low"] = result.by_model[f"{name}_lo"]
-        out[f"{name}_ci_high"] = result.by_model[f"{name}_hi"]
-    return out
 
 
 def by_attempt_table(result: LLMGoalspaceResult) -> pd.DataFrame:
@@ -180,19 +168,18 @@ def llm_study_artifacts(result: LLMGoalspaceResult, *, n_boot: int, seed: int) -
     """The LLM study's tables and figure (shared by the report section and ``goalspace llm-study``)."""
     from steerstats.report.artifacts import Figure, Table
 
-    se_note = (f"`_se` and the 95% `_lo`/`_hi` bounds come from a cluster bootstrap over steering users "
+    se_note = (f"`_se` and the 95% `_ci_low`/`_ci_high` bounds come from a cluster bootstrap over steering users "
                f"({n_boot} replicates, seed {seed}).")
     dims = ", ".join(result.dims)
     USERS = {"method": "cluster bootstrap (percentile)", "cluster": "steering users"}
     return [
-        Table("goalspace_llm_by_model", by_model_table(result),
+        Table("goalspace_llm_by_model", result.by_model,
               f"LLM headline steering in goal space ({dims})", findings_paragraph(result), se_note,
               notes=("overshoot_median, share_overshoot and miscalibration_median use attempts whose goal "
                      f"moves at least {MIN_REQUEST} from the source (n_requested).",
                      "slope_per_attempt: least-squares slope of steering error on attempt number within "
                      "(steering user, goal) sequences (each sequence centred on its own means)."),
-              se_stems={n: n for n in ("steering_error_median", "slope_per_attempt", "overshoot_median",
-                                      "share_overshoot", "miscalibration_median", "orthogonality_median")},
+              se_stems={n: n for n in MODEL_STATS},
               **USERS),
         Table("goalspace_llm_by_attempt", by_attempt_table(result),
               "Goal-space metrics per model and attempt: median (IQR)",

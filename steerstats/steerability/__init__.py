@@ -26,7 +26,7 @@ from steerstats.steerability.tables import (
     seed_constraint_table,
     similarity_tables,
 )
-from steerstats.steerability.truth import add_truth, truth_values
+from steerstats.steerability.truth import add_truth
 
 __all__ = [
     "ID_NAMES",
@@ -47,5 +47,4 @@ __all__ = [
     "seed_choice_table",
     "seed_constraint_table",
     "similarity_tables",
-    "truth_values",
 ]

@@ -226,7 +226,7 @@ def _truth(params) -> pd.Series:
     """Per-model population mean DreamSim of ``params`` (cached: it does not depend on the draws)."""
     from steerstats.data.simulate.truth import simulation_truth
 
-    return simulation_truth(params)["dreamsim_mean_by_model"]
+    return simulation_truth(params).dreamsim_mean_by_model
 
 
 #: the crossed scenario's design and effects (release-like: ~28 users a model, 2 goals each, 6 of

@@ -27,7 +27,7 @@ The defaults are additive and linear (one slope, no curvature); :func:`nonadditi
 the scenario an additive estimator cannot fit: slopes that differ by model, curvature, and goal
 distributions that differ across models.
 
-The goal's "image embedding" is x_g itself (``truth["goal_embeddings"]``, keyed by goal URL); its
+The goal's "image embedding" is x_g itself (``truth.goal_embeddings``, keyed by goal URL); its
 ``reference_prompt`` is a text whose words encode the quantised coordinates of x_g, and the user's
 prompt paraphrases part of it, so text embedders can also see the goal.
 """
@@ -35,11 +35,12 @@ prompt paraphrases part of it, so text embedders can also see the goal.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
+from steerstats.data.simulate.truth import SimulationTruth
 from steerstats.data.study import Study
 from steerstats.errors import ConfigError
 
@@ -160,6 +161,23 @@ def oracle_mu(params: DecompositionSimParams, frame: pd.DataFrame, goal_embeddin
     return base[:, None] + np.asarray(params.steerability)[None, :] - d[:, None] * model_slopes(params)[None, :]
 
 
+@dataclass(frozen=True)
+class DecompositionTruth(SimulationTruth):
+    """Known values of :func:`simulate_decomposition_study`: the population terms against the first
+    model, the goal features and the exact conditional means of the draw."""
+
+    params: DecompositionSimParams
+    terms: pd.DataFrame  # true_decomposition(params): model, reference, observed_diff, steering_term, ...
+    goal_embeddings: pd.DataFrame  # goal_image + x0..x{k-1}
+    mu_oracle: np.ndarray  # (n, K) oracle_mu of the steering rows
+
+    def terms_for(self, reference: str) -> pd.DataFrame:
+        """The population terms against ``reference``."""
+        if str(self.terms["reference"].iloc[0]) == reference:
+            return self.terms
+        return true_decomposition(self.params, reference)
+
+
 def _describe(x: np.ndarray, rng: np.random.Generator) -> str:
     """A reference prompt whose words encode the quantised goal coordinates."""
     bins = np.clip(np.floor((x + 2.5) / 1.0), 0, len(_LEVELS) - 1).astype(int)
@@ -229,12 +247,8 @@ def simulate_decomposition_study(
         frame[col] = frame[col].astype("str")
     goal_embeddings = pd.DataFrame(x, columns=[f"x{j}" for j in range(p.n_features)])
     goal_embeddings.insert(0, "goal_image", pd.array(goal_urls, dtype="str"))
-    truth = {
-        "decomposition": true_decomposition(p),
-        "goal_embeddings": goal_embeddings,
-        "params": asdict(p),
-        "mu_oracle": oracle_mu(p, frame, goal_embeddings),
-    }
+    truth = DecompositionTruth(params=p, terms=true_decomposition(p), goal_embeddings=goal_embeddings,
+                               mu_oracle=oracle_mu(p, frame, goal_embeddings))
     return Study(
         name="synthetic-decomposition",
         steering=frame,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pandas as pd
 
@@ -61,14 +63,14 @@ def simulate_study(
         "blind_steering": _blind_steering(p, streams["blind_steering"], steering, lat),
     }
     warnings.extend(cross_check(judged))
-    truth = simulation_truth(p)
     first = steering["attempt"].to_numpy() == 1
-    truth["goal_difficulty_by_goal"] = pd.Series(
-        lat.goal_difficulty, index=pd.Index(steering["goal_image"].to_numpy()[first], name="goal_image")
-    )
-    truth["user_effect_by_user"] = pd.Series(
-        lat.user_effect,
-        index=pd.Index(steering["steering_user_id"].to_numpy()[first][:: p.goals_per_user], name="steering_user_id"),
+    truth = dataclasses.replace(
+        simulation_truth(p),
+        goal_difficulty_by_goal=pd.Series(
+            lat.goal_difficulty, index=pd.Index(steering["goal_image"].to_numpy()[first], name="goal_image")),
+        user_effect_by_user=pd.Series(
+            lat.user_effect,
+            index=pd.Index(steering["steering_user_id"].to_numpy()[first][:: p.goals_per_user], name="steering_user_id")),
     )
     return Study(
         name="synthetic",

@@ -10,6 +10,9 @@ fixed seed, so the truth is a deterministic function of the parameters (MC sd ab
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -28,6 +31,80 @@ from steerstats.data.simulate import (
 
 _GH_X, _GH_W = np.polynomial.hermite.hermgauss(80)
 TRUTH_MC_SEED = 20250101
+
+
+def truth_label(value: object) -> object:
+    """A table label as a truth key: str, or a tuple of str for several label columns."""
+    return tuple(str(v) for v in value) if isinstance(value, tuple) else str(value)
+
+
+@dataclass(frozen=True)
+class SimulationTruth:
+    """Known values of a simulated study: one typed field per quantity (a subclass per simulator).
+
+    :meth:`lookup` gives one field as ``{label: value}`` for placing truths next to estimates
+    (``steerstats.steerability.add_truth``; the tidy tables' ``method = "truth"`` rows)."""
+
+    def lookup(self, key: str, field: str | None = None) -> dict | None:
+        """Field ``key`` as {label (str, or tuple of str): value}, or None if there is no such
+        field or it is empty. A Series maps label -> value, a DataFrame gives column ``field``
+        (without ``field`` a wide frame is stacked to (row, column) labels), a dict of dicts gives
+        ``field`` of each entry."""
+        if key not in {f.name for f in dataclasses.fields(self)}:
+            return None
+        value = getattr(self, key)
+        if isinstance(value, pd.DataFrame):
+            if field is not None:
+                if field not in value.columns:
+                    return None
+                series = value[field]
+            else:
+                series = value.stack()
+        elif isinstance(value, pd.Series):
+            series = value
+        elif isinstance(value, Mapping):
+            if field is None:
+                series = pd.Series(value, dtype=float)
+            else:
+                series = pd.Series({k: v[field] for k, v in value.items() if isinstance(v, Mapping) and field in v},
+                                   dtype=float)
+        else:
+            return None
+        return {truth_label(k): float(v) for k, v in series.items()}
+
+
+@dataclass(frozen=True)
+class SteerabilityTruth(SimulationTruth):
+    """The true values a steerability analysis of ``simulate_study(params)`` estimates
+    (:func:`simulation_truth`). Series indexed by model end with an "Average"/"Overall" row
+    weighted by the design's model shares."""
+
+    params: SimulationParams
+    model_effect: pd.Series
+    goal_difficulty_mean: pd.Series
+    dreamsim_mean_by_model: pd.Series
+    dreamsim_mean_by_attempt: pd.DataFrame  # model x attempt 1..5
+    clip_mean_by_model: pd.Series
+    #: rows: steering model i, columns: goal model j; E_{goal ~ p_j}[mean over attempts of E dreamsim under i]
+    dreamsim_cross: pd.DataFrame
+    rating_mean_by_model: pd.Series
+    rating_probs_by_model: pd.DataFrame  # model x rating 1..4
+    share_unsatisfied_by_model: pd.Series  # rating <= 2
+    share_very_satisfied_by_model: pd.Series  # rating == 4
+    improvement_prob_by_model: pd.Series  # per-judgement probabilities
+    pom1_prob_by_model: pd.Series
+    pom5_prob_by_model: pd.Series
+    pom_thresholds: dict[int, float]
+    blind_steering: dict[int, dict[str, float]]  # k -> human_improvement, llm_improvement, ratio
+    seed_constraint: dict[Any, float]  # {1, 2, 3, "default"}: mean dreamsim; empty without sd3.5-large-turbo
+    choosing_seed: pd.DataFrame | None  # attempt -> chosen_mean, not_chosen_mean; None: no model takes a seed
+    image_steering: pd.DataFrame  # (condition, round) -> keep_current_prob, mixture_scale_mean
+    llm_rating_mean_by_model: pd.Series
+    llm_very_satisfied_by_model: pd.Series
+    llm_improvement_prob_by_model: pd.Series
+    #: the realised latent effects of one draw (simulate_study), None for the population truth alone
+    goal_difficulty_by_goal: pd.Series | None = None
+    user_effect_by_user: pd.Series | None = None
 
 
 def expected_sigmoid(mean: np.ndarray | float, var: float) -> np.ndarray:
@@ -87,25 +164,9 @@ def _blind_truth(p: SimulationParams, shares: np.ndarray) -> dict[int, dict[str,
     return out
 
 
-def simulation_truth(p: SimulationParams) -> dict[str, Any]:
-    """The true values a steerability analysis of ``simulate_study(p)`` estimates.
-
-    Keys (Series indexed by model end with an "Average"/"Overall" row weighted by the design's
-    model shares):
-      params, model_effect, goal_difficulty_mean,
-      dreamsim_mean_by_model, dreamsim_mean_by_attempt (DataFrame model x attempt 1..5),
-      clip_mean_by_model, dreamsim_cross (DataFrame: rows = steering model i, columns = goal
-      model j, entry E_{goal ~ p_j}[mean over attempts of E dreamsim under model i]),
-      rating_mean_by_model, rating_probs_by_model (DataFrame model x rating 1..4),
-      share_unsatisfied_by_model (rating <= 2), share_very_satisfied_by_model (rating == 4),
-      improvement_prob_by_model, pom1_prob_by_model, pom5_prob_by_model (per-judgement
-      probabilities), blind_steering ({k: human_improvement, llm_improvement, ratio}),
-      seed_constraint ({1, 2, 3, "default"}: mean dreamsim; empty without sd3.5-large-turbo),
-      choosing_seed (DataFrame attempt -> chosen_mean, not_chosen_mean over the same models; None
-      when no model takes a seed), image_steering (DataFrame condition x round:
-      keep_current_prob, mixture_scale_mean), llm_rating_mean_by_model,
-      llm_very_satisfied_by_model, llm_improvement_prob_by_model.
-    """
+def simulation_truth(p: SimulationParams) -> SteerabilityTruth:
+    """The true values a steerability analysis of ``simulate_study(p)`` estimates (the fields of
+    :class:`SteerabilityTruth`, without the realised latent effects of a draw)."""
     models = list(p.models)
     var = _eta_var(p)
     alpha, delta = np.asarray(p.model_effect), np.asarray(p.goal_difficulty)
@@ -165,7 +226,7 @@ def simulation_truth(p: SimulationParams) -> dict[str, Any]:
     def per_llm(values: np.ndarray) -> pd.Series:
         return _with_total(pd.Series(values, index=llm_models), llm_shares, "Overall")
 
-    return {
+    return SteerabilityTruth(**{
         "params": p,
         "model_effect": pd.Series(alpha, index=models),
         "goal_difficulty_mean": pd.Series(delta, index=models),
@@ -188,4 +249,4 @@ def simulation_truth(p: SimulationParams) -> dict[str, Any]:
         "llm_rating_mean_by_model": per_llm(llm_probs @ np.arange(1, 5)),
         "llm_very_satisfied_by_model": per_llm(llm_probs[:, 3]),
         "llm_improvement_prob_by_model": per_llm(np.full(len(llm_models), llm_imp)),
-    }
+    })
