@@ -12,18 +12,26 @@ returns a new table with every default filled in:
 
 Every default lives in its schema, so :func:`describe` documents a config completely and
 :func:`defaults` is the built-in configuration. Files must be UTF-8 TOML (:func:`read_toml`).
+
+An analysis's config is a typed, frozen object made from its schema (:func:`config_type`: one
+attribute per key, sub-tables as nested config objects, lists as tuples), built from a validated
+table by :func:`build_config`; :func:`config_table` turns it back into the effective TOML table
+(the manifest, ``steerstats config show``). CLI options are merged into the table before it is
+validated (:func:`merge_tables`), so an option is checked like the key it sets.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import math
 import numbers
+import sys
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Union
 
 from steerstats.errors import ConfigError
 
@@ -178,6 +186,95 @@ def describe(schema: Schema, prefix: str = "") -> list[str]:
         if field.values is not None:
             lines.extend(describe({"<name>": field.values}, name))
     return lines
+
+
+_PYTHON_TYPES = {"int": int, "float": float, "str": str, "bool": bool, "list[int]": tuple[int, ...],
+                 "list[float]": tuple[float, ...], "list[str]": tuple[str, ...], "table": dict[str, Any], "any": Any}
+
+
+def config_type(name: str, schema: Schema, *, module: str) -> type:
+    """A frozen dataclass for tables validated by ``schema``: one keyword attribute per key, typed
+    by its Field (lists as tuples; ``fields`` tables as nested config types, open tables of them as
+    dicts, arrays of tables as tuples; an OPTIONAL key absent from the table is None). The nested
+    types are registered in ``module`` under ``NAME_key`` so instances pickle."""
+    specs = []
+    nested: dict[str, tuple[str, type]] = {}
+    for key, field in schema.items():
+        sub = field.values.fields if field.values is not None else field.fields
+        if sub is not None:
+            inner = config_type(f"{name}_{key}", sub, module=module)
+            how = "tables" if "tables" in field.kinds else "values" if field.values is not None else "table"
+            nested[key] = (how, inner)
+            annotation: Any = {"tables": tuple[inner, ...], "values": dict[str, inner], "table": inner}[how]
+        else:
+            kinds = [_PYTHON_TYPES[k] for k in field.kinds]
+            annotation = kinds[0] if len(kinds) == 1 else Union[tuple(kinds)]  # noqa: UP007 - a runtime union of types
+        optional = field.default is OPTIONAL
+        specs.append((key, annotation | None if optional else annotation,
+                      dataclasses.field(default=None) if optional else dataclasses.field()))
+    cls = dataclasses.make_dataclass(name, specs, frozen=True, kw_only=True)
+    cls.__module__ = module  # (make_dataclass's own module= is Python 3.12+)
+    cls._config_schema = schema
+    cls._config_nested = nested
+    setattr(sys.modules[module], name, cls)
+    return cls
+
+
+def build_config(cls: type, table: Mapping[str, Any]) -> Any:
+    """The config object of type ``cls`` (:func:`config_type`) for a table :func:`validate` returned."""
+    kwargs: dict[str, Any] = {}
+    for f in dataclasses.fields(cls):
+        if f.name not in table:
+            continue  # an OPTIONAL key: None
+        value = table[f.name]
+        how, inner = cls._config_nested.get(f.name, (None, None))
+        if how == "table":
+            value = build_config(inner, value)
+        elif how == "values":
+            value = {k: build_config(inner, v) for k, v in value.items()}
+        elif how == "tables":
+            value = tuple(build_config(inner, v) for v in value)
+        elif isinstance(value, list):
+            value = tuple(value)
+        kwargs[f.name] = value
+    return cls(**kwargs)
+
+
+def config_table(config: Any) -> dict[str, Any]:
+    """The effective TOML table of a config object (tuples as lists; absent OPTIONAL keys left out)."""
+    out: dict[str, Any] = {}
+    for f in dataclasses.fields(config):
+        value = getattr(config, f.name)
+        if value is None and config._config_schema[f.name].default is OPTIONAL:
+            continue
+        out[f.name] = _plain(value)
+    return out
+
+
+def _plain(value: Any) -> Any:
+    if dataclasses.is_dataclass(value) and hasattr(value, "_config_schema"):
+        return config_table(value)
+    if isinstance(value, Mapping):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, tuple | list):
+        return [_plain(v) for v in value]
+    return value
+
+
+def merge_tables(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
+    """``base`` with ``override``'s keys set (sub-tables merged key by key; None values skipped):
+    how CLI options enter a config before it is validated."""
+    out = dict(base)
+    for key, value in override.items():
+        if value is None:
+            continue
+        if isinstance(value, Mapping) and isinstance(out.get(key), Mapping):
+            out[key] = merge_tables(out[key], value)
+        elif isinstance(value, Mapping):
+            out[key] = merge_tables({}, value)
+        else:
+            out[key] = value
+    return out
 
 
 # internals ---------------------------------------------------------------------------------------

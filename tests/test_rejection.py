@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from run_layout import assert_run_layout
 
-from steerstats.errors import InputError
+from steerstats.errors import ConfigError, InputError
 from steerstats.generate import (
     Candidates,
     SyntheticBackend,
@@ -308,9 +308,9 @@ def _pool_file(tmp_path, n_prompts=60, per=16, seed=0):
 def test_run_rejection_with_callable_scorers_on_a_pool(tmp_path):
     """Any callable scorer works (no reward-model training) and the pool backend feeds the run;
     the scorer that tracks the known aggregate wins against a random one, CI excluding zero."""
-    from steerstats.generate.rejection_study import merge_config, run_rejection
+    from steerstats.generate.rejection_study import check_config, run_rejection
 
-    cfg = merge_config({
+    cfg = check_config({
         "n_boot": 300, "models": {},
         "generate": {"backend": "pool", "path": str(_pool_file(tmp_path)), "n_per_prompt": 16, "attributes": ["bright"]},
         "compare": {"a": "tracks", "b": "noise", "n": 8},
@@ -330,9 +330,9 @@ def test_run_rejection_with_callable_scorers_on_a_pool(tmp_path):
 
 
 def test_run_rejection_is_deterministic(tmp_path):
-    from steerstats.generate.rejection_study import merge_config, run_rejection
+    from steerstats.generate.rejection_study import check_config, run_rejection
 
-    cfg = merge_config({
+    cfg = check_config({
         "n_boot": 100, "models": {},
         "generate": {"backend": "pool", "path": str(_pool_file(tmp_path, n_prompts=20)), "n_per_prompt": 16},
         "compare": {"a": "first", "b": "noise", "n": 8},
@@ -352,11 +352,11 @@ def test_run_rejection_is_deterministic(tmp_path):
 
 def test_oracle_judges_without_truth_is_a_config_error(tmp_path):
     from steerstats.errors import ConfigError
-    from steerstats.generate.rejection_study import merge_config, run_rejection
+    from steerstats.generate.rejection_study import check_config, run_rejection
 
     pool = pd.read_csv(_pool_file(tmp_path, n_prompts=4)).drop(columns=["aggregate"])
     pool.to_csv(tmp_path / "noagg.csv", index=False)
-    cfg = merge_config({"models": {}, "generate": {"backend": "pool", "path": str(tmp_path / "noagg.csv"), "n_per_prompt": 16},
+    cfg = check_config({"models": {}, "generate": {"backend": "pool", "path": str(tmp_path / "noagg.csv"), "n_per_prompt": 16},
                                   "compare": {"a": "x", "b": "y", "n": 8}})
     with pytest.raises(ConfigError, match="known aggregate"):
         run_rejection(cfg, scorers={"x": random_scorer(0), "y": random_scorer(1)})
@@ -389,3 +389,32 @@ def test_best_of_n_with_a_pairwise_reward_model(tmp_path):
     bad = tmp_path / "bad.toml"
     bad.write_text(text.replace('ties = "davidson"', 'ties = "davidson"\nattributes = ["blurry"]'))
     assert main(["rejection", "--config", str(bad), "--out", str(tmp_path / "x")]) == 2
+
+
+def test_the_rejection_config_is_a_typed_frozen_object():
+    import dataclasses
+    import pickle
+
+    from steerstats.config import config_table
+    from steerstats.generate.rejection_study import (
+        SCHEMA,
+        RejectionConfig,
+        check_config,
+        load_config,
+    )
+
+    cfg = check_config({"n_boot": 50, "compare": {"n": 4}, "models": {"c": {"kind": "coarse", "epochs": 3}}})
+    assert isinstance(cfg, RejectionConfig) and cfg.n_boot == 50 and cfg.compare.n == 4
+    assert cfg.models["c"].epochs == 3 and cfg.models["c"].hidden is None  # an absent optional key
+    assert isinstance(cfg.best_of_n.ns, tuple) and cfg.judges.kinds == ("oracle", "simulated")
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        cfg.n_boot = 3
+    table = config_table(cfg)
+    assert "hidden" not in table["models"]["c"] and table["best_of_n"]["ns"] == [1, 2, 4, 8, 16, 32, 64]
+    assert check_config(table) == cfg  # the effective table gives the same config back
+    assert pickle.loads(pickle.dumps(cfg)) == cfg
+    assert [f.name for f in dataclasses.fields(RejectionConfig)] == list(SCHEMA)
+    # options enter as keys, checked by the schema like the file's own
+    assert load_config(None, {"seed": 7, "judges": {"human": None}}).seed == 7
+    with pytest.raises(ConfigError, match="n_boot"):
+        load_config(None, {"n_boot": 1})

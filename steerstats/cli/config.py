@@ -62,7 +62,7 @@ def _schema(kind: str):
 def _show(args: argparse.Namespace) -> int:
     import tomli_w
 
-    from steerstats.config import read_toml, resolve_config
+    from steerstats.config import config_table, read_toml, resolve_config
     from steerstats.errors import ConfigError
 
     if args.source in ("rejection", "steer") and args.kind in (None, args.source):
@@ -78,11 +78,11 @@ def _show(args: argparse.Namespace) -> int:
     elif kind == "rejection":
         from steerstats.generate.rejection_study import check_config
 
-        cfg = check_config(table, where=where or "")
+        cfg = config_table(check_config(table, where=where or ""))
     else:
         from steerstats.generate.steering_study import check_config
 
-        cfg = check_config(table, where=where or "")
+        cfg = config_table(check_config(table, where=where or ""))
     if not cfg:
         raise ConfigError(f"{args.source}: empty config")
     print(f"# effective {kind} config of {args.source}")

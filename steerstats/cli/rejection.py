@@ -31,14 +31,10 @@ def run(args: argparse.Namespace) -> int:
     from steerstats.report.rejection import rejection_run
     from steerstats.report.run import write_run
 
-    cfg = load_config(args.config)
-    if args.seed is not None:
-        cfg["seed"] = args.seed
-    if args.n_boot is not None:
-        cfg["n_boot"] = args.n_boot
-    if args.judgements:
-        cfg["judges"]["human"] = args.judgements
-    guard_out(args, "rejection", resolve_config(args.config) if args.config else None, cfg["generate"]["path"] or None, cfg["judges"]["human"] or None)
+    # the options are config keys: merged into the table and checked with it
+    cfg = load_config(args.config, {"seed": args.seed, "n_boot": args.n_boot, "judges": {"human": args.judgements or None}})
+    guard_out(args, "rejection", resolve_config(args.config) if args.config else None, cfg.generate.path or None,
+              cfg.judges.human or None)
     result = run_rejection(cfg)
     run_ = rejection_run(result)
     write_run(args.out, run_, inputs=result.inputs(), force=args.force)

@@ -47,9 +47,7 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError("--scores, --pairs-out and --text-baseline need --data-dir (the traces)")
     if args.text_baseline and not args.scores:
         raise ConfigError("--text-baseline needs --scores")
-    cfg = load_config(args.config)
-    if args.seed is not None:
-        cfg["seed"] = args.seed
+    cfg = load_config(args.config, {"seed": args.seed})  # an option is a config key, checked with it
     if args.pairs_out:
         return _write_pairs(args)
     guard_out(args, "steer", resolve_config(args.config) if args.config else None, args.data_dir, args.policy, args.scores)

@@ -20,7 +20,18 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from steerstats.config import OPTIONAL, REQUIRED, Field, read_toml, resolve_config, validate
+from steerstats.config import (
+    OPTIONAL,
+    REQUIRED,
+    Field,
+    build_config,
+    config_table,
+    config_type,
+    merge_tables,
+    read_toml,
+    resolve_config,
+    validate,
+)
 from steerstats.errors import ConfigError
 from steerstats.generate.candidates import Candidates
 from steerstats.generate.judgements import check_models, read_judgements
@@ -108,13 +119,14 @@ def _schema() -> dict[str, Field]:
 
 
 SCHEMA: dict[str, Field] = _schema()
+#: the typed config of :func:`run_rejection` (attributes as in :data:`SCHEMA`)
+RejectionConfig = config_type("RejectionConfig", SCHEMA, module=__name__)
 
 
-def check_config(table: Mapping[str, Any], *, where: str = "", schema: Mapping[str, Field] | None = None) -> dict[str, Any]:
-    """``table`` checked by the strict config layer against the rejection schema, defaults filled."""
-    cfg = validate(table, SCHEMA if schema is None else schema, where=where)
-    if schema is not None:
-        return cfg
+def check_config(table: Mapping[str, Any], *, where: str = "") -> RejectionConfig:
+    """``table`` checked by the strict config layer against the rejection schema, defaults filled,
+    as a :data:`RejectionConfig`."""
+    cfg = validate(table, SCHEMA, where=where)
     prefix = f"{where}: " if where else ""
     eps = cfg["accuracy"]["score_epsilon"]
     if (isinstance(eps, str) and eps != "calibrate") or (not isinstance(eps, str) and eps < 0):
@@ -133,37 +145,33 @@ def check_config(table: Mapping[str, Any], *, where: str = "", schema: Mapping[s
                 raise ConfigError(f"{prefix}models.{name}.{bad[0]}: only a cbm takes this key")
         if spec["kind"] != "bradley_terry" and "ties" in spec:
             raise ConfigError(f"{prefix}models.{name}.ties: only a bradley_terry model takes this key")
-    return cfg
+    return build_config(RejectionConfig, cfg)
 
 
-def check_pool_size(cfg: Mapping[str, Any], smallest: int, *, where: str = "", best_of_n: bool = True) -> None:
+def check_pool_size(cfg: Mapping[str, Any] | RejectionConfig, smallest: int, *, where: str = "",
+                    best_of_n: bool = True) -> None:
     """compare.n (and every best_of_n.ns, where best-of-N runs) must not exceed the smallest
-    prompt's candidate count."""
+    prompt's candidate count (``cfg``: a validated table or a :data:`RejectionConfig`)."""
     prefix = f"{where}: " if where else ""
-    checks = [("compare.n", cfg["compare"]["n"])] + [("best_of_n.ns", max(cfg["best_of_n"]["ns"]))] * best_of_n
+    table = config_table(cfg) if not isinstance(cfg, Mapping) else cfg
+    checks = [("compare.n", table["compare"]["n"])] + [("best_of_n.ns", max(table["best_of_n"]["ns"]))] * best_of_n
     for name, value in checks:
         if value > smallest:
             raise ConfigError(f"{prefix}{name}: {value} is more than the {smallest} candidates of the smallest prompt")
 
 
-def merge_config(override: Mapping[str, Any], where: str = "") -> dict[str, Any]:
-    """The effective config: ``override`` (a parsed TOML table) checked, defaults filled in."""
-    return check_config(override, where=where)
-
-
-def load_config(path: str | Path | None) -> dict[str, Any]:
+def load_config(path: str | Path | None, overrides: Mapping[str, Any] | None = None) -> RejectionConfig:
     """The effective config of a UTF-8 TOML file, a shipped one by name (``mismatch``), or the
-    built-in one for ``None``."""
-    if path is None:
-        return check_config({})
-    path = resolve_config(path)
-    return check_config(read_toml(path), where=str(path))
+    built-in one for ``None``; ``overrides`` (e.g. CLI options; None values ignored) are merged in
+    before the table is checked."""
+    table, where = ({}, "") if path is None else (read_toml(resolve_config(path)), str(resolve_config(path)))
+    return check_config(merge_tables(table, overrides or {}), where=where)
 
 
-def build_world(cfg: Mapping[str, Any]):
+def build_world(cfg: RejectionConfig):
     from steerstats.data.simulate.feedback import FeedbackWorld, feedback_world_config
 
-    return FeedbackWorld(feedback_world_config(cfg["world"]))
+    return FeedbackWorld(feedback_world_config(config_table(cfg.world)))
 
 
 def within_group_pairs(score: np.ndarray, group: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -180,17 +188,17 @@ def within_group_pairs(score: np.ndarray, group: np.ndarray) -> tuple[np.ndarray
     return pairs_, np.where(sa > sb, 1.0, np.where(sa < sb, 0.0, 0.5)), np.concatenate(groups)
 
 
-def train_models(cfg: Mapping[str, Any], world) -> dict[str, Any]:
+def train_models(cfg: RejectionConfig, world) -> dict[str, Any]:
     """Fit each ``[models.NAME]`` on a fresh training sample of the world (AI attribute labels)."""
     from steerstats.models import make_model
 
-    sample = world.sample(int(cfg["train"]["n"]), int(cfg["train"]["seed"]))
+    sample = world.sample(cfg.train.n, cfg.train.seed)
     models = {}
-    for name, spec in cfg["models"].items():
-        spec = dict(spec)
+    for name, model_spec in cfg.models.items():
+        spec = config_table(model_spec)  # the keys given: the constructor's own defaults apply to the rest
         kind = spec.pop("kind", None)
         attrs = tuple(spec.pop("attributes", ()))
-        spec.setdefault("random_state", int(cfg["seed"]))
+        spec.setdefault("random_state", cfg.seed)
         if "hidden" in spec:
             spec["hidden"] = tuple(spec["hidden"])
         if kind == "coarse":
@@ -215,21 +223,21 @@ def train_models(cfg: Mapping[str, Any], world) -> dict[str, Any]:
     return models
 
 
-def make_candidates(cfg: Mapping[str, Any], world) -> Candidates:
-    g = cfg["generate"]
-    if g["backend"] == "synthetic":
+def make_candidates(cfg: RejectionConfig, world) -> Candidates:
+    g = cfg.generate
+    if g.backend == "synthetic":
         from steerstats.generate.synthetic import SyntheticBackend
 
-        prompts = [f"p{i:04d}" for i in range(int(g["n_prompts"]))]
-        return SyntheticBackend(world).generate(prompts, int(g["n_per_prompt"]), int(g["seed"]))
-    if g["backend"] == "pool":
+        prompts = [f"p{i:04d}" for i in range(g.n_prompts)]
+        return SyntheticBackend(world).generate(prompts, g.n_per_prompt, g.seed)
+    if g.backend == "pool":
         from steerstats.generate.pool import PoolBackend
 
-        if not g["path"]:
+        if not g.path:
             raise ConfigError("[generate] backend 'pool' needs 'path'")
-        pool = PoolBackend.from_file(g["path"], attributes=g["attributes"])
-        return pool.generate(pool.prompts, int(g["n_per_prompt"]), int(g["seed"]))
-    raise ConfigError(f"[generate] backend must be 'synthetic' or 'pool', got {g['backend']!r}")
+        pool = PoolBackend.from_file(g.path, attributes=list(g.attributes))
+        return pool.generate(pool.prompts, g.n_per_prompt, g.seed)
+    raise ConfigError(f"[generate] backend must be 'synthetic' or 'pool', got {g.backend!r}")
 
 
 def truth_tables(candidates: Candidates, attributes: list[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -305,13 +313,15 @@ def pick_truth_table(pairs: pd.DataFrame, truth: np.ndarray, a: str, b: str, *, 
     return out.set_index("quantity").loc[order].reset_index()
 
 
-def accuracy_table(candidates: Candidates, scores: pd.DataFrame, truth: np.ndarray, cfg: Mapping[str, Any], *, n_boot: int, seed: int, level: float) -> pd.DataFrame:
+def accuracy_table(candidates: Candidates, scores: pd.DataFrame, truth: np.ndarray, cfg, *, n_boot: int, seed: int,
+                   level: float) -> pd.DataFrame:
+    """Tie-aware pairwise accuracy of every scorer (``cfg``: the config's ``accuracy`` section)."""
     frames, eps = [], {}
-    eps_cfg = cfg["score_epsilon"]
+    eps_cfg = cfg.score_epsilon
     for name in scores.columns:
         pairs, e = tie_aware_accuracy(
             candidates, scores[name].to_numpy(), truth,
-            truth_band=float(cfg["truth_band"]), score_epsilon=eps_cfg if eps_cfg == "calibrate" else float(eps_cfg),
+            truth_band=float(cfg.truth_band), score_epsilon=eps_cfg if eps_cfg == "calibrate" else float(eps_cfg),
         )
         frames.append(pairs.assign(scorer=name))
         eps[name] = e
@@ -327,7 +337,7 @@ class RejectionResult:
     """What :func:`run_rejection` computed: the tables as frames (None where the candidates have no
     known truth), with the effective config."""
 
-    config: dict[str, Any]
+    config: RejectionConfig
     a: str
     b: str
     side_by_side: dict[str, pd.DataFrame]  # judge -> Collins et al. Table 1
@@ -341,41 +351,43 @@ class RejectionResult:
 
     def inputs(self) -> list[str]:
         """The files the analysis read (a candidate pool, human judgements)."""
-        return [p for p in (self.config["generate"]["path"], self.config["judges"]["human"]) if p]
+        return [p for p in (self.config.generate.path, self.config.judges.human) if p]
 
 
-def run_rejection(cfg: Mapping[str, Any], *, scorers: Mapping[str, Any] | None = None) -> RejectionResult:
+def run_rejection(cfg: RejectionConfig | Mapping[str, Any], *, scorers: Mapping[str, Any] | None = None) -> RejectionResult:
     """Run the configured analysis (nothing is written: :mod:`steerstats.report.rejection`).
 
+    ``cfg``: a :data:`RejectionConfig` (:func:`load_config`) or a TOML-like table (checked here).
     ``scorers``: extra callables ``Candidates -> scores`` (or fitted reward models) to evaluate
     next to the configured models.
     """
     t0 = time.perf_counter()
-    cfg = check_config(cfg)
-    seed, n_boot, level = int(cfg["seed"]), int(cfg["n_boot"]), float(cfg["level"])
+    if isinstance(cfg, Mapping):
+        cfg = check_config(cfg)
+    seed, n_boot, level = cfg.seed, cfg.n_boot, cfg.level
     world = build_world(cfg)
-    models = train_models(cfg, world) if cfg["models"] else {}
+    models = train_models(cfg, world) if cfg.models else {}
     all_scorers: dict[str, Any] = {**models, **(scorers or {})}
     candidates = make_candidates(cfg, world)
     check_pool_size(cfg, int(pd.Series(candidates.prompt).value_counts().min()), best_of_n=candidates.aggregate is not None)
-    a, b = cfg["compare"]["a"], cfg["compare"]["b"]
+    a, b = cfg.compare.a, cfg.compare.b
     for m in (a, b):
         if m not in all_scorers:
             raise ConfigError(f"[compare] model '{m}' is not among the scorers {sorted(all_scorers)}")
-    attributes = list(cfg["compare"]["attributes"]) or _default_attributes(candidates)
+    attributes = list(cfg.compare.attributes) or _default_attributes(candidates)
     scores = score_candidates(candidates, all_scorers)
     side_by_side: dict[str, pd.DataFrame] = {}
     pick_truth = bon = acc = None
     has_truth = candidates.aggregate is not None
 
     # side by side
-    picks = top_picks(candidates, scores, int(cfg["compare"]["n"]))
+    picks = top_picks(candidates, scores, cfg.compare.n)
     pairs = pair_frame(picks, a, b)
     distinct = pairs[~pairs["same"]].reset_index(drop=True)
-    judges = cfg["judges"]
+    judges = cfg.judges
     dims = [AGGREGATE, *attributes]
     sources: dict[str, pd.DataFrame] = {}
-    needs_truth = sorted({"oracle", "simulated"} & set(judges["kinds"]))
+    needs_truth = sorted({"oracle", "simulated"} & set(judges.kinds))
     if needs_truth and not has_truth:
         raise ConfigError(
             f"judges {needs_truth} need candidates with a known aggregate, and these have none "
@@ -383,22 +395,19 @@ def run_rejection(cfg: Mapping[str, Any], *, scorers: Mapping[str, Any] | None =
         )
     if has_truth:
         oracle_truth, graded = truth_tables(candidates, attributes)
-        if "oracle" in judges["kinds"]:
-            sources["oracle"] = oracle_judgements(distinct, oracle_truth, a, b, band={AGGREGATE: float(judges["oracle_band"])})
-        if "simulated" in judges["kinds"]:
-            noise = {d: float(judges["noise_sd_attribute"]) for d in attributes} | {AGGREGATE: float(judges["noise_sd_aggregate"])}
-            band = {d: float(judges["band_attribute"]) for d in attributes} | {AGGREGATE: float(judges["band_aggregate"])}
+        if "oracle" in judges.kinds:
+            sources["oracle"] = oracle_judgements(distinct, oracle_truth, a, b, band={AGGREGATE: float(judges.oracle_band)})
+        if "simulated" in judges.kinds:
+            noise = {d: float(judges.noise_sd_attribute) for d in attributes} | {AGGREGATE: float(judges.noise_sd_aggregate)}
+            band = {d: float(judges.band_attribute) for d in attributes} | {AGGREGATE: float(judges.band_aggregate)}
             sources["simulated"] = simulated_judgements(
-                distinct, graded, a, b, n_raters=int(judges["n_raters"]), noise_sd=noise, band=band, seed=seed
+                distinct, graded, a, b, n_raters=judges.n_raters, noise_sd=noise, band=band, seed=seed
             )
-    unknown = set(judges["kinds"]) - {"oracle", "simulated", "human"}
-    if unknown:
-        raise ConfigError(f"[judges] unknown kinds {sorted(unknown)}")
-    if "human" in judges["kinds"] or judges["human"]:
-        if not judges["human"]:
+    if "human" in judges.kinds or judges.human:
+        if not judges.human:
             raise ConfigError("[judges] kind 'human' needs 'human = \"path/to/judgements.csv\"'")
-        votes = read_judgements(judges["human"])
-        check_models(votes, a, b, judges["human"])
+        votes = read_judgements(judges.human)
+        check_models(votes, a, b, judges.human)
         sources["human"] = votes
         dims += [d for d in pd.unique(votes["dimension"]) if d not in dims]
     for judge, votes in sources.items():
@@ -409,15 +418,15 @@ def run_rejection(cfg: Mapping[str, Any], *, scorers: Mapping[str, Any] | None =
         truth = candidates.aggregate
         pick_truth = pick_truth_table(pairs, truth, a, b, n_boot=n_boot, seed=seed, level=level)
         curve_scorers = dict(all_scorers)
-        baselines = list(cfg["best_of_n"]["baselines"])
+        baselines = list(cfg.best_of_n.baselines)
         if "oracle" in baselines:
             curve_scorers["oracle"] = lambda c: np.asarray(c.aggregate, dtype=float)
         if "random" in baselines:
             curve_scorers["random"] = random_scorer(seed)
         curve_scores = score_candidates(candidates, curve_scorers)
-        curves = best_of_n(candidates, curve_scores, truth, [int(n) for n in cfg["best_of_n"]["ns"]])
+        curves = best_of_n(candidates, curve_scores, truth, list(cfg.best_of_n.ns))
         bon = best_of_n_table(curves, n_boot=n_boot, seed=seed, level=level)
-        acc = accuracy_table(candidates, scores, truth, cfg["accuracy"], n_boot=n_boot, seed=seed, level=level)
+        acc = accuracy_table(candidates, scores, truth, cfg.accuracy, n_boot=n_boot, seed=seed, level=level)
 
     return RejectionResult(
         config=cfg, a=a, b=b, side_by_side=side_by_side, pick_truth=pick_truth, best_of_n=bon,

@@ -21,7 +21,16 @@ from typing import Any
 
 import pandas as pd
 
-from steerstats.config import Field, read_toml, resolve_config, validate
+from steerstats.config import (
+    Field,
+    build_config,
+    config_table,
+    config_type,
+    merge_tables,
+    read_toml,
+    resolve_config,
+    validate,
+)
 from steerstats.errors import ConfigError, InputError
 from steerstats.generate.policies import FixedScale, RandomScale, ThompsonScale
 from steerstats.generate.steering import (
@@ -95,12 +104,16 @@ SCHEMA: dict[str, Field] = {
     }),
 }
 
+#: the typed config of :func:`run_steering` (attributes as in :data:`SCHEMA`)
+SteeringConfig = config_type("SteeringConfig", SCHEMA, module=__name__)
+
 #: largest number of floats one batch of episodes may hold (episodes x suggestions x embed_dim)
 MAX_EPISODE_FLOATS = 200_000_000
 
 
-def check_config(table: Mapping[str, Any], *, where: str = "") -> dict[str, Any]:
-    """``table`` checked by the strict config layer against the steer schema, defaults filled."""
+def check_config(table: Mapping[str, Any], *, where: str = "") -> SteeringConfig:
+    """``table`` checked by the strict config layer against the steer schema, defaults filled, as a
+    :data:`SteeringConfig`."""
     cfg = validate(table, SCHEMA, where=where)
     prefix = f"{where}: " if where else ""
     if cfg["random"]["low"] > cfg["random"]["high"]:
@@ -115,79 +128,73 @@ def check_config(table: Mapping[str, Any], *, where: str = "") -> dict[str, Any]
             f"{prefix}suggestions: episodes x suggestions x world.embed_dim = {floats:,} floats, more than "
             f"{MAX_EPISODE_FLOATS:,} in memory; lower evaluate.episodes, suggestions or world.embed_dim"
         )
-    return cfg
+    return build_config(SteeringConfig, cfg)
 
 
-def load_policy(path: str | Path, cfg: Mapping[str, Any]) -> ThompsonScale:
+def load_policy(path: str | Path, cfg: SteeringConfig) -> ThompsonScale:
     """A learned policy saved as ``learned_policy.csv`` (:meth:`ThompsonScale.table`), with the
     config's reward-noise variance; a file that is not one is an InputError naming it."""
     try:
-        return ThompsonScale.from_table(pd.read_csv(path), sigma2=float(cfg["train"]["sigma2"]))
+        return ThompsonScale.from_table(pd.read_csv(path), sigma2=cfg.train.sigma2)
     except (OSError, KeyError, ValueError) as err:
         raise InputError(f"not a learned policy table ({err})", file=str(path)) from err
 
 
-def load_config(path: str | Path | None) -> dict[str, Any]:
+def load_config(path: str | Path | None, overrides: Mapping[str, Any] | None = None) -> SteeringConfig:
     """The effective config of a UTF-8 TOML file, a shipped one by name (``steer_synthetic``), or
-    the built-in one for ``None``."""
-    if path is None:
-        return check_config({})
-    path = resolve_config(path)
-    return check_config(read_toml(path), where=str(path))
+    the built-in one for ``None``; ``overrides`` (e.g. CLI options; None values ignored) are merged
+    in before the table is checked."""
+    table, where = ({}, "") if path is None else (read_toml(resolve_config(path)), str(resolve_config(path)))
+    return check_config(merge_tables(table, overrides or {}), where=where)
 
 
-def build_world(cfg: Mapping[str, Any]) -> SteeringWorld:
-    return SteeringWorld(**cfg["world"])
+def build_world(cfg: SteeringConfig) -> SteeringWorld:
+    return SteeringWorld(**config_table(cfg.world))
 
 
-def train_policy(cfg: Mapping[str, Any], world: SteeringWorld, *, progress: bool = True) -> ThompsonScale:
-    t = cfg["train"]
-    policy = ThompsonScale(n_rounds=int(cfg["rounds"]), buckets=tuple(float(b) for b in t["buckets"]), sigma2=float(t["sigma2"]))
+def train_policy(cfg: SteeringConfig, world: SteeringWorld, *, progress: bool = True) -> ThompsonScale:
+    t = cfg.train
+    policy = ThompsonScale(n_rounds=cfg.rounds, buckets=tuple(float(b) for b in t.buckets), sigma2=t.sigma2)
     return train_thompson(
-        world, policy, int(t["episodes"]), int(cfg["seed"]), batch=int(t["batch"]),
-        k=int(cfg["suggestions"]), steerer=Steerer(float(cfg["steerer"]["noise_sd"])), progress=progress,
+        world, policy, t.episodes, cfg.seed, batch=t.batch,
+        k=cfg.suggestions, steerer=Steerer(cfg.steerer.noise_sd), progress=progress,
     )
 
 
-def evaluation_table(cfg: Mapping[str, Any], world: SteeringWorld, policy: ThompsonScale) -> pd.DataFrame:
-    e = cfg["evaluate"]
-    learned = policy.greedy() if e["learned_mode"] == "greedy" else policy
-    if e["learned_mode"] not in ("greedy", "thompson"):
-        raise ConfigError("[evaluate] learned_mode must be 'greedy' or 'thompson'")
-    r = cfg["random"]
+def evaluation_table(cfg: SteeringConfig, world: SteeringWorld, policy: ThompsonScale) -> pd.DataFrame:
+    e, r = cfg.evaluate, cfg.random
     methods: dict[str, Any] = {
         "text (prompt re-draws)": None,
-        "random proposals": RandomScale(float(r["low"]), float(r["high"]), str(r["per"])),
-        "learned proposals": learned,
+        "random proposals": RandomScale(r.low, r.high, r.per),
+        "learned proposals": policy.greedy() if e.learned_mode == "greedy" else policy,
     }
-    for s in e["fixed_scales"]:
+    for s in e.fixed_scales:
         methods[f"fixed scale {float(s):.2f}"] = FixedScale(float(s))
     episodes = evaluate_methods(
-        world, methods, int(e["episodes"]), int(cfg["seed"]) + 1,
-        n_rounds=int(cfg["rounds"]), k=int(cfg["suggestions"]), steerer=Steerer(float(cfg["steerer"]["noise_sd"])),
+        world, methods, e.episodes, cfg.seed + 1,
+        n_rounds=cfg.rounds, k=cfg.suggestions, steerer=Steerer(cfg.steerer.noise_sd),
     )
     out = summarize_methods(episodes, baseline="random proposals")
     return out.rename(columns={"diff_vs_random proposals": "diff_vs_random", "se_diff_vs_random proposals": "diff_vs_random_se",
                                "se_change": "mean_change_se", "se_pct_improved": "pct_improved_se"})
 
 
-def backend_evaluation_table(cfg: Mapping[str, Any], policy: ThompsonScale, *, progress: bool = True) -> pd.DataFrame:
+def backend_evaluation_table(cfg: SteeringConfig, policy: ThompsonScale, *, progress: bool = True) -> pd.DataFrame:
     """The evaluation's methods through the ``[backend]`` (text re-draws, random and learned proposals)
     on the tasks of its table, summarised as Table 1 with the paired difference against random."""
     from steerstats.generate.backend_steering import build_backend, read_tasks, run_backend_episodes
 
-    section = cfg["backend"]
+    section = config_table(cfg.backend)
     tasks = read_tasks(section["tasks"]) if section["tasks"] else None
     backend = build_backend(section)
-    e, r = cfg["evaluate"], cfg["random"]
+    e, r = cfg.evaluate, cfg.random
     methods = {
         "text (prompt re-draws)": None,
-        "random proposals": RandomScale(float(r["low"]), float(r["high"]), str(r["per"])),
-        "learned proposals": policy.greedy() if e["learned_mode"] == "greedy" else policy,
+        "random proposals": RandomScale(r.low, r.high, r.per),
+        "learned proposals": policy.greedy() if e.learned_mode == "greedy" else policy,
     }
-    episodes = run_backend_episodes(backend, tasks, methods, seed=int(cfg["seed"]), n_rounds=int(cfg["rounds"]),
-                                    k=int(cfg["suggestions"]), steerer=Steerer(float(cfg["steerer"]["noise_sd"])),
-                                    progress=progress)
+    episodes = run_backend_episodes(backend, tasks, methods, seed=cfg.seed, n_rounds=cfg.rounds,
+                                    k=cfg.suggestions, steerer=Steerer(cfg.steerer.noise_sd), progress=progress)
     out = summarize_methods(episodes, baseline="random proposals")
     return out.rename(columns={"diff_vs_random proposals": "diff_vs_random", "se_diff_vs_random proposals": "diff_vs_random_se",
                                "se_change": "mean_change_se", "se_pct_improved": "pct_improved_se"})
@@ -224,7 +231,7 @@ def trace_tables(traces: pd.DataFrame, *, n_boot: int, seed: int) -> tuple[pd.Da
 class SteeringResult:
     """What :func:`run_steering` computed."""
 
-    config: dict[str, Any]
+    config: SteeringConfig
     policy: ThompsonScale
     trained: bool  # False: the policy was given (loaded)
     evaluation: pd.DataFrame  # per method: mean change, % improved, paired difference vs random
@@ -237,7 +244,7 @@ class SteeringResult:
 
 
 def run_steering(
-    cfg: Mapping[str, Any],
+    cfg: SteeringConfig | Mapping[str, Any],
     *,
     traces: pd.DataFrame | None = None,
     policy: ThompsonScale | None = None,
@@ -255,14 +262,15 @@ def run_steering(
     if scores is not None and traces is None:
         raise ConfigError("scores need the traces they score (--data-dir)")
     t0 = time.perf_counter()
-    cfg = check_config(cfg)
-    seed, n_boot = int(cfg["seed"]), int(cfg["n_boot"])
+    if isinstance(cfg, Mapping):
+        cfg = check_config(cfg)
+    seed, n_boot = cfg.seed, cfg.n_boot
     world = build_world(cfg)
     trained = policy is None
     if policy is None:
         policy = train_policy(cfg, world, progress=progress)
-    elif policy.n_rounds != int(cfg["rounds"]):
-        raise ConfigError(f"the loaded policy has {policy.n_rounds} rounds, the config {cfg['rounds']}")
+    elif policy.n_rounds != cfg.rounds:
+        raise ConfigError(f"the loaded policy has {policy.n_rounds} rounds, the config {cfg.rounds}")
     evaluation = evaluation_table(cfg, world, policy)
     schedule = greedy_schedule(policy).rename(columns={"scale": "simulated_scale"})
     schedules = choices = None
@@ -273,7 +281,7 @@ def run_steering(
             learned.rename(columns={"modal_scale": "released_learned_scale", "modal_share": "released_share", "n": "released_n"}),
             on=["round", "previous"], how="left",
         )
-    backend = backend_evaluation_table(cfg, policy, progress=progress) if cfg["backend"]["kind"] == "diffusers" else None
+    backend = backend_evaluation_table(cfg, policy, progress=progress) if cfg.backend.kind == "diffusers" else None
     table1 = None
     if scores is not None:
         tasks = scored_tasks(traces, score_lookup(scores, score_column, file=scores_file))

@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from steerstats.config import config_table
 from steerstats.generate.rejection import AGGREGATE
 from steerstats.generate.rejection_study import RejectionResult
 from steerstats.report.artifacts import Figure, Table
@@ -56,7 +57,7 @@ PROMPTS = {"method": "cluster bootstrap (percentile)", "cluster": "prompts"}
 def rejection_run(result: RejectionResult) -> Run:
     """The tables and figures of ``result`` as a Run (written by :func:`steerstats.report.run.write_run`)."""
     cfg, a, b = result.config, result.a, result.b
-    n_boot, level, n = int(cfg["n_boot"]), float(cfg["level"]), cfg["compare"]["n"]
+    n_boot, level, n = cfg.n_boot, cfg.level, cfg.compare.n
     tables: list[Table] = []
     figures: list[Figure] = []
     for judge, frame in result.side_by_side.items():
@@ -99,8 +100,8 @@ def rejection_run(result: RejectionResult) -> Run:
         summary=tables[0].interpretation if tables else "",
         tables=tables,
         figures=figures,
-        config=cfg,
-        seeds={"seed": int(cfg["seed"])},
+        config=config_table(cfg),
+        seeds={"seed": cfg.seed},
         inputs=input_records(result.inputs()),
         seconds={"total": result.seconds},
         details={"n_candidates": result.n_candidates, "n_prompts": result.n_prompts, "n_same_pick": result.n_same_pick},

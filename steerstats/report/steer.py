@@ -17,6 +17,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from steerstats.config import config_table
 from steerstats.generate.policies import PREVIOUS_NAMES, ThompsonScale
 from steerstats.generate.steering_study import SteeringResult
 from steerstats.generate.trace_scores import Table1
@@ -99,7 +100,7 @@ def table1_figure(t1: Table1):
 def steer_run(result: SteeringResult, *, inputs: list | None = None) -> Run:
     """The tables and figures of ``result`` as a Run (with ``learned_policy.csv`` to reload)."""
     cfg, policy = result.config, result.policy
-    n_boot, k, rounds = int(cfg["n_boot"]), cfg["suggestions"], cfg["rounds"]
+    n_boot, k, rounds = cfg.n_boot, cfg.suggestions, cfg.rounds
     traces = result.trace_choices is not None
     tables = [Table(
         "steer_evaluation", result.evaluation,
@@ -123,7 +124,7 @@ def steer_run(result: SteeringResult, *, inputs: list | None = None) -> Run:
         tables.append(choices)
         figures.append(Figure("trace_choices", trace_choices_figure(result.trace_choices), choices.title, choices.interpretation))
     if result.backend_evaluation is not None:
-        b = cfg["backend"]
+        b = config_table(cfg.backend)
         tables.append(Table(
             "backend_steering", result.backend_evaluation,
             f"Steering through the diffusers backend ({b['pipeline']}; Eq. 8 variations)",
@@ -157,8 +158,8 @@ def steer_run(result: SteeringResult, *, inputs: list | None = None) -> Run:
         figures=figures,
         files={"learned_policy.csv": policy.table().to_csv(index=False)},
         dataset="synthetic steering world" + (" + vafa2025 traces" if traces else ""),
-        config=cfg,
-        seeds={"seed": cfg["seed"]},
+        config=config_table(cfg),
+        seeds={"seed": cfg.seed},
         inputs=list(inputs or []),
         seconds={"total": result.seconds},
         details={"policy": "trained" if result.trained else "loaded", "traces": traces,
