@@ -537,7 +537,7 @@ def test_sigterm_mid_report_removes_the_partial_output(tmp_path):
 
 
 def test_config_keys_and_effective_config(tmp_path, capsys):
-    for kind in ("budget", "rejection", "steer"):
+    for kind in ("budget", "rejection", "steer", "preferences"):
         rc, out, _ = run(["config", "keys", kind], capsys)
         assert rc == 0 and "default" in out
     rc, out, _ = run(["config", "keys", "budget"], capsys)
@@ -551,6 +551,16 @@ def test_config_keys_and_effective_config(tmp_path, capsys):
     assert tomllib.loads(out)["train"]["episodes"] == 60000
     bad = _toml(tmp_path / "c.toml", {"seed": 1, "suggestion": 3})
     assert_clean_error(run(["config", "show", bad, "--kind", "steer"], capsys), "suggestion", "did you mean 'suggestions'")
+
+
+def test_every_shipped_config_shows_as_its_own_kind(capsys):
+    from steerstats.config import shipped_configs
+
+    for name in shipped_configs():
+        rc, out, err = run(["config", "show", name], capsys)
+        assert rc == 0, (name, err)
+        assert out.startswith(f"# effective {name.split('_')[0]} config of {name}"), (name, out[:80])
+        assert tomllib.loads(out)
 
 
 def test_shipped_configs_by_name(capsys, monkeypatch, tmp_path):

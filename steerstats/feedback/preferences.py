@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from steerstats.config import Field, check_n_boot
+from steerstats.config import Field, build_config, check_n_boot, config_table, config_type
 from steerstats.data.qa_feedback import PreferenceStudy
 from steerstats.errors import ConfigError
 from steerstats.uncertainty.bootstrap import cluster_counts
@@ -278,40 +278,50 @@ SCHEMA: dict[str, Field] = {
 }
 
 
-def load_config(path: str | None) -> dict[str, Any]:
-    """The effective config of a TOML file or a shipped one by name (``preferences_qa_feedback``);
-    the defaults for ``None``."""
-    from steerstats.config import read_toml, resolve_config, validate
+#: the typed config of :func:`run_preference_study` (attributes as in :data:`SCHEMA`)
+PreferencesConfig = config_type("PreferencesConfig", SCHEMA, module=__name__)
 
-    if path is None:
-        return validate({}, SCHEMA)
-    resolved = resolve_config(path)
-    return validate(read_toml(resolved), SCHEMA, where=str(resolved))
+
+def check_config(table: Mapping[str, Any], *, where: str = "") -> PreferencesConfig:
+    """``table`` checked against :data:`SCHEMA`, defaults filled, as a :data:`PreferencesConfig`."""
+    from steerstats.config import validate
+
+    return build_config(PreferencesConfig, validate(table, SCHEMA, where=where))
+
+
+def load_config(path: str | None, overrides: Mapping[str, Any] | None = None) -> PreferencesConfig:
+    """The effective config of a TOML file or a shipped one by name (``preferences_qa_feedback``);
+    the defaults for ``None``; ``overrides`` (None values ignored) merged in before the check."""
+    from steerstats.config import merge_tables, read_toml, resolve_config
+
+    table, where = ({}, "") if path is None else (read_toml(resolve_config(path)), str(resolve_config(path)))
+    return check_config(merge_tables(table, overrides or {}), where=where)
 
 
 @dataclass(frozen=True)
 class PreferenceStudyResult:
     error_types: pd.DataFrame
     experiment: PreferenceExperiment
-    config: dict[str, Any]
+    config: PreferencesConfig
     n_questions: int
 
 
-def run_preference_study(study: PreferenceStudy, cfg: Mapping[str, Any], *, progress: bool = True) -> PreferenceStudyResult:
-    """Both analyses of the module docstring with the config ``cfg`` (:data:`SCHEMA`)."""
-    from steerstats.config import validate
+def run_preference_study(study: PreferenceStudy, cfg: PreferencesConfig | Mapping[str, Any], *,
+                         progress: bool = True) -> PreferenceStudyResult:
+    """Both analyses of the module docstring with the config ``cfg`` (a :data:`PreferencesConfig`, or
+    a table checked here)."""
     from steerstats.features.cache import fit_and_embed
 
-    cfg = validate(dict(cfg), SCHEMA)
-    table = error_type_table(study, n_boot=int(cfg["n_boot"]), seed=int(cfg["seed"]))
+    if isinstance(cfg, Mapping):
+        cfg = check_config(cfg)
+    table = error_type_table(study, n_boot=cfg.n_boot, seed=cfg.seed)
     answers = study.answers.merge(study.questions[["question_id", "question"]], on="question_id", how="left",
                                   validate="many_to_one")
     texts = (answers["question"] + "\n\n" + answers["text"]).tolist()
-    embeddings = fit_and_embed(cfg["embedder"], texts, seed=int(cfg["seed"]), cache_dir=cfg["cache_dir"] or None)
+    embeddings = fit_and_embed(cfg.embedder, texts, seed=cfg.seed, cache_dir=cfg.cache_dir or None)
     experiment = run_preference_experiment(
-        study, embeddings, sizes=cfg["sizes"], seeds=cfg["seeds"], test_fraction=float(cfg["test_fraction"]),
-        validation_fraction=float(cfg["validation_fraction"]),
-        concepts=cfg["concepts"] or None, model=cfg["model"], cost_per_pair=float(cfg["cost"]["per_pair"]),
-        cost_fine_grained=float(cfg["cost"]["fine_grained"]), n_boot=int(cfg["n_boot"]), seed=int(cfg["seed"]),
-        progress=progress)
-    return PreferenceStudyResult(table, experiment, dict(cfg), len(study.questions))
+        study, embeddings, sizes=list(cfg.sizes), seeds=list(cfg.seeds), test_fraction=cfg.test_fraction,
+        validation_fraction=cfg.validation_fraction, concepts=list(cfg.concepts) or None,
+        model=config_table(cfg.model), cost_per_pair=cfg.cost.per_pair, cost_fine_grained=cfg.cost.fine_grained,
+        n_boot=cfg.n_boot, seed=cfg.seed, progress=progress)
+    return PreferenceStudyResult(table, experiment, cfg, len(study.questions))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from steerstats.config import config_table
 from steerstats.feedback.preferences import PreferenceStudyResult
 from steerstats.report.artifacts import Figure, Table
 from steerstats.report.run import Run
@@ -37,7 +38,7 @@ def preference_run(result: PreferenceStudyResult, *, inputs: list, seconds: floa
                 f"among {len(err)} attributes.")
     note = (f"estimand: answer 1's win share (a tie counts half) against answers 2-4 with / without the attribute, "
             f"their difference, and the AUC of 'attribute absent' for answer 1 preferred (non-tied pairs); {pct}% "
-            f"percentile intervals, cluster bootstrap over questions ({cfg['n_boot']} replicates)")
+            f"percentile intervals, cluster bootstrap over questions ({cfg.n_boot} replicates)")
     big = ex.curve[ex.curve["n_questions"] == ex.curve["n_questions"].max()]
     cmp_ = ex.comparison.iloc[-1]
     curve_line = ("At the largest size (" + f"{int(big['n_questions'].iloc[0])} questions): "
@@ -48,8 +49,8 @@ def preference_run(result: PreferenceStudyResult, *, inputs: list, seconds: floa
                   + "; ".join(f"{r.arm} {r.tie_aware_accuracy:.3f}" for r in big.itertuples()) + ".")
     curve_note = (f"estimand: share of held-out non-tied pairs ordered correctly (a predicted tie counts 1/2); tie-aware "
                   "accuracy over all pairs with the tie threshold epsilon chosen on validation questions; mean "
-                  f"log-likelihood log sigmoid(+-d) of the observed order; each averaged over {len(cfg['seeds'])} training "
-                  f"seeds per pair; {pct}% percentile intervals, cluster bootstrap over test questions ({cfg['n_boot']} "
+                  f"log-likelihood log sigmoid(+-d) of the observed order; each averaged over {len(cfg.seeds)} training "
+                  f"seeds per pair; {pct}% percentile intervals, cluster bootstrap over test questions ({cfg.n_boot} "
                   "replicates; the same replicates for both arms, so the difference is paired)")
     tables = [
         Table("error_types_vs_preference", err, "Fine-grained errors of answer 1 and the human preference", err_line, note,
@@ -67,6 +68,6 @@ def preference_run(result: PreferenceStudyResult, *, inputs: list, seconds: floa
     ]
     return Run(command="preferences", title="Preference reward models on qa-feedback",
                summary=err_line + " " + curve_line, tables=tables, figures=figures,
-               data=[("preference_test_pairs", ex.per_pair)], dataset="qa_feedback", config=cfg,
-               seeds={"seed": cfg["seed"], "training_seeds": list(cfg["seeds"])}, inputs=inputs,
+               data=[("preference_test_pairs", ex.per_pair)], dataset="qa_feedback", config=config_table(cfg),
+               seeds={"seed": cfg.seed, "training_seeds": list(cfg.seeds)}, inputs=inputs,
                warnings=warnings, seconds={"total": seconds}, details={"n_questions": result.n_questions})
