@@ -46,14 +46,9 @@ def active_cache_dir() -> str | None:
 def enable_compilation_cache(path: str | Path | None = None) -> str | None:
     """Turn the persistent cache on at ``path`` (default: :func:`compilation_cache_dir`); returns
     the directory, or None when disabled. Safe to call more than once and from any process."""
-    target = Path(path) if path is not None else compilation_cache_dir()
+    target = _prepare(path)
     if target is None:
         return None
-    target.mkdir(parents=True, exist_ok=True)
-    # the environment for a JAX imported later (a worker that has not run a JAX task yet), the
-    # config for one already imported
-    os.environ["JAX_COMPILATION_CACHE_DIR"] = str(target)
-    os.environ["JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS"] = str(MIN_COMPILE_SECONDS)
     jax = sys.modules.get("jax")
     if jax is None:
         import jax
@@ -62,6 +57,18 @@ def enable_compilation_cache(path: str | Path | None = None) -> str | None:
         _forget_opened_cache()
     jax.config.update("jax_persistent_cache_min_compile_time_secs", MIN_COMPILE_SECONDS)
     return str(target)
+
+
+def _prepare(path: str | Path | None) -> Path | None:
+    """The cache directory (``path`` or the default; None: disabled), created, and named in the
+    environment for a JAX imported later (a worker that has not run a JAX task yet)."""
+    target = Path(path) if path is not None else compilation_cache_dir()
+    if target is None:
+        return None
+    target.mkdir(parents=True, exist_ok=True)
+    os.environ["JAX_COMPILATION_CACHE_DIR"] = str(target)
+    os.environ["JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS"] = str(MIN_COMPILE_SECONDS)
+    return target
 
 
 def _forget_opened_cache() -> None:
@@ -80,12 +87,9 @@ def _forget_opened_cache() -> None:
 def enable_on_worker(path: str | None) -> str | None:
     """On a worker: the cache at ``path`` (None: the worker's own default) without importing JAX
     until a task needs it."""
-    target = Path(path) if path is not None else compilation_cache_dir()
+    target = _prepare(path)
     if target is None:
         return None
-    target.mkdir(parents=True, exist_ok=True)
-    os.environ["JAX_COMPILATION_CACHE_DIR"] = str(target)
-    os.environ["JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS"] = str(MIN_COMPILE_SECONDS)
     if "jax" in sys.modules:
         return enable_compilation_cache(target)
     return str(target)

@@ -49,3 +49,35 @@ def _private_jax_cache(tmp_path_factory):
     a directory of their own session (and pytest-xdist worker), never the user's cache."""
     os.environ["STEERSTATS_JAX_CACHE"] = str(tmp_path_factory.mktemp("jax_cache"))
     yield
+
+
+@pytest.fixture
+def tiny_sweep_config(tmp_path):
+    """Factory of budget config files for a tiny synthetic sweep of one coarse arm (compiles in seconds)."""
+
+    def make(name: str = "tiny", sizes: tuple[int, ...] = (40, 80), *, epochs: int = 2, n: int = 300) -> Path:
+        path = tmp_path / f"{name}.toml"
+        path.write_text(f"""
+[budget]
+name = "{name}"
+sizes = {list(sizes)}
+seeds = [0]
+n_boot = 20
+[data]
+source = "synthetic"
+n = {n}
+test_fraction = 0.3
+seed = 0
+[data.world]
+dim = 8
+target = "tree"
+[model]
+hidden = [8]
+epochs = {epochs}
+[[arm]]
+name = "coarse"
+kind = "coarse"
+""")
+        return path
+
+    return make

@@ -39,31 +39,10 @@ def test_reward_model_bench_prints_the_profile_and_the_roof(capsys):
 
 
 @pytest.mark.slow
-def test_compile_bench_on_a_small_sweep(tmp_path, capsys):
+def test_compile_bench_on_a_small_sweep(tmp_path, capsys, tiny_sweep_config):
     import json
 
-    config = tmp_path / "small.toml"
-    config.write_text("""
-[budget]
-name = "tiny"
-sizes = [40, 80]
-seeds = [0]
-n_boot = 20
-[data]
-source = "synthetic"
-n = 300
-test_fraction = 0.3
-seed = 0
-[data.world]
-dim = 8
-target = "tree"
-[model]
-hidden = [8]
-epochs = 2
-[[arm]]
-name = "coarse"
-kind = "coarse"
-""")
+    config = tiny_sweep_config()
     assert main(["bench", "compile", "--config", str(config), "--json", str(tmp_path / "c.json")]) == 0
     rows = json.loads((tmp_path / "c.json").read_text())
     assert [r["pass"] for r in rows] == ["per-size", "sweep", "rerun"] and all(r["runs"] == 2 for r in rows)

@@ -71,38 +71,15 @@ def test_dask_workers_share_the_drivers_cache(tmp_path, restore_jax_cache):
     assert list(seen.values()) == [str(tmp_path / "shared")]
 
 
-SWEEP_TOML = """
-[budget]
-name = "cache"
-sizes = [60, 120]
-seeds = [0]
-n_boot = 20
-[data]
-source = "synthetic"
-n = 400
-test_fraction = 0.3
-seed = 0
-[data.world]
-dim = 8
-target = "tree"
-[model]
-hidden = [8]
-epochs = 3
-[[arm]]
-name = "coarse"
-kind = "coarse"
-"""
-
-
 @pytest.mark.slow
-def test_a_sweep_from_cached_programs_equals_a_fresh_one(tmp_path):
+def test_a_sweep_from_cached_programs_equals_a_fresh_one(tmp_path, tiny_sweep_config):
     """Two fresh processes share one cache dir: the second loads the first's programs and gives
     bit-identical records."""
-    (tmp_path / "sweep.toml").write_text(SWEEP_TOML)
+    config = tiny_sweep_config("cache", (60, 120), epochs=3, n=400)
     env = {**os.environ, "STEERSTATS_JAX_CACHE": str(tmp_path / "cache")}
     records = []
     for name in ("first", "second"):
-        subprocess.run([sys.executable, "-m", "steerstats", "budget", "--config", str(tmp_path / "sweep.toml"),
+        subprocess.run([sys.executable, "-m", "steerstats", "budget", "--config", str(config),
                         "--out", str(tmp_path / name), "--quiet"], check=True, env=env, capture_output=True)
         lines = (tmp_path / name / "results.jsonl").read_text().splitlines()
         records.append({r["key"]: {k: v for k, v in r.items() if k != "fit_seconds"} for r in map(json.loads, lines)})
