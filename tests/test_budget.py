@@ -443,6 +443,14 @@ def test_sweep_records_weight_replicates_and_the_table_has_intervals(tiny, tmp_p
     assert cbm and all(len(r["aggregator_weight_replicates"]) == tiny.weight_boot for r in cbm)
     table = weights_table(records, tiny.level)
     assert table["weight_ci_low"].notna().all() and (table["n_boot"] == tiny.weight_boot).all()
+    # the records come back from results.jsonl (keys sorted): each interval is its own attribute's
+    one = tiny.seeds[0]
+    for r in (r for r in cbm if r["seed"] == one):
+        reps = np.array(r["aggregator_weight_replicates"], dtype=float)
+        single = weights_table([r], tiny.level).set_index("attribute")
+        for j, a in enumerate(r["attributes"]):
+            assert single.loc[a, "weight_mean"] == r["aggregator_weights"][a]
+            np.testing.assert_allclose(single.loc[a, "weight_ci_low"], np.nanquantile(reps[:, j], 0.025))
     assert (table["weight_ci_low"] <= table["weight_ci_high"]).all()
     off = parse_config({**_table(), "budget": {**_table()["budget"], "weight_boot": 0}})
     assert off.fingerprint(off.arms[1]) != tiny.fingerprint(tiny.arms[1])  # cbm arm: the replicates are part of a run

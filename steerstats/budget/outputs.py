@@ -99,7 +99,7 @@ def weights_table(records: list[dict[str, Any]], level: float = 0.95) -> pd.Data
     cols = ["arm", "n", "attribute", "weight_mean", "weight_sd", "weight_ci_low", "weight_ci_high", "n_seeds", "n_boot"]
     rows = []
     for (arm, n), runs in _cells([r for r in records if r.get("aggregator_weights")]).items():
-        names = list(runs[0]["aggregator_weights"])
+        names = list(runs[0]["attributes"])  # the order of the replicate columns (the weights are keyed by name)
         w = np.array([[r["aggregator_weights"][a] for a in names] for r in runs])  # (S, M)
         reps = [r.get("aggregator_weight_replicates") for r in runs]
         lo = hi = np.full(len(names), np.nan)

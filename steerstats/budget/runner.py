@@ -240,7 +240,7 @@ def _record(config: BudgetConfig, split: Split, arm: Arm, n: int, seed: int, att
     }
     if weights is not None:
         record["aggregator_weights"] = weights
-    if weight_replicates is not None:  # (B, M): stage 2 refit on cluster resamples of the training groups
+    if weight_replicates is not None:  # (B, M), columns in "attributes" order: stage 2 refit on resampled groups
         record["aggregator_weight_replicates"] = [None if np.isnan(r).any() else np.round(r, 6).tolist()
                                                   for r in weight_replicates]  # null: a one-class resample
     return record
