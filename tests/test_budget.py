@@ -455,3 +455,19 @@ def test_sweep_records_weight_replicates_and_the_table_has_intervals(tiny, tmp_p
     off = parse_config({**_table(), "budget": {**_table()["budget"], "weight_boot": 0}})
     assert off.fingerprint(off.arms[1]) != tiny.fingerprint(tiny.arms[1])  # cbm arm: the replicates are part of a run
     assert off.fingerprint(off.arms[0]) == tiny.fingerprint(tiny.arms[0])  # coarse: unchanged
+
+
+def test_weight_bootstrap_draws_are_shared_across_training_seeds():
+    """On the full training split every seed fits the same rows: the attributes-only arm's
+    replicates are then identical across seeds, so their seed mean keeps one run's spread (averaging
+    independent draws would shrink it by sqrt(seeds))."""
+    from steerstats.budget.runner import fit_one, load_data, make_split
+
+    table = _table()
+    table["arm"] = [{"name": "att", "kind": "attributes", "attributes": "tree"}]
+    table["contrast"] = []
+    config = parse_config(table)
+    split = make_split(load_data(config), config)
+    n = len(split.train)
+    a, b = (fit_one(config, split, config.arms[0], n, s) for s in (0, 1))
+    assert a["aggregator_weight_replicates"] == b["aggregator_weight_replicates"]

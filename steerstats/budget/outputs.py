@@ -94,7 +94,8 @@ def contrast_table(records: list[dict[str, Any]], config: BudgetConfig) -> pd.Da
 def weights_table(records: list[dict[str, Any]], level: float = 0.95) -> pd.DataFrame:
     """Per concept arm, N and attribute: the seed-mean stage-2 weight, its sd over seeds and a
     percentile interval from the runs' cluster-bootstrap replicates over training groups (stage 2
-    refit, stage 1 held fixed), averaged replicate by replicate over seeds; NaN where a run has no
+    refit, stage 1 held fixed; every seed's draws are over the same pool of groups, so runs that share
+    training data share draws), averaged replicate by replicate over seeds; NaN where a run has no
     replicates (the joint CBM, or ``weight_boot = 0``)."""
     cols = ["arm", "n", "attribute", "weight_mean", "weight_sd", "weight_ci_low", "weight_ci_high", "n_seeds", "n_boot"]
     rows = []

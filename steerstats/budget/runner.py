@@ -133,8 +133,8 @@ def attribute_design(values: np.ndarray) -> np.ndarray:
     return np.hstack([np.where(missing, 0.0, values), missing.astype(float)])
 
 
-def _attributes_only(train, test, attrs: tuple[str, ...], weight_boot: int,
-                     seed: int) -> tuple[np.ndarray, np.ndarray, float, np.ndarray | None]:
+def _attributes_only(train, test, attrs: tuple[str, ...], weight_boot: int, seed: int,
+                     levels: np.ndarray) -> tuple[np.ndarray, np.ndarray, float, np.ndarray | None]:
     """Stage 2 alone on the OBSERVED attributes (no inputs, no stage 1): L2 logistic regression of the
     aggregate; how much of the human judgement the attributes carry at all. Returns the test scores,
     the attributes' weights, the fit's seconds and (``weight_boot`` > 0) the weights' cluster-bootstrap
@@ -150,7 +150,7 @@ def _attributes_only(train, test, attrs: tuple[str, ...], weight_boot: int,
     reps = None
     if weight_boot:
         reps = logistic_weight_bootstrap(model, design, train.aggregate, train.group, n_boot=weight_boot,
-                                         seed=seed)[:, : len(attrs)]
+                                         seed=seed, levels=levels)[:, : len(attrs)]
     return model.decision_function(attribute_design(test.columns(attrs))), model.coef_[0][: len(attrs)], seconds, reps
 
 
@@ -161,10 +161,15 @@ def fit_one(
     attrs = attribute_set(arm.attributes, split.train.attribute_names) if arm.kind in ("cbm", "cem", "attributes") else ()
     rows = training_rows(split.train, n, seed)
     train = split.train.take(rows)
+    # the weights' bootstrap draws over the whole training pool's groups with the data seed, so runs
+    # of every training seed share their draws (their replicate-wise mean keeps the shared data's
+    # variability, as the AUC's shared test-group draws do)
+    pool, weight_seed = np.unique(split.train.group), int(config.data.get("seed", 0))
     if arm.kind == "attributes":
         if not attrs:
             raise ConfigError(f"arm {arm.name!r}: kind 'attributes' needs attributes")
-        score, weights, fit_seconds, reps = _attributes_only(train, split.test, attrs, config.weight_boot, int(seed))
+        score, weights, fit_seconds, reps = _attributes_only(train, split.test, attrs, config.weight_boot,
+                                                             weight_seed, pool)
         return _record(config, split, arm, n, seed, attrs, score, best_epoch=-1, fit_seconds=fit_seconds,
                        weights=dict(zip(attrs, map(float, weights), strict=True)), weight_replicates=reps)
     accepted = KINDS[arm.kind]().get_params()
@@ -190,7 +195,7 @@ def fit_one(
     reps = None
     if arm.kind == "cbm" and model.mode != "joint" and config.weight_boot:
         reps = model.aggregator_bootstrap(train.embeddings, train.aggregate, train.columns(attrs), train.group,
-                                          n_boot=config.weight_boot, seed=int(seed))
+                                          n_boot=config.weight_boot, seed=weight_seed, levels=pool)
     record = _record(config, split, arm, n, seed, attrs, score, best_epoch=int(model.best_epoch_),
                      fit_seconds=fit_seconds, weights=weights, weight_replicates=reps)
     if arm.kind in ("cbm", "cem"):

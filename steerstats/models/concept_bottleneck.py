@@ -43,16 +43,21 @@ def logistic_weight_bootstrap(
     *,
     n_boot: int = 200,
     seed: int = 0,
+    levels: np.ndarray | None = None,
 ) -> np.ndarray:
     """(B, p) coefficients of ``estimator`` refit on B cluster-bootstrap resamples of the rows
     (whole ``groups`` drawn with replacement, each drawn row repeated as often as its group is drawn:
     the fit on the resampled data, class balancing included). A replicate that draws one class only
-    is NaN."""
+    is NaN. ``levels``: the groups the draws are made over (default: those of the rows) - fits on
+    subsets of one pool share their draws when given the pool's groups and the same seed."""
     from steerstats.uncertainty.bootstrap import cluster_counts
 
-    design, y = np.asarray(design, float), np.asarray(y)
-    codes = np.unique(np.asarray(groups), return_inverse=True)[1]
-    counts = cluster_counts(int(codes.max()) + 1, n_boot, np.random.default_rng(seed))[:, codes]  # (B, n)
+    design, y, groups = np.asarray(design, float), np.asarray(y), np.asarray(groups)
+    levels = np.unique(groups) if levels is None else np.asarray(levels)
+    codes = np.searchsorted(levels, groups)
+    if np.any(codes >= len(levels)) or np.any(levels[np.minimum(codes, len(levels) - 1)] != groups):
+        raise InputError("a row's group is not among the bootstrap levels")
+    counts = cluster_counts(len(levels), n_boot, np.random.default_rng(seed))[:, codes]  # (B, n)
     out = np.full((counts.shape[0], design.shape[1]), np.nan)
     for b, repeat in enumerate(counts):
         rows = np.repeat(np.arange(len(y)), repeat)
@@ -151,11 +156,13 @@ class ConceptBottleneckRewardModel(RewardModelBase):
         *,
         n_boot: int = 200,
         seed: int = 0,
+        levels: np.ndarray | None = None,
     ) -> np.ndarray:
         """(B, M) stage-2 weights refit on cluster-bootstrap resamples of the rows (X, y, concepts,
         groups), normally the training rows: the sampling variability of g given the fitted stage 1
-        (stage 1 is not refit, so the spread leaves out stage 1's own sampling noise). The joint
-        mode trains g with f; its weights have no stage-2-only bootstrap."""
+        (stage 1 is not refit, so the spread leaves out stage 1's own sampling noise). ``levels``
+        as in :func:`logistic_weight_bootstrap`. The joint mode trains g with f; its weights have
+        no stage-2-only bootstrap."""
         check_is_fitted(self)
         if self.mode == "joint":
             raise ConfigError("the joint mode's aggregator is trained with stage 1: no stage-2 bootstrap")
@@ -173,7 +180,7 @@ class ConceptBottleneckRewardModel(RewardModelBase):
             if np.isnan(design).any():
                 raise InputError("independent mode needs every attribute label",
                                  row=int(np.argwhere(np.isnan(design))[0, 0]) + 1)
-        return logistic_weight_bootstrap(self.stage2_, design, y, groups, n_boot=n_boot, seed=seed)
+        return logistic_weight_bootstrap(self.stage2_, design, y, groups, n_boot=n_boot, seed=seed, levels=levels)
 
     def _concept_logits(self, X: np.ndarray) -> np.ndarray:
         out = apply(self.spec(), self.params_, X)

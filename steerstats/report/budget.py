@@ -133,8 +133,9 @@ def budget_run(
               weights_line(weights),
               f"estimand: the stage-2 weight of the model trained on N examples, given its stage 1; percentile "
               f"{level:.0%} interval of {config.weight_boot} cluster-bootstrap refits of stage 2 over training groups "
-              "(stage 1 held fixed, so stage 1's own sampling noise is not in it), replicate-wise averaged over "
-              "seeds; weight_sd: spread over seeds; the joint CBM trains its aggregator with stage 1 (no interval)",
+              "(stage 1 held fixed, so stage 1's own sampling noise is not in it; the draws are over the training "
+              "pool's groups and shared by every seed), replicate-wise averaged over seeds; weight_sd: spread over "
+              "seeds; the joint CBM trains its aggregator with stage 1 (no interval)",
               method="cluster bootstrap of stage 2 (percentile)", cluster="training groups", level=level),
         Table("interventions", interventions, "Test-time interventions",
               "Held-out AUC after setting k attributes to their labels, by policy: most uncertain first, random, "
