@@ -261,6 +261,17 @@ def _plain(value: Any) -> Any:
     return value
 
 
+def config_source(path: str | Path | None, overrides: Mapping[str, Any] | None = None) -> tuple[dict[str, Any], str]:
+    """(table, where) of a config file or shipped name (``{}`` and ``""`` for None: the built-in
+    config), with ``overrides`` merged in (:func:`merge_tables`) - the input of a ``check_config``."""
+    if path is None:
+        table, where = {}, ""
+    else:
+        resolved = resolve_config(path)
+        table, where = read_toml(resolved), str(resolved)
+    return merge_tables(table, overrides or {}), where
+
+
 def merge_tables(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
     """``base`` with ``override``'s keys set (sub-tables merged key by key; None values skipped):
     how CLI options enter a config before it is validated."""

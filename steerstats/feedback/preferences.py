@@ -292,10 +292,10 @@ def check_config(table: Mapping[str, Any], *, where: str = "") -> PreferencesCon
 def load_config(path: str | None, overrides: Mapping[str, Any] | None = None) -> PreferencesConfig:
     """The effective config of a TOML file or a shipped one by name (``preferences_qa_feedback``);
     the defaults for ``None``; ``overrides`` (None values ignored) merged in before the check."""
-    from steerstats.config import merge_tables, read_toml, resolve_config
+    from steerstats.config import config_source
 
-    table, where = ({}, "") if path is None else (read_toml(resolve_config(path)), str(resolve_config(path)))
-    return check_config(merge_tables(table, overrides or {}), where=where)
+    table, where = config_source(path, overrides)
+    return check_config(table, where=where)
 
 
 @dataclass(frozen=True)

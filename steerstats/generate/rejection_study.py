@@ -25,11 +25,9 @@ from steerstats.config import (
     REQUIRED,
     Field,
     build_config,
+    config_source,
     config_table,
     config_type,
-    merge_tables,
-    read_toml,
-    resolve_config,
     validate,
 )
 from steerstats.errors import ConfigError
@@ -134,8 +132,6 @@ def check_config(table: Mapping[str, Any], *, where: str = "") -> RejectionConfi
     g = cfg["generate"]
     if g["backend"] == "synthetic" and g["n_prompts"] * g["n_per_prompt"] > 20_000_000:
         raise ConfigError(f"{prefix}generate: n_prompts x n_per_prompt must be <= 20,000,000 candidates")
-    if g["backend"] == "synthetic":
-        check_pool_size(cfg, g["n_per_prompt"], where=where)
     for name, spec in cfg["models"].items():
         if spec["kind"] == "cbm" and "attributes" not in spec:
             raise ConfigError(f"{prefix}models.{name}.attributes: a cbm needs attributes")
@@ -145,16 +141,17 @@ def check_config(table: Mapping[str, Any], *, where: str = "") -> RejectionConfi
                 raise ConfigError(f"{prefix}models.{name}.{bad[0]}: only a cbm takes this key")
         if spec["kind"] != "bradley_terry" and "ties" in spec:
             raise ConfigError(f"{prefix}models.{name}.ties: only a bradley_terry model takes this key")
-    return build_config(RejectionConfig, cfg)
+    config = build_config(RejectionConfig, cfg)
+    if config.generate.backend == "synthetic":
+        check_pool_size(config, config.generate.n_per_prompt, where=where)
+    return config
 
 
-def check_pool_size(cfg: Mapping[str, Any] | RejectionConfig, smallest: int, *, where: str = "",
-                    best_of_n: bool = True) -> None:
+def check_pool_size(cfg: RejectionConfig, smallest: int, *, where: str = "", best_of_n: bool = True) -> None:
     """compare.n (and every best_of_n.ns, where best-of-N runs) must not exceed the smallest
-    prompt's candidate count (``cfg``: a validated table or a :data:`RejectionConfig`)."""
+    prompt's candidate count."""
     prefix = f"{where}: " if where else ""
-    table = config_table(cfg) if not isinstance(cfg, Mapping) else cfg
-    checks = [("compare.n", table["compare"]["n"])] + [("best_of_n.ns", max(table["best_of_n"]["ns"]))] * best_of_n
+    checks = [("compare.n", cfg.compare.n)] + [("best_of_n.ns", max(cfg.best_of_n.ns))] * best_of_n
     for name, value in checks:
         if value > smallest:
             raise ConfigError(f"{prefix}{name}: {value} is more than the {smallest} candidates of the smallest prompt")
@@ -164,8 +161,8 @@ def load_config(path: str | Path | None, overrides: Mapping[str, Any] | None = N
     """The effective config of a UTF-8 TOML file, a shipped one by name (``mismatch``), or the
     built-in one for ``None``; ``overrides`` (e.g. CLI options; None values ignored) are merged in
     before the table is checked."""
-    table, where = ({}, "") if path is None else (read_toml(resolve_config(path)), str(resolve_config(path)))
-    return check_config(merge_tables(table, overrides or {}), where=where)
+    table, where = config_source(path, overrides)
+    return check_config(table, where=where)
 
 
 def build_world(cfg: RejectionConfig):

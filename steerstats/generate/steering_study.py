@@ -24,11 +24,9 @@ import pandas as pd
 from steerstats.config import (
     Field,
     build_config,
+    config_source,
     config_table,
     config_type,
-    merge_tables,
-    read_toml,
-    resolve_config,
     validate,
 )
 from steerstats.errors import ConfigError, InputError
@@ -144,8 +142,8 @@ def load_config(path: str | Path | None, overrides: Mapping[str, Any] | None = N
     """The effective config of a UTF-8 TOML file, a shipped one by name (``steer_synthetic``), or
     the built-in one for ``None``; ``overrides`` (e.g. CLI options; None values ignored) are merged
     in before the table is checked."""
-    table, where = ({}, "") if path is None else (read_toml(resolve_config(path)), str(resolve_config(path)))
-    return check_config(merge_tables(table, overrides or {}), where=where)
+    table, where = config_source(path, overrides)
+    return check_config(table, where=where)
 
 
 def build_world(cfg: SteeringConfig) -> SteeringWorld:
