@@ -14,6 +14,7 @@ from steerstats.feedback.study import FeedbackMeta, run_feedback_meta, scorer_fr
 from steerstats.feedback.tables import (
     INPUTS_NOTE,
     attribute_names,
+    feedback_images,
     tifa160_aggregates,
     tifa160_feedback,
 )
@@ -25,6 +26,7 @@ __all__ = [
     "Reliability",
     "RewardComparison",
     "attribute_names",
+    "feedback_images",
     "icc2",
     "model_ranking",
     "run_agreement",

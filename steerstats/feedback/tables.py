@@ -12,6 +12,7 @@ reward model can only learn which prompts and which models tend to please the ra
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 
 from steerstats.data.feedback_io import FeedbackData
 from steerstats.data.tifa160 import CATEGORIES, VQA_MODELS, FeedbackStudy
@@ -25,17 +26,19 @@ def attribute_names() -> tuple[str, ...]:
     return tuple(f"{vqa}_{cat}" for vqa in VQA_MODELS.values() for cat in CATEGORIES)
 
 
-def _images(study: FeedbackStudy):
-    """The scorer frame in image_id order: the row order of the reward-model data."""
+def feedback_images(study: FeedbackStudy) -> pd.DataFrame:
+    """The scorer frame in image_id order: the row order of the reward-model data (computed once,
+    it can be passed to :func:`tifa160_feedback` and :func:`tifa160_aggregates`)."""
     from steerstats.feedback.study import scorer_frame
 
     images, _ = scorer_frame(study)
     return images.sort_values("image_id", kind="stable").reset_index(drop=True)
 
 
-def tifa160_aggregates(study: FeedbackStudy, thresholds) -> dict[float, np.ndarray]:
-    """threshold -> the aggregate 1[5-rater mean >= threshold] per row of :func:`tifa160_feedback`."""
-    mean = _images(study)["human_mean"].to_numpy(float)
+def tifa160_aggregates(study: FeedbackStudy, thresholds, *, images: pd.DataFrame | None = None) -> dict[float, np.ndarray]:
+    """threshold -> the aggregate 1[5-rater mean >= threshold] per row of :func:`tifa160_feedback`
+    (``images``: :func:`feedback_images` of ``study``, if already computed)."""
+    mean = (feedback_images(study) if images is None else images)["human_mean"].to_numpy(float)
     return {float(t): (mean >= t).astype(int) for t in thresholds}
 
 
@@ -46,11 +49,13 @@ def tifa160_feedback(
     embedder: str = "minilm",
     seed: int = 0,
     cache_dir: str | None = None,
+    images: pd.DataFrame | None = None,
 ) -> FeedbackData:
-    """The reward-model data of ``study`` (module docstring), rows in image_id order."""
+    """The reward-model data of ``study`` (module docstring), rows in image_id order (``images``:
+    :func:`feedback_images` of ``study``, if already computed)."""
     from steerstats.features.cache import fit_and_embed
 
-    images = _images(study)
+    images = feedback_images(study) if images is None else images
     attrs = images[[f"dsg_{name}" for name in attribute_names()]].to_numpy(float)
     text = fit_and_embed(embedder, images["prompt"].astype(str).tolist(), seed=seed, cache_dir=cache_dir)
     models = sorted(images["t2i_model"].unique())

@@ -10,6 +10,7 @@ from steerstats.feedback import (
     INPUTS_NOTE,
     FeedbackMeta,
     RewardComparison,
+    feedback_images,
     run_feedback_meta,
     run_reward_comparison,
     tifa160_aggregates,
@@ -214,10 +215,11 @@ def reward_model_artifacts(result: RewardComparison) -> list:
 def reward_model_section(study, context) -> list:
     """Coarse vs concept-bottleneck reward models (MiniLM prompt inputs): learning curve, threshold
     sensitivity, aggregator weights."""
-    data = tifa160_feedback(study, threshold=DEFAULT_THRESHOLD, embedder="minilm", seed=context.seed)
+    images = feedback_images(study)
+    data = tifa160_feedback(study, threshold=DEFAULT_THRESHOLD, embedder="minilm", seed=context.seed, images=images)
     n_boot = min(context.n_boot, 1000)
     if n_boot < context.n_boot:
         context.caps["reward_models.n_boot"] = n_boot
     return reward_model_artifacts(run_reward_comparison(
-        data, thresholds=tifa160_aggregates(study, THRESHOLDS), threshold=DEFAULT_THRESHOLD, n_boot=n_boot,
+        data, thresholds=tifa160_aggregates(study, THRESHOLDS, images=images), threshold=DEFAULT_THRESHOLD, n_boot=n_boot,
         seed=context.seed))
