@@ -95,7 +95,6 @@ def run_reward_comparison(
     full = [r for r in records if r["n"] == n]
     curve = summary_table(records, config)
     contrasts = contrast_table(records, config)
-    alpha = (1 - level) / 2
     table = pd.DataFrame([{"arm": r["arm"], "kind": r["kind"], "n_train": n, "n_test": len(split.test),
                            "n_attributes": r["n_attributes"], "auc": r["auc"], "auc_ci_low": r["ci_low"],
                            "auc_ci_high": r["ci_high"]} for r in full])
@@ -106,18 +105,18 @@ def run_reward_comparison(
         if float(t) not in by_threshold:  # the same grouped split: it depends on the prompts only
             other = make_split(dataclasses.replace(data, aggregate=np.asarray(aggregate, int)), config)
             by_threshold[float(t)] = [fit_one(config, other, arm, n, seed) for arm in config.arms]
-    rows = []
-    for t in sorted(by_threshold):
-        base = by_threshold[t][0]  # the coarse model
-        for r in by_threshold[t]:
-            lo = hi = float("nan")
-            if r is not base:
-                lo, hi = np.nanquantile(np.subtract(r["replicates"], base["replicates"]), [alpha, 1 - alpha])
-            rows.append({"threshold": t, "share_good": share[t], "arm": r["arm"], "auc": r["auc"],
-                         "auc_ci_low": r["ci_low"], "auc_ci_high": r["ci_high"],
-                         "diff_vs_coarse": r["auc"] - base["auc"], "diff_ci_low": lo, "diff_ci_high": hi})
-    sens = pd.DataFrame(rows, columns=["threshold", "share_good", "arm", "auc", "auc_ci_low", "auc_ci_high",
-                                       "diff_vs_coarse", "diff_ci_low", "diff_ci_high"])
+    parts = []
+    for t in sorted(by_threshold):  # the sweep's own summaries, one threshold at a time (a single N)
+        runs = by_threshold[t]
+        part = summary_table(runs, config)[["arm", "auc", "auc_ci_low", "auc_ci_high"]]
+        diffs = contrast_table(runs, config).assign(arm=lambda c: c["contrast"].str.removesuffix(" - coarse"))
+        part = part.merge(diffs[["arm", "diff", "diff_ci_low", "diff_ci_high"]], on="arm", how="left")
+        part["diff"] = part["diff"].fillna(0.0)  # the coarse model itself
+        parts.append(part.assign(threshold=t, share_good=share[t]))
+    sens = (pd.concat(parts, ignore_index=True).rename(columns={"diff": "diff_vs_coarse"})
+            if parts else pd.DataFrame())
+    sens = sens.reindex(columns=["threshold", "share_good", "arm", "auc", "auc_ci_low", "auc_ci_high",
+                                 "diff_vs_coarse", "diff_ci_low", "diff_ci_high"])
     weights = weights_table(full, level)
     return RewardComparison(table=table, contrasts=contrasts, curve=curve, thresholds=sens,
                             weights=weights, n_boot=n_boot, weight_boot=weight_boot, level=level,
