@@ -94,10 +94,9 @@ def _draw_splits(cumulative: np.ndarray, rng: np.random.Generator, n: int) -> np
     return ((u >= cumulative[:, 0]).astype(np.int8) + (u >= cumulative[:, 1]) + (u >= cumulative[:, 2])).astype(np.int8)
 
 
-def _kappa(category: np.ndarray, weight: np.ndarray) -> np.ndarray:
-    """Weighted Cohen's kappa of the split(s) in ``category`` (R, S, items) with item weights
-    ``weight`` (R, items): (R, S)."""
-    cat = category
+def _kappa(cat: np.ndarray, weight: np.ndarray) -> np.ndarray:
+    """Weighted Cohen's kappa of the split(s) whose pair categories are ``cat`` (R, S, items), with
+    item weights ``weight`` (R, items): (R, S)."""
     total = weight.sum(axis=1)[:, None]
 
     def share(mask: np.ndarray) -> np.ndarray:
