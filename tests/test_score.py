@@ -13,10 +13,15 @@ from PIL import Image
 from steerstats.cli import main
 from steerstats.embed.dreamsim import DreamSimEmbedder, check_weights
 from steerstats.embed.score import clipscore, score_pairs, score_table
-from steerstats.embed.testing import tiny_clip_config, tiny_embedder
+from steerstats.embed.testing import random_dreamsim_weights, tiny_clip_config, tiny_embedder
 from steerstats.errors import ConfigError, InputError
 
-pytestmark = pytest.mark.filterwarnings("ignore::steerstats.embed._compat.TorchvisionOpsUnavailableWarning")
+pytestmark = [
+    pytest.mark.filterwarnings("ignore::steerstats.embed._compat.TorchvisionOpsUnavailableWarning"),
+    # raised inside dreamsim / peft on every load, not by steerstats
+    pytest.mark.filterwarnings("ignore:`torch.nn.utils.weight_norm` is deprecated:FutureWarning"),
+    pytest.mark.filterwarnings("ignore:Already found a `peft_config` attribute:UserWarning"),
+]
 
 
 @pytest.fixture(scope="module")
@@ -118,6 +123,64 @@ def test_dreamsim_is_one_minus_the_models_distance(pairs):
             d = float(model(load(row["goal_image"]), load(row["generated_image"])))
         assert res.frame.loc[i, "dreamsim"] == pytest.approx(1 - d, abs=1e-3)  # uint8 vs float resize rounding
     assert np.isnan(res.frame.loc[4, "dreamsim"])
+
+
+@pytest.fixture(scope="module")
+def dreamsim_weights(tmp_path_factory):
+    return random_dreamsim_weights(tmp_path_factory.mktemp("dreamsim"), seed=3)
+
+
+def _dreamsim_direct(root, pretrained=True):
+    """The dreamsim package's own model and preprocessing, built the way its README does."""
+    from dreamsim import dreamsim
+
+    hub_dir = torch.hub.get_dir()
+    try:
+        return dreamsim(pretrained=pretrained, cache_dir=str(root), dreamsim_type="dino_vitb16", device="cpu")
+    finally:
+        torch.hub.set_dir(hub_dir)
+
+
+def test_dreamsim_package_path_equals_the_packages_own_distance(pairs, dreamsim_weights, tmp_path):
+    """The real ``dreamsim`` package on a random-init weights directory (DINO ViT-B/16 + LoRA)."""
+    root, frame = pairs
+    hub_dir = torch.hub.get_dir()
+    embedder = DreamSimEmbedder.from_weights(dreamsim_weights, dreamsim_type="dino_vitb16", device="cpu", batch_size=2)
+    assert torch.hub.get_dir() == hub_dir  # dreamsim's torch.hub.set_dir is undone
+    assert embedder.model_name == "dreamsim-dino_vitb16" and embedder.dim == 768
+    res = score_pairs(frame, metrics=("dreamsim",), dreamsim=embedder, root=root, cache_dir=tmp_path / "cache")
+    model, preprocess = _dreamsim_direct(dreamsim_weights)
+    base, _ = _dreamsim_direct(dreamsim_weights, pretrained=False)  # the backbone without the LoRA adapter
+
+    def load(p):
+        return preprocess(Image.open(root / p).convert("RGB"))
+
+    ours, theirs, unadapted = [], [], []
+    for _, row in frame.iloc[:4].iterrows():
+        a, b = load(row["goal_image"]), load(row["generated_image"])
+        with torch.no_grad():
+            theirs.append(1 - float(model(a, b)))
+            unadapted.append(1 - float(base(a, b)))
+        ours.append(float(res.frame.loc[row.name, "dreamsim"]))
+    tol = 1e-5  # the same PIL bicubic resize: equal pixels, so only batched float rounding differs
+    np.testing.assert_allclose(ours, theirs, atol=tol)
+    assert np.ptp(theirs) > 100 * tol  # the pairs' similarities differ by far more than the tolerance
+    assert np.max(np.abs(np.subtract(theirs, unadapted))) > 30 * tol  # the adapter was loaded and matters
+    assert np.isnan(res.frame.loc[4, "dreamsim"]) and res.frame.loc[4, "score_status"] == "unreadable: generated_image"
+
+
+def test_dreamsim_score_cli_on_a_weights_directory(pairs, dreamsim_weights, tmp_path, capsys):
+    root, frame = pairs
+    out = tmp_path / "scored.csv"
+    code = main(["score", "--in", str(root / "pairs.csv"), "--out", str(out), "--metric", "dreamsim",
+                 "--dreamsim-weights", str(dreamsim_weights), "--dreamsim-type", "dino_vitb16", "--device", "cpu",
+                 "--cache-dir", str(tmp_path / "cache"), "--quiet"])
+    printed = capsys.readouterr()
+    assert code == 0, printed.err
+    assert "Using cached" not in printed.out  # dreamsim's own prints go to stderr
+    scored = pd.read_csv(out)
+    assert scored.columns.tolist() == [*frame.columns, "dreamsim", "score_status"]
+    assert scored["dreamsim"].iloc[:4].between(-1, 1).all() and np.isnan(scored["dreamsim"].iloc[4])
 
 
 def test_dreamsim_weights_missing_is_an_immediate_config_error(tmp_path, pairs, capsys):

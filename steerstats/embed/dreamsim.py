@@ -10,7 +10,9 @@ missing file is an immediate :class:`~steerstats.errors.ConfigError` naming what
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -95,7 +97,13 @@ class DreamSimEmbedder(BatchedEmbedder):
         from dreamsim import dreamsim as build  # ModuleNotFoundError -> the CLI's install hint
 
         torch_device = resolve_device(device)
-        model, _ = build(pretrained=True, device=torch_device.type, cache_dir=str(root), dreamsim_type=dreamsim_type)
+        hub_dir = torch.hub.get_dir()
+        try:  # dreamsim points torch.hub at the weights directory and prints to stdout: keep both local
+            with contextlib.redirect_stdout(sys.stderr):
+                model, _ = build(pretrained=True, device=torch_device.type, cache_dir=str(root),
+                                 dreamsim_type=dreamsim_type)
+        finally:
+            torch.hub.set_dir(hub_dir)
         out = cls(model, identity=weights_identity(root, dreamsim_type), device=torch_device.type,
                   batch_size=batch_size, num_workers=num_workers)
         out.model_name = f"dreamsim-{dreamsim_type}"
