@@ -222,3 +222,46 @@ def test_bootstrap_memory_is_bounded_by_the_chunk():
     tracemalloc.stop()
     assert res.replicates.shape == (20_000, 3)
     assert peak < 100 * 2**20, peak
+
+
+def test_cluster_count_weights_act_as_their_dense_matrix():
+    from steerstats.metrics.weighted import ClusterCountWeights, as_weights
+
+    rng = np.random.default_rng(4)
+    codes = np.array([0, 2, 2, 1, 3, 3, 3, 0, 4])
+    counts = rng.integers(0, 4, (6, 5))
+    w = ClusterCountWeights(counts, codes)
+    dense = counts[:, codes].astype(float)
+    x = rng.normal(size=(9, 3))
+    assert w.shape == dense.shape and len(w) == 6 and np.ndim(w) == 2 and as_weights(w, 9) is w
+    np.testing.assert_array_equal(np.asarray(w), dense)
+    np.testing.assert_allclose(w @ x, dense @ x, rtol=1e-13, atol=1e-14)
+    np.testing.assert_allclose(w @ x[:, 0], dense @ x[:, 0], rtol=1e-13, atol=1e-14)
+    np.testing.assert_array_equal(w.sum(axis=1), dense.sum(axis=1))
+    np.testing.assert_array_equal(w[:, [1, 4]], dense[:, [1, 4]])
+    np.testing.assert_array_equal(w * x[:, 0], dense * x[:, 0])
+    np.testing.assert_array_equal(np.einsum("bn,n->b", w, x[:, 1]), np.einsum("bn,n->b", dense, x[:, 1]))
+    with pytest.raises(ValueError, match="columns for 8 rows"):
+        as_weights(w, 8)
+
+
+def test_one_way_replicates_equal_the_dense_weight_evaluation():
+    """The one-way path hands statistics factored weights (W @ X = counts @ cluster sums): the
+    replicates equal the statistic on the dense (B, n) matrix of the same draws, to rounding."""
+    from steerstats.metrics.weighted import ClusterCountWeights
+    from steerstats.uncertainty.bootstrap import cluster_weights
+
+    frame = small_frame(8)
+    seen = []
+
+    def stat(f, w):  # a mean, a total ratio and a slice: the operations report statistics use
+        seen.append(type(w))
+        y = f["y"].to_numpy()
+        if w is None:
+            return np.array([y.mean(), y[:3].sum() / 3])
+        return np.column_stack([(w @ y) / w.sum(axis=1), (w[:, :3] @ y[:3]) / 3])
+
+    res = cluster_bootstrap(stat, frame, "cl", n_boot=300, seed=2)
+    assert ClusterCountWeights in seen
+    dense = cluster_weights(pd.factorize(frame["cl"], sort=True)[0], 300, np.random.default_rng(2))
+    np.testing.assert_allclose(res.replicates, stat(frame, dense), rtol=1e-12, atol=1e-15)

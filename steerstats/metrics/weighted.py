@@ -21,10 +21,64 @@ import pandas as pd
 Statistic = Callable[[pd.DataFrame, np.ndarray | None], np.ndarray]
 
 
-def as_weights(weights: np.ndarray | None, n: int) -> np.ndarray:
-    """Weights as a 2-D float array (B, n); ``None`` -> ones((1, n))."""
+class ClusterCountWeights:
+    """(B, n) one-way cluster-bootstrap row weights ``counts[:, codes]``, kept factored.
+
+    ``W @ X`` (the product every weighted mean, total and ratio is built from) is evaluated as
+    ``counts @ (cluster sums of X)``: O(n p + B G p) instead of O(B n p), and the B x n matrix is
+    never formed. Everything else (``W * x``, ``W[:, idx]``, ``np.einsum``) sees the dense matrix
+    through ``__array__``, so any weighted statistic accepts it unchanged.
+    """
+
+    ndim = 2
+    dtype = np.dtype(float)
+
+    def __init__(self, counts: np.ndarray, codes: np.ndarray) -> None:
+        self.counts = np.asarray(counts, dtype=float)  # (B, G)
+        self.codes = np.asarray(codes, dtype=np.int64)  # (n,) cluster of each row, 0..G-1
+        self.shape = (self.counts.shape[0], len(self.codes))
+        self._sum_rows = None
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+    def __array__(self, dtype=None, copy=None) -> np.ndarray:
+        dense = np.take(self.counts, self.codes, axis=1)
+        return dense if dtype is None else dense.astype(dtype, copy=False)
+
+    def __getitem__(self, key):
+        return np.asarray(self)[key]
+
+    def cluster_sums(self, x: np.ndarray) -> np.ndarray:
+        """(G, ...) sums of the rows of ``x`` (n, ...) within each cluster."""
+        if self._sum_rows is None:
+            from scipy import sparse
+
+            n, g = self.shape[1], self.counts.shape[1]
+            self._sum_rows = sparse.csr_matrix((np.ones(n), (self.codes, np.arange(n))), shape=(g, n))
+        return np.asarray(self._sum_rows @ x)
+
+    def __matmul__(self, other):
+        x = np.asarray(other, dtype=float)
+        if x.ndim not in (1, 2) or x.shape[0] != self.shape[1]:
+            return np.asarray(self) @ x  # the shape error numpy would give
+        return self.counts @ self.cluster_sums(x)
+
+    def sum(self, axis=None):
+        if axis in (1, -1):
+            return self.counts @ np.bincount(self.codes, minlength=self.counts.shape[1]).astype(float)
+        return np.asarray(self).sum(axis=axis)
+
+
+def as_weights(weights: np.ndarray | ClusterCountWeights | None, n: int) -> np.ndarray:
+    """Weights as a 2-D float array (B, n) (a :class:`ClusterCountWeights` passes through, factored);
+    ``None`` -> ones((1, n))."""
     if weights is None:
         return np.ones((1, n))
+    if isinstance(weights, ClusterCountWeights):
+        if weights.shape[1] != n:
+            raise ValueError(f"weights have {weights.shape[1]} columns for {n} rows")
+        return weights
     w = np.asarray(weights, dtype=float)
     if w.ndim == 1:
         w = w[None, :]

@@ -25,6 +25,7 @@ from scipy.special import ndtr, ndtri
 
 from steerstats.config import check_n_boot
 from steerstats.errors import InputError
+from steerstats.metrics.weighted import ClusterCountWeights
 
 Statistic = Callable[[pd.DataFrame, np.ndarray | None], np.ndarray]
 METHODS = ("percentile", "bca")
@@ -248,7 +249,9 @@ def cluster_bootstrap(
     method: str = "percentile",
 ) -> BootstrapResult:
     """Cluster bootstrap of ``statistic(data, weights)``, all replicates per call (B x n weight
-    matrices, in chunks of at most ``MAX_WEIGHT_CELLS`` entries so memory stays bounded).
+    matrices, in chunks of at most ``MAX_WEIGHT_CELLS`` entries so memory stays bounded). One-way
+    weights (and the jackknife's leave-one-cluster-out weights) come factored as
+    :class:`~steerstats.metrics.weighted.ClusterCountWeights`: ``W @ X`` costs O(B G), not O(B n).
 
     ``cluster`` is one column (one-way) or a list of two (two-way, product weights). ``method``
     picks the interval: "percentile" or "bca" (jackknife over clusters for the acceleration).
@@ -265,10 +268,13 @@ def cluster_bootstrap(
     parts = []
     for start in range(0, n_boot, chunk):
         b = min(chunk, n_boot - start)
-        w = None
-        for rng, g, c in zip(rngs, sizes, codes, strict=True):
-            factor = np.take(_draw_counts(g, b, rng).astype(float), c, axis=1)
-            w = factor if w is None else np.multiply(w, factor, out=w)
+        if len(codes) == 1:  # one-way: W = counts[:, codes] kept factored (W @ X = counts @ cluster sums)
+            w = ClusterCountWeights(_draw_counts(sizes[0], b, rng=rngs[0]), codes[0])
+        else:
+            w = None
+            for rng, g, c in zip(rngs, sizes, codes, strict=True):
+                factor = np.take(_draw_counts(g, b, rng).astype(float), c, axis=1)
+                w = factor if w is None else np.multiply(w, factor, out=w)
         parts.append(np.asarray(statistic(data, w), dtype=float).reshape(b, -1))
     reps = np.concatenate(parts, axis=0)
 
@@ -276,10 +282,11 @@ def cluster_bootstrap(
         out = []
         for c in codes:
             g = int(c.max()) + 1
-            # (chunk, n) leave-one-cluster-out weights
+            # (chunk, n) leave-one-cluster-out weights, factored: (chunk, G) cluster indicators
             out.append(
                 _evaluate_in_chunks(
-                    statistic, data, g, lambda rows, c=c: (c[None, :] != rows[:, None]).astype(float)
+                    statistic, data, g,
+                    lambda rows, c=c, g=g: ClusterCountWeights(np.arange(g)[None, :] != rows[:, None], c),
                 )
             )
         return out

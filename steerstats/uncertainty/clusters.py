@@ -40,6 +40,7 @@ import pandas as pd
 from scipy.stats import norm, t
 
 from steerstats.errors import InputError
+from steerstats.metrics.weighted import ClusterCountWeights
 from steerstats.uncertainty.bootstrap import cluster_factor_codes
 
 Statistic = Callable[[pd.DataFrame, np.ndarray | None], np.ndarray]
@@ -145,18 +146,18 @@ def critical_value(level: float, n_clusters: np.ndarray | int) -> np.ndarray:
 
 def cluster_scores(statistic: Statistic, data: pd.DataFrame, codes: np.ndarray, *, h: float = 1e-4) -> np.ndarray:
     """(G, k) derivative of the statistic in the direction of each cluster's rows (central
-    difference at weights 1 +- h on the cluster's rows; exact up to O(h^2))."""
+    difference at weights 1 +- h on the cluster's rows; exact up to O(h^2)). The perturbed weights
+    go to the statistic factored (:class:`~steerstats.metrics.weighted.ClusterCountWeights`)."""
     g = int(codes.max()) + 1
     scores = []
     block = max(1, (1 << 24) // max(len(data), 1) // 2)
     for start in range(0, g, block):
         stop = min(start + block, g)
         b = stop - start
-        cols = np.flatnonzero((codes >= start) & (codes < stop))
-        w = np.ones((2 * b, len(data)))  # row r: weight 1 + h on cluster start + r; row b + r: 1 - h
-        w[codes[cols] - start, cols] = 1.0 + h
-        w[b + codes[cols] - start, cols] = 1.0 - h
-        vals = np.asarray(statistic(data, w), dtype=float).reshape(2 * b, -1)
+        counts = np.ones((2 * b, g))  # row r: weight 1 + h on cluster start + r; row b + r: 1 - h
+        counts[np.arange(b), np.arange(start, stop)] = 1.0 + h
+        counts[b + np.arange(b), np.arange(start, stop)] = 1.0 - h
+        vals = np.asarray(statistic(data, ClusterCountWeights(counts, codes)), dtype=float).reshape(2 * b, -1)
         scores.append((vals[:b] - vals[b:]) / (2 * h))
     return np.concatenate(scores)
 
