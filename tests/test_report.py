@@ -263,3 +263,53 @@ def test_seed_producibility_file_sets_the_frontier_axis(tmp_path, capsys):
     bad.write_text("condition,producibility\n1,0.2\n1,0.3\n")
     assert main(["report", "--out", str(tmp_path / "o"), "--quiet", "--seed-producibility", str(bad)]) == 2
     assert "row 2, column 'condition'" in capsys.readouterr().err and not (tmp_path / "o").exists()
+
+
+def test_sections_in_worker_processes_give_the_serial_report():
+    """--jobs 2: the same tables (to float rounding: one BLAS thread per process), figures, caps
+    and skipped sections as one process, in registry order; no worker left behind."""
+    import multiprocessing
+
+    from steerstats.report import run_sections
+    from steerstats.report.artifacts import render_figure
+
+    study = load_study("synthetic", seed=0)
+    sections = [*STEERABILITY, Section("llm_goalspace", "steerstats.report.section_goalspace:section", "x", cost=9.0)]
+    serial_context, parallel_context = ReportContext(seed=3, n_boot=40), ReportContext(seed=3, n_boot=40)
+    serial = run_sections(study, serial_context, sections, progress=False)
+    parallel = run_sections(study, parallel_context, sections, progress=False, jobs=2)
+    assert not multiprocessing.active_children()
+    assert list(parallel.tables) == list(serial.tables) and len(serial.tables) > 5
+    for name, table in serial.tables.items():
+        pd.testing.assert_frame_equal(parallel.tables[name].frame, table.frame, check_exact=False, rtol=1e-10, atol=1e-12)
+        assert parallel.tables[name].se_note == table.se_note
+    assert list(parallel.figures) == list(serial.figures)
+    for name, figure in serial.figures.items():
+        assert parallel.figures[name].figure is None and parallel.figures[name].title == figure.title
+        ours, theirs = parallel.figures[name].rendered, render_figure(figure).rendered
+        assert ours["png"].startswith(b"\x89PNG") and ours["pdf"].startswith(b"%PDF")
+        assert abs(len(ours["png"]) - len(theirs["png"])) < 0.05 * len(theirs["png"])
+    assert parallel.skipped == serial.skipped and "llm_goalspace" in parallel.skipped  # no text in the simulation
+    assert parallel_context.caps == serial_context.caps
+
+
+def test_a_worker_sections_error_reaches_the_caller_and_no_output_is_left(tmp_path):
+    import multiprocessing
+
+    from steerstats.errors import InputError
+
+    failing = Section("fails", "report_sections_for_tests:fails_with_input_error", "x", cost=100.0)  # first: a worker's
+    out = tmp_path / "out"
+    with pytest.raises(InputError, match=r"x.csv, row 3, column 'c': bad cell"):
+        build_report(load_study("synthetic", seed=0), out, context=ReportContext(n_boot=20),
+                     sections=[failing, *STEERABILITY[:2]], progress=False, jobs=2)
+    assert not out.exists() and not multiprocessing.active_children()
+
+
+def test_report_cli_jobs(tmp_path, capsys):
+    out = tmp_path / "r"
+    args = ["report", "--dataset", "synthetic", "--n-boot", "30", "--out", str(out), "--quiet"]
+    assert main([*args, "--jobs", "0"]) == 2
+    assert "jobs must be at least 1" in capsys.readouterr().err and not out.exists()
+    assert main([*args, "--jobs", "2"]) == 0
+    assert_run_layout(out, "report")

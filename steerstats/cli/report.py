@@ -21,6 +21,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--seed-producibility", default=None, metavar="FILE",
                         help="csv of condition,producibility (seed conditions 1, 2, 3, default): the seed "
                         "frontier figure's x axis (Vafa et al. Fig. 7)")
+    parser.add_argument("--jobs", type=int, default=1,
+                        help="worker processes for the sections (default: 1, in this process); the "
+                        "tables and figures are the same for any value")
     add_quiet_arg(parser)
     parser.set_defaults(func=run, jax_cache=True)
 
@@ -40,7 +43,8 @@ def run(args: argparse.Namespace) -> int:
     study = load_study(args.dataset, args.data_dir, args.seed, partial=args.partial)
     context = ReportContext(seed=args.seed, n_boot=args.n_boot, bayes=args.bayes, dataset=args.dataset,
                             options=options)
-    result = build_report(study, args.out, context=context, progress=not args.quiet, force=args.force)
+    result = build_report(study, args.out, context=context, progress=not args.quiet, force=args.force,
+                          jobs=args.jobs)
     print(f"wrote {len(result.tables)} tables and {len(result.figures)} figures to {args.out} "
           f"in {result.seconds['total']:.1f} s")
     return 0

@@ -8,6 +8,7 @@ like the paper's tables). A figure is written as ``NAME.png`` and ``NAME.pdf``.
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import math
 from dataclasses import dataclass, field
@@ -45,12 +46,14 @@ class Table:
 
 @dataclass(frozen=True)
 class Figure:
-    """A matplotlib figure with a caption."""
+    """A matplotlib figure with a caption; ``rendered`` holds its file bytes by extension once
+    :func:`render_figure` has drawn it (then ``figure`` is None)."""
 
     name: str
     figure: Any  # matplotlib.figure.Figure
     title: str
     caption: str
+    rendered: dict[str, bytes] | None = None
 
 
 @dataclass(frozen=True)
@@ -174,16 +177,29 @@ def write_table(table: Table, directory: Path) -> list[Path]:
     ]
 
 
-def write_figure(figure: Figure, directory: Path) -> list[Path]:
-    """Write NAME.png and NAME.pdf under ``directory`` and close the matplotlib figure."""
+#: the files of a figure, in order
+FIGURE_FORMATS = ("png", "pdf")
+
+
+def render_figure(figure: Figure) -> Figure:
+    """The figure drawn to NAME.png / NAME.pdf bytes (150 dpi, tight box) and its matplotlib
+    figure closed: a picklable artifact (e.g. to return from a worker process)."""
     import matplotlib.pyplot as plt
 
-    paths = []
-    for ext in ("png", "pdf"):
+    if figure.rendered is not None:
+        return figure
+    rendered = {}
+    for ext in FIGURE_FORMATS:
         buf = io.BytesIO()
         # a fixed creation date keeps the pdf bytes reproducible
         meta = {"CreationDate": None} if ext == "pdf" else {"Software": None}
         figure.figure.savefig(buf, format=ext, dpi=150, bbox_inches="tight", metadata=meta)
-        paths.append(atomic_write_bytes(Path(directory) / f"{figure.name}.{ext}", buf.getvalue()))
+        rendered[ext] = buf.getvalue()
     plt.close(figure.figure)
-    return paths
+    return dataclasses.replace(figure, figure=None, rendered=rendered)
+
+
+def write_figure(figure: Figure, directory: Path) -> list[Path]:
+    """Write NAME.png and NAME.pdf under ``directory`` (rendering the figure first if needed)."""
+    rendered = render_figure(figure).rendered
+    return [atomic_write_bytes(Path(directory) / f"{figure.name}.{ext}", rendered[ext]) for ext in FIGURE_FORMATS]

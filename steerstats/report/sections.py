@@ -54,6 +54,9 @@ class Section:
     name: str
     target: str
     title: str
+    #: rough running time (seconds, the vafa2025 release on 2 cores): with several worker
+    #: processes the costliest sections are queued first
+    cost: float = 0.1
 
     def load(self) -> SectionFn:
         module, _, attr = self.target.partition(":")
@@ -61,17 +64,17 @@ class Section:
 
 
 SECTIONS: list[Section] = [
-    Section("similarity", "steerstats.report.steerability:similarity_section", "Similarity to the goal"),
-    Section("satisfaction", "steerstats.report.steerability:satisfaction_section", "Satisfaction ratings"),
-    Section("judgements", "steerstats.report.steerability:judgements_section", "Improvement and prompt-output misalignment"),
-    Section("rankings", "steerstats.report.steerability:rankings_section", "Model rankings across metrics"),
-    Section("agreement", "steerstats.report.steerability:agreement_section", "Inter-rater agreement"),
-    Section("blind_steering", "steerstats.report.steerability:blind_steering_section", "Blind steering by an LLM"),
-    Section("seeds", "steerstats.report.steerability:seeds_section", "Seed constraint and seed choice"),
-    Section("llm", "steerstats.report.steerability:llm_section", "Steering LLMs"),
+    Section("similarity", "steerstats.report.steerability:similarity_section", "Similarity to the goal", cost=1.2),
+    Section("satisfaction", "steerstats.report.steerability:satisfaction_section", "Satisfaction ratings", cost=0.4),
+    Section("judgements", "steerstats.report.steerability:judgements_section", "Improvement and prompt-output misalignment", cost=1.5),
+    Section("rankings", "steerstats.report.steerability:rankings_section", "Model rankings across metrics", cost=0.3),
+    Section("agreement", "steerstats.report.steerability:agreement_section", "Inter-rater agreement", cost=0.7),
+    Section("blind_steering", "steerstats.report.steerability:blind_steering_section", "Blind steering by an LLM", cost=0.2),
+    Section("seeds", "steerstats.report.steerability:seeds_section", "Seed constraint and seed choice", cost=0.4),
+    Section("llm", "steerstats.report.steerability:llm_section", "Steering LLMs", cost=0.1),
     Section("image_steering", "steerstats.report.steerability:image_steering_section", "Image-steering traces"),
-    Section("goalspace_llm", "steerstats.report.section_goalspace:section", "LLM steering in goal space"),
-    Section("predictors_decomposition", "steerstats.report.section_decomposition:section", "Steerability predictors and the producibility/steering decomposition"),
+    Section("goalspace_llm", "steerstats.report.section_goalspace:section", "LLM steering in goal space", cost=2.3),
+    Section("predictors_decomposition", "steerstats.report.section_decomposition:section", "Steerability predictors and the producibility/steering decomposition", cost=2.7),
     Section("bayes", "steerstats.report.section_bayes:section", "SEM, cluster-bootstrap and Bayesian intervals"),
 ]
 #: the sections of a fine-grained feedback study (steerstats.data.tifa160.FeedbackStudy)
