@@ -48,3 +48,9 @@ def test_compile_bench_on_a_small_sweep(tmp_path, capsys, tiny_sweep_config):
     assert [r["pass"] for r in rows] == ["per-size", "sweep", "rerun"] and all(r["runs"] == 2 for r in rows)
     assert all(0 < r["compile_s"] < r["wall_s"] for r in rows)
     assert "compile share" in capsys.readouterr().out
+
+
+def test_report_bench_times_one_and_two_processes(capsys):
+    assert main(["bench", "report", "--dataset", "synthetic", "--n-boot", "20", "--jobs", "2"]) == 0
+    out = capsys.readouterr().out
+    assert "jobs 1: load" in out and "jobs 2: load" in out and "x the wall time" in out

@@ -65,6 +65,14 @@ def _compile_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", default=None, help="also write the numbers to this JSON file")
 
 
+def _report_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--dataset", default="vafa2025", help="study to report on (default: vafa2025)")
+    parser.add_argument("--data-dir", default=None, help="its data directory (default: ../shared/data/vafa2025 if there, else the dataset lookup)")
+    parser.add_argument("--n-boot", type=int, default=2000, help="bootstrap replicates (default: 2000, the report's)")
+    parser.add_argument("--jobs", type=int, default=2, help="processes of the second run (default: 2)")
+    parser.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+
+
 #: name -> (module with run(args), summary, options)
 BENCHMARKS: dict[str, tuple[str, str, Callable[[argparse.ArgumentParser], None]]] = {
     "bootstrap": (
@@ -86,6 +94,11 @@ BENCHMARKS: dict[str, tuple[str, str, Callable[[argparse.ArgumentParser], None]]
         "steerstats.budget.compile_benchmark",
         "a budget sweep's compile share: one program per size vs one per sweep vs a rerun from the persistent cache",
         _compile_options,
+    ),
+    "report": (
+        "steerstats.report.benchmark",
+        "the steerability report in one process vs --jobs processes (load, sections, write)",
+        _report_options,
     ),
     "sweep": (
         "steerstats.budget.benchmark",
