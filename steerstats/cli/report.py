@@ -22,8 +22,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="csv of condition,producibility (seed conditions 1, 2, 3, default): the seed "
                         "frontier figure's x axis (Vafa et al. Fig. 7)")
     parser.add_argument("--jobs", type=int, default=1,
-                        help="worker processes for the sections (default: 1, in this process); the "
-                        "tables and figures are the same for any value")
+                        help="processes for the sections (default: 1, this one); any value gives the "
+                        "same tables and figures up to float rounding (one BLAS thread per process)")
     add_quiet_arg(parser)
     parser.set_defaults(func=run, jax_cache=True)
 
