@@ -14,7 +14,7 @@ from collections.abc import Callable
 
 
 def _bootstrap_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--data-dir", default=None, help="vafa2025 data directory (default: ../shared/data/vafa2025 or the simulator)")
+    parser.add_argument("--data-dir", default=None, help="vafa2025 data directory (default: ../shared/data/vafa2025 if there, else the dataset lookup)")
     parser.add_argument("--n-boot", type=int, default=10_000, help="vectorised replicates (default: 10000)")
     parser.add_argument("--n-loop", type=int, default=200, help="pandas-loop replicates (default: 200)")
     parser.add_argument("--cluster", default="goal_image", help="cluster column (default: goal_image)")

@@ -59,3 +59,16 @@ def resolve_data_dir(name: str = "vafa2025", data_dir: str | Path | None = None)
         f"Download it with: steerstats data fetch {card.name} (writes to {cache}) "
         f"or pass --data-dir DIR"
     )
+
+
+#: where a checkout's CI finds the releases (the project's ``../shared/data``), relative to the working directory
+CHECKOUT_DATA = Path("../shared/data")
+
+
+def benchmark_data_dir(name: str, data_dir: str | Path | None = None) -> str | Path | None:
+    """``data_dir``, else ``../shared/data/NAME`` when it is there (the benchmarks' default), else
+    None (then :func:`resolve_data_dir`'s lookup applies)."""
+    if data_dir is not None:
+        return data_dir
+    beside = CHECKOUT_DATA / name
+    return str(beside) if beside.is_dir() else None

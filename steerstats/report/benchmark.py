@@ -29,14 +29,10 @@ def time_report(dataset: str, data_dir: str | None, *, jobs: int, n_boot: int, s
     return {"load": t1 - t0, "sections": sections, "write": t2 - t1 - sections, "total": t2 - t0}
 
 
-#: where the release sits beside a checkout (CI's layout), used when no --data-dir is given
-SHARED_RELEASE = Path("../shared/data/vafa2025")
-
-
 def run(args: argparse.Namespace) -> int:
-    data_dir = args.data_dir
-    if data_dir is None and args.dataset == "vafa2025" and SHARED_RELEASE.is_dir():
-        data_dir = str(SHARED_RELEASE)
+    from steerstats.data.location import benchmark_data_dir
+
+    data_dir = benchmark_data_dir(args.dataset, args.data_dir)
     runs = {jobs: time_report(args.dataset, data_dir, jobs=jobs, n_boot=args.n_boot, seed=args.seed)
             for jobs in (1, args.jobs)}
     print(f"steerstats report --dataset {args.dataset} (B = {args.n_boot}), in-process seconds")

@@ -161,8 +161,9 @@ def bench_bootstrap(
 
 def run(args) -> int:
     from steerstats.data import load_study
+    from steerstats.data.location import benchmark_data_dir
 
-    frame = load_study("vafa2025", args.data_dir).require("steering")
+    frame = load_study("vafa2025", benchmark_data_dir("vafa2025", args.data_dir)).require("steering")
     sizes = tuple(tuple(int(v) for v in part.lower().split("x")) for part in args.memory_sizes.split(",")
                   if part.strip() and part.strip() != "none")
     res = bench_bootstrap(
