@@ -306,12 +306,12 @@ def test_debiased_terms_add_up_and_reduce_to_ipw_without_a_predictor(study):
 
 def test_riesz_weights_recover_the_density_ratio_of_shifted_goals():
     from steerstats.data.simulate.decomposition import difficulty_direction
-    from steerstats.decompose.estimate import riesz_weights
+    from steerstats.decompose.density_ratio import fit_density_ratios
 
     params = DecompositionSimParams(users_per_model=150, goal_shift=(0.0, 0.8, -0.5, 0.3))
     s = simulate_decomposition_study(params, seed=5)
     data = _data(s)
-    w = riesz_weights(data)
+    w = fit_density_ratios(data).weights
     x = s.truth.goal_embeddings.set_index("goal_image").loc[s.steering["goal_image"]].to_numpy()
     d = x @ difficulty_direction(params.n_features)
     ref = data.codes == data.reference
@@ -325,12 +325,12 @@ def test_riesz_weights_recover_the_density_ratio_of_shifted_goals():
 
 
 def test_influence_is_the_derivative_of_the_debiased_terms_in_each_row_weight(study):
-    from steerstats.decompose.estimate import riesz_weights
+    from steerstats.decompose.density_ratio import fit_density_ratios
     from steerstats.decompose.terms import debiased_influence, debiased_terms
 
     data = _data(study)
     mu, _ = crossfit_mu(data)
-    riesz = riesz_weights(data)
+    riesz = fit_density_ratios(data).weights
     influence = debiased_influence(data.y, data.codes, mu, data.reference, riesz)
     h = 1e-6
     rows = np.random.default_rng(0).choice(len(data.y), 12, replace=False)
@@ -344,18 +344,50 @@ def test_influence_is_the_derivative_of_the_debiased_terms_in_each_row_weight(st
     np.testing.assert_allclose(influence[:, 1] + influence[:, 2], influence[:, 0], atol=1e-14)
 
 
+def test_influence_with_the_ratio_term_is_the_derivative_through_the_refitted_ratios():
+    """The density ratios refitted at each perturbed row weight (mu fixed): the full influence
+    (fixed-nuisance part + density_ratio_influence) is that derivative, the fixed part alone is not."""
+    from steerstats.data.simulate.decomposition import nonadditive_params
+    from steerstats.decompose.density_ratio import density_ratio_influence, fit_density_ratios
+    from steerstats.decompose.terms import debiased_influence, debiased_terms
+
+    study = simulate_decomposition_study(nonadditive_params(), seed=[0, 3])
+    data = _data(study)
+    mu, _ = crossfit_mu(data)
+    ratios = fit_density_ratios(data)
+    fixed = debiased_influence(data.y, data.codes, mu, data.reference, ratios.weights)
+    full = debiased_influence(data.y, data.codes, mu, data.reference, ratios.weights,
+                              density_ratio_influence(data, mu, ratios))
+    np.testing.assert_allclose(full[:, 1] + full[:, 2], full[:, 0], atol=1e-14)
+    others = [m for m in range(len(data.models)) if m != data.reference]
+    h = 1e-4
+    gaps = []
+    for i in np.random.default_rng(0).choice(len(data.y), 6, replace=False):
+        terms = []
+        for step in (h, -h):
+            omega = np.ones(len(data.y))
+            omega[i] += step
+            terms.append(debiased_terms(data.y, data.codes, mu, data.reference,
+                                        fit_density_ratios(data, omega).weights, omega))
+        derivative = ((terms[0] - terms[1]) / (2 * h))[:3][:, others]
+        scale = np.abs(derivative).max()
+        np.testing.assert_allclose(full[i, :3][:, others], derivative, atol=1e-4 * scale)
+        gaps.append(np.abs(fixed[i, :3][:, others] - derivative).max() / scale)
+    assert max(gaps) > 0.1  # the ratio's estimation moves the terms: the fixed-nuisance influence misses it
+
+
 def test_cluster_variance_of_the_observed_difference_matches_statsmodels(study):
     """Nested clusters (users within models): the CR1 variance of a difference of two model means
     is the sum of each model's intercept-only cluster-robust variance (statsmodels, CR1)."""
     import statsmodels.api as sm
 
-    from steerstats.decompose.estimate import riesz_weights
+    from steerstats.decompose.density_ratio import fit_density_ratios
     from steerstats.decompose.influence import cluster_variance
     from steerstats.decompose.terms import debiased_influence
 
     data = _data(study)
     mu, _ = crossfit_mu(data)
-    var, df = cluster_variance(debiased_influence(data.y, data.codes, mu, data.reference, riesz_weights(data)), data)
+    var, df = cluster_variance(debiased_influence(data.y, data.codes, mu, data.reference, fit_density_ratios(data).weights), data)
 
     def sm_var(rows):
         fit = sm.OLS(data.y[rows], np.ones((rows.sum(), 1))).fit(cov_type="cluster", cov_kwds={"groups": data.cluster[rows]})
@@ -368,6 +400,17 @@ def test_cluster_variance_of_the_observed_difference_matches_statsmodels(study):
         assert var[0, k] == pytest.approx(sm_var(data.codes == k) + sm_var(ref), rel=1e-10)
         assert 9 <= df[0, k] <= 18  # Satterthwaite: between one model's G - 1 and the sum of both
     assert np.all(var[:, data.reference] == 0)
+
+
+def test_split_average_variance_subtracts_the_split_noise_the_average_removed():
+    """V(mean of S splits) = mean_s V_s - (S - 1)/S var_s(theta_s), never below mean_s V_s / S
+    (the variance of an average of S positively correlated estimates); one split keeps its V."""
+    from steerstats.decompose.influence import split_average_variance
+
+    variances = np.array([[4.0, 1.0], [6.0, 1.0], [5.0, 1.0]])
+    draws = np.array([[0.0, -2.0], [1.0, 0.0], [2.0, 2.0]])  # var_s = 1 and 4
+    np.testing.assert_allclose(split_average_variance(variances, draws), [5.0 - 2 / 3 * 1.0, 1.0 / 3])
+    np.testing.assert_array_equal(split_average_variance(variances[:1], draws[:1]), variances[0])
 
 
 def test_influence_interval_is_deterministic_and_refuses_the_additive_estimator(study):

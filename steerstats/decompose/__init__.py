@@ -9,6 +9,11 @@ from steerstats.decompose.bayes import (
     posterior_terms,
 )
 from steerstats.decompose.bootstrap import TermsInterval, bootstrap_terms, replicate_weights
+from steerstats.decompose.density_ratio import (
+    DensityRatios,
+    density_ratio_influence,
+    fit_density_ratios,
+)
 from steerstats.decompose.diagnostics import predictor_diagnostics
 from steerstats.decompose.estimate import (
     ESTIMATORS,
@@ -19,7 +24,13 @@ from steerstats.decompose.estimate import (
     prepare_decomposition,
     terms_frame,
 )
-from steerstats.decompose.influence import INTERVALS, N_SPLITS, influence_terms, terms_interval
+from steerstats.decompose.influence import (
+    INTERVALS,
+    N_SPLITS,
+    influence_terms,
+    split_average_variance,
+    terms_interval,
+)
 from steerstats.decompose.seeds import SEED_MODEL, seed_tradeoff
 from steerstats.decompose.study import DecompositionStudy, load_analysis_study, run_decomposition
 from steerstats.decompose.terms import TERMS, decomposition_terms
@@ -33,12 +44,15 @@ __all__ = [
     "TERMS",
     "DecompositionData",
     "DecompositionStudy",
+    "DensityRatios",
     "TermsInterval",
     "bayesian_bootstrap_weights",
     "bootstrap_terms",
     "crossfit_mu",
     "decomposition_terms",
+    "density_ratio_influence",
     "estimate_terms",
+    "fit_density_ratios",
     "fourier_features",
     "influence_terms",
     "linear_decomposition_model",
@@ -50,6 +64,7 @@ __all__ = [
     "replicate_weights",
     "run_decomposition",
     "seed_tradeoff",
+    "split_average_variance",
     "summarize_validation",
     "terms_frame",
     "terms_interval",

@@ -12,7 +12,7 @@ Two estimators of mu_i(x), the expected similarity of model i on a goal with fea
    delta_i are model-specific slopes on l(x), so goal features may act differently per model.
 2. Debiased terms (:func:`~steerstats.decompose.terms.debiased_terms`): the counterfactual mean
    E_{p_i}[mu_1(X)] gets the correction mean_1(w_i (y - mu_1)) with w_i = p_i / p_1 estimated by
-   a cross-fitted logistic regression (:func:`riesz_weights`); the estimator is then
+   a cross-fitted logistic regression (:mod:`~steerstats.decompose.density_ratio`); the estimator is then
    Neyman-orthogonal (Chernozhukov et al. 2018), so the ridge's shrinkage does not bias the terms.
 
 ``additive``: mu_i(x) = a_i + x' beta, one slope for every model, plug-in terms (the estimator of
@@ -35,6 +35,7 @@ import numpy as np
 import pandas as pd
 
 from steerstats.data.embedding_table import KeyedEmbeddings
+from steerstats.decompose.density_ratio import fit_density_ratios
 from steerstats.decompose.terms import TERMS, debiased_terms, decomposition_terms
 from steerstats.errors import ConfigError, InputError
 from steerstats.features import EmbeddingCache, FeatureBuilder, TextEmbedder
@@ -210,45 +211,6 @@ def _crossfit_mu(
     return mu, chosen
 
 
-def riesz_weights(data: DecompositionData, weights: np.ndarray | None = None, *, clip: float = 20.0) -> np.ndarray:
-    """(n, K) density ratios p_k(x) / p_ref(x) on the reference model's rows (0 elsewhere),
-    cross-fitted by goal fold: a logistic regression (L2, C = 1) of "row of model k vs row of the
-    reference" on the goal features, odds times n_ref / n_k, clipped at ``clip`` and normalised to
-    mean 1 over the reference rows. These are the Riesz representers of E_{p_k}[mu_ref(X)]."""
-    from sklearn.linear_model import LogisticRegression
-
-    n, k = len(data.y), len(data.models)
-    w = np.ones(n) if weights is None else np.asarray(weights, dtype=float)
-    x = data.features
-    out = np.zeros((n, k))
-    ref = data.codes == data.reference
-    if x.shape[1] == 0:
-        out[ref] = 1.0
-        return out
-    for m in range(k):
-        if m == data.reference:
-            out[ref, m] = 1.0
-            continue
-        pair = (data.codes == m) | ref
-        for f in range(data.n_folds):
-            train = pair & (data.fold != f) & (w > 0)
-            target = ref & (data.fold == f)
-            if not target.any():
-                continue
-            label = data.codes[train] == m
-            if label.all() or not label.any():
-                out[target, m] = 1.0
-                continue
-            clf = LogisticRegression(C=1.0, max_iter=500)
-            clf.fit(x[train], label, sample_weight=w[train])
-            prior = w[train][~label].sum() / w[train][label].sum()
-            logit = clf.decision_function(x[target])
-            out[target, m] = np.minimum(np.exp(np.clip(logit, -30, 30)) * prior, clip)
-        mean = (w[ref] * out[ref, m]).sum() / w[ref].sum()
-        out[ref, m] /= mean if mean > 0 else 1.0
-    return out
-
-
 def estimate_terms(data: DecompositionData, weights: np.ndarray | None = None) -> np.ndarray:
     """(4, K) terms (see :data:`~steerstats.decompose.terms.TERMS`) with cross-fitted mu; the
     interacted estimator adds the debiasing correction of the counterfactual mean (doubly robust,
@@ -256,7 +218,7 @@ def estimate_terms(data: DecompositionData, weights: np.ndarray | None = None) -
     mu, _ = crossfit_mu(data, weights)
     if data.estimator == "additive":
         return decomposition_terms(data.y, data.codes, mu, data.reference, weights)
-    return debiased_terms(data.y, data.codes, mu, data.reference, riesz_weights(data, weights), weights)
+    return debiased_terms(data.y, data.codes, mu, data.reference, fit_density_ratios(data, weights).weights, weights)
 
 
 def terms_frame(data: DecompositionData, terms: np.ndarray) -> pd.DataFrame:

@@ -3,24 +3,36 @@ function, averaged over repeated cross-fitting splits (Chernozhukov et al. 2018,
 
 For each of S fold assignments s (goal folds drawn with seed [seed, s]; s = 0 is the data's own):
 fit mu and the density ratios, compute the debiased terms theta_s and every row's influence
-(:func:`~steerstats.decompose.terms.debiased_influence`), sum it within clusters (steering users)
-and form the CR1 variance. When clusters are nested in models (the release: each user steers with
-one model) the variance of a comparison k vs ref is the sum of two independent parts,
+(:func:`~steerstats.decompose.terms.debiased_influence` with mu held fixed, which the estimator is
+orthogonal to, plus the estimation of the density ratios,
+:func:`~steerstats.decompose.density_ratio.density_ratio_influence`), sum it within clusters
+(steering users) and form the CR1 variance. When clusters are nested in models (the release: each
+user steers with one model) the variance of a comparison k vs ref is the sum of two independent
+parts,
 
     V_s = G_k/(G_k - 1) sum_{c in k} psi_c^2 + G_ref/(G_ref - 1) sum_{c in ref} psi_c^2,
 
 with Welch-Satterthwaite degrees of freedom from (G_k - 1, G_ref - 1); otherwise one CR1 sum over
-the clusters touching either model, df = G - 1. The estimate is mean_s theta_s, its variance
-mean_s V_s + var_s(theta_s) / S (the split noise left in the average), and the interval
-estimate +- t_df(1 - alpha/2) SE.
+the clusters touching either model, df = G - 1. V_s estimates the variance of one split's estimate,
+split noise included: theta_s = theta* + e_s with var(e_s) = tau^2, so the average of S splits has
+variance var(theta_s) - (1 - 1/S) tau^2. The estimate is mean_s theta_s, its variance
+(:func:`split_average_variance`)
 
-Measured (the estimates and intervals of ``steerstats decompose --validate``, 28 users a model,
-R = 1000 simulated studies per scenario): the steering term covers 0.954-0.966 in all three
-scenarios; the producible term 0.931-0.956 (additive), 0.951-0.979 (nonadditive) and 0.963-0.988
-(nonadditive_sine). Its SE / SD is model-specific (0.88-1.19): one split's variance under-states
-that split's own SD for some models (0.78-0.88: the ridge's dependence on the outcomes is not in
-the fixed-nuisance influence function), while averaging 5 splits removes split noise that the
-variance keeps. The refit bootstrap (:mod:`.bootstrap`) covers 0.97-0.99 at ~40x the cost.
+    mean_s V_s - (S - 1)/S var_s(theta_s),   floored at mean_s V_s / S,
+
+and the interval estimate +- t_df(1 - alpha/2) SE, df = mean_s df_s. The floor is the variance of
+an average of S positively correlated estimates; with S = 5 the subtracted term is noisy enough to
+halve a SE on the release (its 5-95% range over split draws was 0.008-0.019 for one model), hence 20 splits by default.
+
+Measured (``steerstats decompose --validate --estimator interacted``, 28 users a model, 20 splits):
+over R = 1000 studies the intervals of both terms cover 0.962-0.978 (nonadditive) and 0.961-0.979
+(nonadditive_sine), over R = 400 0.968-0.983 (additive): SE / SD 1.05-1.18 for every model (the
+fixed-nuisance variance of earlier releases gave 0.88-1.19 by model). One split's SE is 0.99-1.08
+of that split's SD on the non-additive scenarios (1.06-1.14 on the additive one, R = 400). With 64 goal features (``nonadditive_highdim``, the release's dimension, R = 200)
+the estimates are biased, up to 1.1 SD (coverage 0.725-0.955): the density ratio is not learned
+from 56 goals a model well enough to remove mu's shrinkage bias (with the true ratio the bias
+vanishes), which no variance repairs.
+The refit bootstrap (:mod:`.bootstrap`) covered 0.97-0.99 with B = 200 refits (10x the 20 splits' fits).
 """
 
 from __future__ import annotations
@@ -31,13 +43,14 @@ import numpy as np
 from scipy.stats import t as t_dist
 
 from steerstats.decompose.bootstrap import TermsInterval
-from steerstats.decompose.estimate import DecompositionData, crossfit_mu, riesz_weights
+from steerstats.decompose.density_ratio import density_ratio_influence, fit_density_ratios
+from steerstats.decompose.estimate import DecompositionData, crossfit_mu
 from steerstats.decompose.terms import debiased_influence, debiased_terms
 from steerstats.errors import ConfigError
 from steerstats.predictors.split import goal_fold_ids
 
 #: cross-fitting splits averaged by default
-N_SPLITS = 5
+N_SPLITS = 20
 
 
 def cluster_variance(influence: np.ndarray, data: DecompositionData) -> tuple[np.ndarray, np.ndarray]:
@@ -72,6 +85,16 @@ def cluster_variance(influence: np.ndarray, data: DecompositionData) -> tuple[np
     return var, df
 
 
+def split_average_variance(variances: np.ndarray, draws: np.ndarray) -> np.ndarray:
+    """Variance of the average of S split estimates theta_s from their variances V_s (S, ...):
+    mean_s V_s - (S - 1)/S var_s(theta_s), floored at mean_s V_s / S (module docstring)."""
+    s = len(draws)
+    mean_v = variances.mean(axis=0)
+    if s == 1:
+        return mean_v
+    return np.maximum(mean_v - (s - 1) / s * draws.var(axis=0, ddof=1), mean_v / s)
+
+
 def influence_terms(
     data: DecompositionData,
     *,
@@ -94,20 +117,21 @@ def influence_terms(
         split = data if s == 0 else dataclasses.replace(
             data, fold=goal_fold_ids(data.goal, data.n_folds, seed=int(np.random.SeedSequence([seed, s]).generate_state(1)[0])))
         mu, _ = crossfit_mu(split)
-        riesz = riesz_weights(split)
-        estimates.append(debiased_terms(split.y, split.codes, mu, split.reference, riesz))
-        v, df = cluster_variance(debiased_influence(split.y, split.codes, mu, split.reference, riesz), split)
+        ratios = fit_density_ratios(split)
+        estimates.append(debiased_terms(split.y, split.codes, mu, split.reference, ratios.weights))
+        influence = debiased_influence(split.y, split.codes, mu, split.reference, ratios.weights,
+                                       density_ratio_influence(split, mu, ratios))
+        v, df = cluster_variance(influence, split)
         variances.append(v)
         dofs.append(df)
     draws = np.stack(estimates)
     estimate = draws.mean(axis=0)
-    spread = draws.var(axis=0, ddof=1) / n_splits if n_splits > 1 else 0.0
-    se = np.sqrt(np.mean(variances, axis=0) + spread)
+    se = np.sqrt(split_average_variance(np.stack(variances), draws))
     df = np.mean(dofs, axis=0)
     half = t_dist.ppf(0.5 + level / 2.0, df) * se
     return TermsInterval(
         estimate=estimate, ci_low=estimate - half, ci_high=estimate + half, se=se, draws=draws, level=level,
-        method=f"cluster-robust influence function (CR1 over users, t with Satterthwaite df), {n_splits} cross-fitting splits",
+        method=f"cluster-robust influence function, {n_splits} cross-fitting splits (CR1 over users, t with Satterthwaite df)",
         df=df,
     )
 

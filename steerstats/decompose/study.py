@@ -107,7 +107,7 @@ def run_decomposition(
     prompt_source: str | None = None,
     n_boot: int = 200,
     interval: str | None = None,
-    n_splits: int = 5,
+    n_splits: int | None = None,
     bayes: bool = False,
     nuts: dict | None = None,
     seed: int = 0,
@@ -122,7 +122,7 @@ def run_decomposition(
     check_n_boot(n_boot)
     from steerstats.decompose.diagnostics import predictor_diagnostics
     from steerstats.decompose.estimate import crossfit_mu, prepare_decomposition
-    from steerstats.decompose.influence import terms_interval
+    from steerstats.decompose.influence import N_SPLITS, terms_interval
     from steerstats.features import EmbeddingCache, make_embedder
     from steerstats.predictors.study import goal_table_for, prompt_table_for
 
@@ -141,6 +141,7 @@ def run_decomposition(
     from steerstats.data.simulate.decomposition import DecompositionTruth
 
     truth = study.truth.terms_for(reference) if isinstance(study.truth, DecompositionTruth) else None
+    n_splits = N_SPLITS if n_splits is None else n_splits
     boot = terms_interval(data, interval=interval, n_splits=n_splits, n_boot=n_boot, seed=seed, n_jobs=n_jobs,
                           progress=progress)
     influence = boot.df is not None

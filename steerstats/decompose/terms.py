@@ -101,10 +101,14 @@ def debiased_influence(
     mu: np.ndarray,
     reference: int,
     riesz: np.ndarray,
+    ratio_influence: np.ndarray | None = None,
 ) -> np.ndarray:
-    """(n, 4, K) influence of each row on :func:`debiased_terms` with the nuisances held fixed:
-    the terms' derivative in the direction of that row's weight (so a cluster's influence is the
-    sum over its rows, and the terms' first-order variance is the sum of squared cluster sums).
+    """(n, 4, K) influence of each row on :func:`debiased_terms`: the terms' derivative in the
+    direction of that row's weight (so a cluster's influence is the sum over its rows, and the
+    terms' first-order variance is the sum of squared cluster sums). mu is held fixed (C_k is
+    orthogonal to it); the density ratios too unless ``ratio_influence`` (n, K), the influence of
+    estimating them on C_k (:func:`~steerstats.decompose.density_ratio.density_ratio_influence`),
+    is given: it adds to the producible term and subtracts from the steering term.
 
     With e = y - mu_ref and n_k the rows of model k, a row of model k adds
     (y - mean_k y) / n_k to observed, (e - mean_k e) / n_k to steering and
@@ -135,4 +139,7 @@ def debiased_influence(
         out[ref, 0, m] = obs_ref
         out[ref, 1, m] = steer_ref
         out[ref, 2, m] = obs_ref - steer_ref
+    if ratio_influence is not None:
+        out[:, 1] -= ratio_influence
+        out[:, 2] += ratio_influence
     return out
