@@ -259,6 +259,12 @@ def test_validate_cli_writes_summary(tmp_path):
     draws = pd.read_csv(out / "tables" / "decomposition_validation_draws.csv")
     assert len(draws) == 2 * len(summary)
     assert main([*argv[:3], "1", *argv[4:]]) == 2  # fewer than 2 simulations
+    # --estimator picks the one estimator to check; --splits reaches the influence interval
+    one = tmp_path / "one"
+    assert main([*argv[:-1], str(one), "--estimator", "interacted", "--splits", "2", "--scenarios", "nonadditive"]) == 0
+    summary = pd.read_csv(one / "tables" / "decomposition_validation.csv")
+    assert set(summary["estimator"]) == {"interacted"} and set(summary["scenario"]) == {"nonadditive"}
+    assert summary["interval"].str.startswith("cluster-robust influence function, 2 cross-fitting splits").all()
 
 
 def test_cli_recovers_a_nonadditive_truth_that_the_additive_option_misses(tmp_path, capsys):

@@ -34,17 +34,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="interval of the terms: 'influence' (default for the interacted estimator: CR1 over "
                         "users, t reference, averaged over --splits cross-fitting splits) or 'bootstrap' (refit "
                         "cluster bootstrap; the only one for the additive estimator)")
-    parser.add_argument("--splits", type=int, default=5, help="cross-fitting splits averaged by the influence interval (default: 5)")
+    parser.add_argument("--splits", type=int, default=None,
+                        help="cross-fitting splits averaged by the influence interval (default: 20)")
     parser.add_argument("--n-boot", type=int, default=200, help="refit bootstrap replicates for --interval bootstrap (default: 200)")
-    parser.add_argument("--estimator", default="interacted", choices=("interacted", "additive"),
+    parser.add_argument("--estimator", default=None, choices=("interacted", "additive"),
                         help="predictor of mu_i: 'interacted' (default: goal features act differently per model, "
                         "non-linear shared effect) or 'additive' (one slope for all models; forces the steering "
-                        "term to an intercept difference)")
+                        "term to an intercept difference); with --validate, the one estimator to check (default: both)")
     parser.add_argument("--blocks", default="model,goal", choices=("model,goal", "model,prompt,goal"),
                         help="what mu_i conditions on (default model,goal: prompts adapt to the model, so they are "
                         "post-treatment; model,prompt,goal conditions on them too)")
     parser.add_argument("--scenarios", default="additive,nonadditive",
-                        help="--validate: comma-separated simulation scenarios (additive, nonadditive, nonadditive_sine)")
+                        help="--validate: comma-separated simulation scenarios (additive, nonadditive, nonadditive_sine, "
+                        "nonadditive_highdim)")
     parser.add_argument("--bayes", action="store_true", help="add the Bayesian hierarchical model (NUTS, ~1-2 min)")
     parser.add_argument("--jobs", type=int, default=2, help="worker processes for the bootstrap (default: 2)")
     parser.add_argument("--validate", action="store_true", help="run the simulation study of bias and coverage")
@@ -63,6 +65,10 @@ def run(args: argparse.Namespace) -> int:
                           "debiased influence function); use --interval bootstrap")
     if args.prompt_embeddings and "prompt" not in args.blocks.split(","):
         raise ConfigError("--prompt-embeddings needs --blocks model,prompt,goal (the default blocks leave prompts out)")
+    from steerstats.decompose.influence import N_SPLITS
+
+    if args.splits is None:
+        args.splits = N_SPLITS
     t0 = time.perf_counter()
     command = "decompose --validate" if args.validate else "decompose"
     guard_out(args, command, args.data_dir, *embedding_files(args), args.cache_dir)
@@ -98,7 +104,7 @@ def run(args: argparse.Namespace) -> int:
         cache_dir=args.cache_dir,
         embedder_options=embedder_options(args),
         progress=not args.quiet,
-        estimator=args.estimator,
+        estimator=args.estimator or "interacted",
         blocks=tuple(args.blocks.split(",")),
     )
     table, figure, diagnostics = decomposition_artifacts(res)
@@ -129,7 +135,7 @@ def run(args: argparse.Namespace) -> int:
 def _validate(args: argparse.Namespace, t0: float) -> int:
     import time
 
-    from steerstats.decompose import validate_decomposition
+    from steerstats.decompose import ESTIMATORS, validate_decomposition
     from steerstats.errors import ConfigError
     from steerstats.report.decompose_validation import validation_run
     from steerstats.report.run import write_run
@@ -140,6 +146,7 @@ def _validate(args: argparse.Namespace, t0: float) -> int:
     sims, summary = validate_decomposition(
         scenarios=scenarios, n_sims=args.n_sims, n_boot=args.n_boot, seed=args.seed, n_jobs=args.jobs,
         progress=not args.quiet, interval=args.interval, n_splits=args.splits,
+        estimators=(args.estimator,) if args.estimator else ESTIMATORS,
     )
     run_ = validation_run(sims, summary, scenarios=scenarios, n_sims=args.n_sims, n_boot=args.n_boot,
                           n_splits=args.splits, seed=args.seed, interval=args.interval, seconds=time.perf_counter() - t0)

@@ -36,7 +36,12 @@ def _scenarios() -> dict:
     from steerstats.data.simulate.decomposition import DecompositionSimParams, nonadditive_params
 
     return {"additive": DecompositionSimParams(), "nonadditive": nonadditive_params(),
-            "nonadditive_sine": nonadditive_params(curvature_shape="sine", curvature=0.05)}
+            "nonadditive_sine": nonadditive_params(curvature_shape="sine", curvature=0.05),
+            "nonadditive_highdim": nonadditive_params(n_features=HIGHDIM_FEATURES)}
+
+
+#: goal features of the high-dimensional scenario: the release's text features (TF-IDF + SVD, 64)
+HIGHDIM_FEATURES = 64
 
 
 #: scenario name -> what it breaks
@@ -44,6 +49,7 @@ SCENARIOS = {
     "additive": "one slope for every model, linear goal effect (the additive estimator's assumptions)",
     "nonadditive": "model-specific slopes, a quadratic goal effect, goal distributions shifted per model",
     "nonadditive_sine": "model-specific slopes, a sinusoidal goal effect (beyond a second-order sieve)",
+    "nonadditive_highdim": "nonadditive with 64 goal features (the release's dimension), all signal in one direction",
 }
 
 
