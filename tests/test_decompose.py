@@ -184,6 +184,32 @@ def test_seed_tradeoff_on_the_release(vafa2025_dir):
         seed_tradeoff(study.steering, bad)
 
 
+def test_decompose_cli_on_the_release_warns_that_its_text_features_are_too_many_for_its_goals(vafa2025_dir, tmp_path, capsys):
+    """The release: 64 TF-IDF goal features for ~56 goals a model, a regime where the validation
+    found the terms biased (nonadditive_highdim); the run says so in stderr and in the report."""
+    from steerstats.cli import main
+
+    out = tmp_path / "release"
+    assert main(["decompose", "--dataset", "vafa2025", "--data-dir", str(vafa2025_dir), "--splits", "2",
+                 "--quiet", "--out", str(out)]) == 0
+    table = pd.read_csv(out / "tables" / "decomposition.csv")
+    assert len(table) == 9 and (table["reference"] == "dall-e-2").all()
+    assert table["method"].str.startswith("influence").all()
+    np.testing.assert_allclose(table["steering_term"] + table["producible_term"], table["observed_diff"], atol=1e-12)
+    assert "warning: 64 features for as few as" in capsys.readouterr().err
+    assert "Caution: 64 features" in (out / "report.md").read_text()
+
+
+def test_feature_dimension_caution_follows_goals_per_feature():
+    from steerstats.data.simulate.decomposition import nonadditive_params
+    from steerstats.decompose.estimate import feature_dimension_caution
+
+    few = _data(simulate_decomposition_study(nonadditive_params(), seed=0))  # 6 features, 56 goals a model
+    assert feature_dimension_caution(few) is None
+    many = _data(simulate_decomposition_study(nonadditive_params(n_features=16), seed=0))
+    assert feature_dimension_caution(many).startswith("16 features for as few as 56 goals a model (3.5 per feature")
+
+
 def test_reference_must_exist(study):
     with pytest.raises(InputError, match="reference model"):
         prepare_decomposition(study.steering, reference="not-a-model", blocks=("model",))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 from steerstats.cli._common import (
     add_dataset_args,
@@ -108,6 +109,8 @@ def run(args: argparse.Namespace) -> int:
         blocks=tuple(args.blocks.split(",")),
     )
     table, figure, diagnostics = decomposition_artifacts(res)
+    if res.caution:
+        print(f"warning: {res.caution}", file=sys.stderr)
     tables, figures = [table, *diagnostics], [figure]
     summary = table.interpretation
     if study.seed_constraint:

@@ -211,6 +211,27 @@ def _crossfit_mu(
     return mu, chosen
 
 
+#: goals of the smallest model per goal feature below which validation found the terms biased
+#: (:mod:`~steerstats.decompose.validate`, 56 goals a model: 6 features (9.3 a feature) passed, 16 (3.5) did not)
+MIN_GOALS_PER_FEATURE = 9.0
+
+
+def feature_dimension_caution(data: DecompositionData) -> str | None:
+    """A sentence when the model with fewest goals has under :data:`MIN_GOALS_PER_FEATURE` goals per
+    feature: there the density ratio is not learned well enough to remove mu's shrinkage bias
+    (``nonadditive_highdim``: up to 1.1 SD at 64 features), and no interval covers that."""
+    d = data.features.shape[1]
+    if d == 0:
+        return None
+    goals = min(len(np.unique(data.goal[data.codes == m])) for m in range(len(data.models)))
+    if goals / d >= MIN_GOALS_PER_FEATURE:
+        return None
+    return (f"{d} features for as few as {goals} goals a model ({goals / d:.1f} per feature, under "
+            f"{MIN_GOALS_PER_FEATURE:g}): in simulations this sparse the terms were biased by up to 1.1 SD "
+            "(decompose --validate --scenarios nonadditive_highdim); fewer, informative goal features "
+            "(--goal-embeddings) make them trustworthy")
+
+
 def estimate_terms(data: DecompositionData, weights: np.ndarray | None = None) -> np.ndarray:
     """(4, K) terms (see :data:`~steerstats.decompose.terms.TERMS`) with cross-fitted mu; the
     interacted estimator adds the debiasing correction of the counterfactual mean (doubly robust,

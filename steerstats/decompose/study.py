@@ -71,6 +71,7 @@ class DecompositionStudy:
     n_splits: int
     info: dict[str, Any] = field(default_factory=dict)  # ridge alphas, feature count, NUTS diagnostics
     posterior: Any = None  # arviz InferenceData of the Bayesian model (bayes=True)
+    caution: str | None = None  # too many features for the goals (estimate.feature_dimension_caution)
 
 
 def _bayes_interval(data, nuts: dict, seed: int):
@@ -121,7 +122,11 @@ def run_decomposition(
     """The decomposition of ``study``'s steering table against ``reference`` (module docstring)."""
     check_n_boot(n_boot)
     from steerstats.decompose.diagnostics import predictor_diagnostics
-    from steerstats.decompose.estimate import crossfit_mu, prepare_decomposition
+    from steerstats.decompose.estimate import (
+        crossfit_mu,
+        feature_dimension_caution,
+        prepare_decomposition,
+    )
     from steerstats.decompose.influence import N_SPLITS, terms_interval
     from steerstats.features import EmbeddingCache, make_embedder
     from steerstats.predictors.study import goal_table_for, prompt_table_for
@@ -157,5 +162,5 @@ def run_decomposition(
     return DecompositionStudy(
         terms=pd.concat(parts, ignore_index=True), predictor_fit=fit, calibration=calibration, estimator=estimator,
         blocks=tuple(blocks), interval=boot.method, influence=influence, n_boot=n_boot, n_splits=n_splits,
-        info=info, posterior=posterior,
+        info=info, posterior=posterior, caution=feature_dimension_caution(data),
     )

@@ -125,7 +125,8 @@ def interval_note(res: DecompositionStudy) -> str:
 def decomposition_artifacts(res: DecompositionStudy) -> tuple[Table, Figure, list[Table]]:
     """The decomposition table and figure, and the predictor's diagnostic tables."""
     bayes = res.posterior is not None
-    table = decomposition_table(res.terms, interval_note(res), bayes, estimator=res.estimator, blocks=res.blocks)
+    table = decomposition_table(res.terms, interval_note(res), bayes, estimator=res.estimator, blocks=res.blocks,
+                                caution=res.caution)
     fit, calibration = res.predictor_fit, res.calibration
     diagnostics = [
         Table("decomposition_predictor", fit, "Cross-fitted predictor of mu_i: fit per model",
@@ -164,7 +165,7 @@ ESTIMATOR_NOTES = {
 
 
 def decomposition_table(frame: pd.DataFrame, interval_note: str, bayes: bool, *, estimator: str = "interacted",
-                        blocks: tuple[str, ...] = ("model", "goal")) -> Table:
+                        blocks: tuple[str, ...] = ("model", "goal"), caution: str | None = None) -> Table:
     share = frame["steering_term"].abs() / (frame["steering_term"].abs() + frame["producible_term"].abs())
     ref = frame["reference"].iloc[0]
     return Table(
@@ -177,6 +178,7 @@ def decomposition_table(frame: pd.DataFrame, interval_note: str, bayes: bool, *,
             f"set E_p2[mu1] - E_p1[mu1]. Estimand: mu_i conditions on {' + '.join(blocks)}"
             + ("" if "prompt" in blocks else " (prompts adapt to the model, so they are left out by default)")
             + f"; estimator: {estimator}."
+            + (f" Caution: {caution}." if caution else "")
         ),
         se_note=(
             f"95% intervals, clustered on steering users: {interval_note}"
