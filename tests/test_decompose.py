@@ -336,7 +336,7 @@ def test_debiased_terms_add_up_and_reduce_to_ipw_without_a_predictor(study):
     assert t0[2, k] == pytest.approx(ipw - data.y[ref].mean())
 
 
-def test_riesz_weights_recover_the_density_ratio_of_shifted_goals():
+def test_density_ratios_recover_the_density_ratio_of_shifted_goals():
     from steerstats.data.simulate.decomposition import difficulty_direction
     from steerstats.decompose.density_ratio import fit_density_ratios
 

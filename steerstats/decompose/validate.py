@@ -31,6 +31,9 @@ from steerstats.decompose.estimate import ESTIMATORS, prepare_decomposition
 from steerstats.decompose.influence import INTERVALS, N_SPLITS, terms_interval
 from steerstats.decompose.terms import TERMS
 
+#: goal features of the high-dimensional scenario: the release's text features (TF-IDF + SVD, 64)
+HIGHDIM_FEATURES = 64
+
 
 def _scenarios() -> dict:
     from steerstats.data.simulate.decomposition import DecompositionSimParams, nonadditive_params
@@ -38,10 +41,6 @@ def _scenarios() -> dict:
     return {"additive": DecompositionSimParams(), "nonadditive": nonadditive_params(),
             "nonadditive_sine": nonadditive_params(curvature_shape="sine", curvature=0.05),
             "nonadditive_highdim": nonadditive_params(n_features=HIGHDIM_FEATURES)}
-
-
-#: goal features of the high-dimensional scenario: the release's text features (TF-IDF + SVD, 64)
-HIGHDIM_FEATURES = 64
 
 
 #: scenario name -> what it breaks
