@@ -434,15 +434,37 @@ def test_cluster_variance_of_the_observed_difference_matches_statsmodels(study):
     assert np.all(var[:, data.reference] == 0)
 
 
-def test_split_average_variance_subtracts_the_split_noise_the_average_removed():
-    """V(mean of S splits) = mean_s V_s - (S - 1)/S var_s(theta_s), never below mean_s V_s / S
-    (the variance of an average of S positively correlated estimates); one split keeps its V."""
-    from steerstats.decompose.influence import split_average_variance
+def test_influence_interval_is_the_cr1_variance_of_the_split_averaged_influence(study):
+    """The estimate averages the S splits' terms; its variance is the CR1 variance of the averaged
+    row influence (not the average of the splits' variances, which keeps the split noise that
+    averaging removed)."""
+    import dataclasses
 
-    variances = np.array([[4.0, 1.0], [6.0, 1.0], [5.0, 1.0]])
-    draws = np.array([[0.0, -2.0], [1.0, 0.0], [2.0, 2.0]])  # var_s = 1 and 4
-    np.testing.assert_allclose(split_average_variance(variances, draws), [5.0 - 2 / 3 * 1.0, 1.0 / 3])
-    np.testing.assert_array_equal(split_average_variance(variances[:1], draws[:1]), variances[0])
+    from steerstats.decompose import influence_terms
+    from steerstats.decompose.density_ratio import density_ratio_influence, fit_density_ratios
+    from steerstats.decompose.estimate import crossfit_mu
+    from steerstats.decompose.influence import cluster_variance
+    from steerstats.decompose.terms import debiased_influence
+    from steerstats.predictors.split import goal_fold_ids
+
+    data = _data(study)
+    seed, n_splits = 4, 2
+    per_split = []
+    for s in range(n_splits):
+        split = data if s == 0 else dataclasses.replace(
+            data, fold=goal_fold_ids(data.goal, data.n_folds, seed=int(np.random.SeedSequence([seed, s]).generate_state(1)[0])))
+        mu, _ = crossfit_mu(split)
+        ratios = fit_density_ratios(split)
+        per_split.append(debiased_influence(split.y, split.codes, mu, split.reference, ratios.weights,
+                                            density_ratio_influence(split, mu, ratios)))
+    expected, df = cluster_variance((per_split[0] + per_split[1]) / 2, data)
+    got = influence_terms(data, n_splits=n_splits, seed=seed)
+    np.testing.assert_allclose(got.se**2, expected, rtol=1e-10, atol=1e-15)
+    np.testing.assert_allclose(got.df, df, rtol=1e-10)
+    mean_of_variances = (cluster_variance(per_split[0], data)[0] + cluster_variance(per_split[1], data)[0]) / 2
+    others = [m for m in range(len(data.models)) if m != data.reference]
+    # Jensen: averaging removes the split noise of the steering and producible terms (the observed difference has none)
+    assert (expected[1:3][:, others] < mean_of_variances[1:3][:, others]).all()
 
 
 def test_influence_interval_is_deterministic_and_refuses_the_additive_estimator(study):

@@ -28,7 +28,6 @@ from steerstats.decompose.influence import (
     INTERVALS,
     N_SPLITS,
     influence_terms,
-    split_average_variance,
     terms_interval,
 )
 from steerstats.decompose.seeds import SEED_MODEL, seed_tradeoff
@@ -64,7 +63,6 @@ __all__ = [
     "replicate_weights",
     "run_decomposition",
     "seed_tradeoff",
-    "split_average_variance",
     "summarize_validation",
     "terms_frame",
     "terms_interval",

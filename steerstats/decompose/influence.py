@@ -6,32 +6,32 @@ fit mu and the density ratios, compute the debiased terms theta_s and every row'
 (:func:`~steerstats.decompose.terms.debiased_influence` with mu held fixed, which the estimator is
 orthogonal to, plus the estimation of the density ratios,
 :func:`~steerstats.decompose.density_ratio.density_ratio_influence`), sum it within clusters
-(steering users) and form the CR1 variance. When clusters are nested in models (the release: each
-user steers with one model) the variance of a comparison k vs ref is the sum of two independent
-parts,
+(steering users) and form the CR1 variance of the average. The estimate is theta = mean_s theta_s
+and its influence the average psi = mean_s psi_s (theta - theta* ~ sum_i psi_i to first order). When
+clusters are nested in models (the release: each user steers with one model) the variance of a
+comparison k vs ref is the sum of two independent parts,
 
-    V_s = G_k/(G_k - 1) sum_{c in k} psi_c^2 + G_ref/(G_ref - 1) sum_{c in ref} psi_c^2,
+    V = G_k/(G_k - 1) sum_{c in k} psi_c^2 + G_ref/(G_ref - 1) sum_{c in ref} psi_c^2,
 
 with Welch-Satterthwaite degrees of freedom from (G_k - 1, G_ref - 1); otherwise one CR1 sum over
-the clusters touching either model, df = G - 1. V_s estimates the variance of one split's estimate,
-split noise included: theta_s = theta* + e_s with var(e_s) = tau^2, so the average of S splits has
-variance var(theta_s) - (1 - 1/S) tau^2. The estimate is mean_s theta_s, its variance
-(:func:`split_average_variance`)
+the clusters touching either model, df = G - 1. The interval is theta +- t_df(1 - alpha/2) SE.
 
-    mean_s V_s - (S - 1)/S var_s(theta_s),   floored at mean_s V_s / S,
-
-and the interval estimate +- t_df(1 - alpha/2) SE, df = mean_s df_s. The floor is the variance of
-an average of S positively correlated estimates; with S = 5 the subtracted term is noisy enough to
-halve a SE on the release (its 5-95% range over split draws was 0.008-0.019 for one model), hence 20 splits by default.
+Why the averaged influence: one split's variance V_s measures that split's estimate, split noise
+included, which averaging partly removes. Earlier versions used mean_s V_s - (S - 1)/S
+var_s(theta_s), right in expectation, but it subtracts a noisy term from a slightly conservative
+one and so magnifies the excess: on the same 600 non-additive studies SE / SD was 1.01-1.15 with
+it and 0.97-1.08 with the averaged influence (400 additive: 1.07-1.16 and 1.03-1.13). The split
+noise is 9-26% of one split's variance there; 20 splits by default leave 1/20 of it in the estimate.
 
 Measured (``steerstats decompose --validate --estimator interacted``, 28 users a model, 20 splits):
-over R = 1000 studies the intervals of both terms cover 0.962-0.978 (nonadditive) and 0.961-0.979
-(nonadditive_sine), over R = 400 0.968-0.983 (additive): SE / SD 1.05-1.18 for every model (the
-fixed-nuisance variance of earlier releases gave 0.88-1.19 by model). One split's SE is 0.99-1.08
-of that split's SD on the non-additive scenarios (1.06-1.14 on the additive one, R = 400). With 64 goal features (``nonadditive_highdim``, the release's dimension, R = 200)
-the estimates are biased, up to 1.1 SD (coverage 0.725-0.955): the density ratio is not learned
-from 56 goals a model well enough to remove mu's shrinkage bias (with the true ratio the bias
-vanishes), which no variance repairs.
+the intervals of both terms cover 0.957-0.969 over R = 1000 nonadditive studies (SE / SD 1.00-1.05),
+0.955-0.973 over R = 1000 nonadditive_sine (1.01-1.12) and 0.958-0.975 over R = 400 additive ones
+(1.03-1.13); before, 0.961-0.979 and 0.968-0.983. Where the features are many for the goals the
+average understates the SD: with 64 goal features (``nonadditive_highdim``, R = 200) SE / SD is
+0.81-1.00 (0.88-1.04 before), on top of a bias of up to 1.1 SD (the density ratio is not learned
+from 56 goals a model well enough to remove mu's shrinkage bias; with the true ratio the bias
+vanishes): coverage 0.670-0.935. That regime draws a caution
+(:func:`~steerstats.decompose.estimate.feature_dimension_caution`).
 The refit bootstrap (:mod:`.bootstrap`) covered 0.97-0.99 with B = 200 refits (10x the 20 splits' fits).
 """
 
@@ -85,16 +85,6 @@ def cluster_variance(influence: np.ndarray, data: DecompositionData) -> tuple[np
     return var, df
 
 
-def split_average_variance(variances: np.ndarray, draws: np.ndarray) -> np.ndarray:
-    """Variance of the average of S split estimates theta_s from their variances V_s (S, ...):
-    mean_s V_s - (S - 1)/S var_s(theta_s), floored at mean_s V_s / S (module docstring)."""
-    s = len(draws)
-    mean_v = variances.mean(axis=0)
-    if s == 1:
-        return mean_v
-    return np.maximum(mean_v - (s - 1) / s * draws.var(axis=0, ddof=1), mean_v / s)
-
-
 def influence_terms(
     data: DecompositionData,
     *,
@@ -112,22 +102,19 @@ def influence_terms(
         raise ConfigError(f"n_splits must be at least 1, got {n_splits}")
     if not 0 < level < 1:
         raise ConfigError(f"level must be in (0, 1), got {level}")
-    estimates, variances, dofs = [], [], []
+    estimates, influence = [], 0.0
     for s in range(n_splits):
         split = data if s == 0 else dataclasses.replace(
             data, fold=goal_fold_ids(data.goal, data.n_folds, seed=int(np.random.SeedSequence([seed, s]).generate_state(1)[0])))
         mu, _ = crossfit_mu(split)
         ratios = fit_density_ratios(split)
         estimates.append(debiased_terms(split.y, split.codes, mu, split.reference, ratios.weights))
-        influence = debiased_influence(split.y, split.codes, mu, split.reference, ratios.weights,
-                                       density_ratio_influence(split, mu, ratios))
-        v, df = cluster_variance(influence, split)
-        variances.append(v)
-        dofs.append(df)
+        influence = influence + debiased_influence(split.y, split.codes, mu, split.reference, ratios.weights,
+                                                   density_ratio_influence(split, mu, ratios)) / n_splits
     draws = np.stack(estimates)
     estimate = draws.mean(axis=0)
-    se = np.sqrt(split_average_variance(np.stack(variances), draws))
-    df = np.mean(dofs, axis=0)
+    variance, df = cluster_variance(influence, data)
+    se = np.sqrt(variance)
     half = t_dist.ppf(0.5 + level / 2.0, df) * se
     return TermsInterval(
         estimate=estimate, ci_low=estimate - half, ci_high=estimate + half, se=se, draws=draws, level=level,

@@ -115,9 +115,9 @@ def predictors_figure(table: pd.DataFrame) -> Figure:
 def interval_note(res: DecompositionStudy) -> str:
     if res.influence:
         return (f"estimate averaged over {res.n_splits} cross-fitting splits; SE from the cluster-robust (CR1, steering "
-                "users) variance of the debiased estimator's influence function, the density ratios' estimation "
-                "included, less the split-to-split variance the average removes; t intervals with "
-                "Welch-Satterthwaite df from the users of the two models")
+                "users) variance of the debiased estimator's influence function averaged over the splits, the "
+                "density ratios' estimation included; t intervals with Welch-Satterthwaite df from the users of "
+                "the two models")
     return (f"percentile cluster bootstrap over steering users within model (B={res.n_boot}), refitting the "
             "cross-fitted predictor in every replicate")
 
