@@ -3,6 +3,8 @@ bootstrap determinism, Bayesian draws, seed trade-off, CLI and (slow) validation
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -198,6 +200,15 @@ def test_decompose_cli_on_the_release_warns_that_its_text_features_are_too_many_
     np.testing.assert_allclose(table["steering_term"] + table["producible_term"], table["observed_diff"], atol=1e-12)
     assert "warning: 64 features for as few as" in capsys.readouterr().err
     assert "Caution: 64 features" in (out / "report.md").read_text()
+    # --components 5 meets the bound (50 goals for the smallest model): no caution, and the estimand says what mu
+    # conditions on
+    reduced = tmp_path / "reduced"
+    assert main(["decompose", "--dataset", "vafa2025", "--data-dir", str(vafa2025_dir), "--splits", "2",
+                 "--components", "5", "--quiet", "--out", str(reduced)]) == 0
+    assert "warning" not in capsys.readouterr().err
+    report = (reduced / "report.md").read_text()
+    assert "Caution" not in report and "reduced to the 5 leading principal components of its 64 features" in report
+    assert len(pd.read_csv(reduced / "tables" / "decomposition.csv")) == 9
 
 
 def test_feature_dimension_caution_follows_goals_per_feature():
@@ -208,6 +219,47 @@ def test_feature_dimension_caution_follows_goals_per_feature():
     assert feature_dimension_caution(few) is None
     many = _data(simulate_decomposition_study(nonadditive_params(n_features=16), seed=0))
     assert feature_dimension_caution(many).startswith("16 features for as few as 56 goals a model (3.5 per feature")
+
+
+def test_components_recover_the_signal_subspace_and_lift_the_caution():
+    """nonadditive_spiked: 6 signal features and 58 irrelevant ones of SD 0.5. The 6 leading
+    principal components span the signal features (every canonical correlation > 0.95), the
+    64-feature layout draws the caution and the reduced one does not; a bad q is a ConfigError."""
+    from steerstats.data.simulate.decomposition import nonadditive_params
+    from steerstats.decompose.estimate import feature_dimension_caution
+    from steerstats.errors import ConfigError
+
+    s = simulate_decomposition_study(nonadditive_params(irrelevant_features=58), seed=0)
+    full, reduced = _data(s), _data(s, components=6)
+    assert full.features.shape[1] == 64 and full.reduced_from is None
+    assert reduced.features.shape[1] == 6 and reduced.reduced_from == 64
+    np.testing.assert_allclose(reduced.features.std(axis=0), 1.0)
+    assert feature_dimension_caution(full).endswith("make them trustworthy") and "--components 6" in feature_dimension_caution(full)
+    assert feature_dimension_caution(reduced) is None
+    _, first = np.unique(reduced.goal, return_index=True)
+    signal = s.truth.goal_embeddings.set_index("goal_image").loc[s.steering["goal_image"].iloc[first]].to_numpy()[:, :6]
+    q_pcs, _ = np.linalg.qr(reduced.features[first] - reduced.features[first].mean(axis=0))
+    q_signal, _ = np.linalg.qr(signal - signal.mean(axis=0))
+    assert np.linalg.svd(q_pcs.T @ q_signal, compute_uv=False).min() > 0.95
+    for bad in (0, 65):
+        with pytest.raises(ConfigError, match="components must be between 1 and the number of features \\(64\\)"):
+            _data(s, components=bad)
+
+
+def test_irrelevant_features_are_appended_without_changing_the_study():
+    from steerstats.data.simulate.decomposition import nonadditive_params, true_decomposition
+    from steerstats.errors import ConfigError
+
+    base = simulate_decomposition_study(nonadditive_params(), seed=3)
+    spiked = simulate_decomposition_study(nonadditive_params(irrelevant_features=5, irrelevant_sd=0.25), seed=3)
+    pd.testing.assert_frame_equal(base.steering, spiked.steering)
+    pd.testing.assert_frame_equal(base.truth.goal_embeddings, spiked.truth.goal_embeddings.iloc[:, :7])
+    extra = spiked.truth.goal_embeddings.iloc[:, 7:].to_numpy()
+    assert extra.shape[1] == 5 and 0.2 < extra.std() < 0.3
+    np.testing.assert_array_equal(base.truth.mu_oracle, spiked.truth.mu_oracle)
+    pd.testing.assert_frame_equal(true_decomposition(base.truth.params), true_decomposition(spiked.truth.params))
+    with pytest.raises(ConfigError, match="irrelevant"):
+        nonadditive_params(irrelevant_features=-1)
 
 
 def test_reference_must_exist(study):
@@ -291,6 +343,14 @@ def test_validate_cli_writes_summary(tmp_path):
     summary = pd.read_csv(one / "tables" / "decomposition_validation.csv")
     assert set(summary["estimator"]) == {"interacted"} and set(summary["scenario"]) == {"nonadditive"}
     assert summary["interval"].str.startswith("cluster-robust influence function, 2 cross-fitting splits").all()
+    # --components reaches the estimator and the table's note
+    spiked = tmp_path / "spiked"
+    assert main([*argv[:-1], str(spiked), "--estimator", "interacted", "--splits", "2", "--scenarios",
+                 "nonadditive_spiked", "--components", "6"]) == 0
+    assert "reduced to their 6 leading principal components" in (spiked / "tables" / "decomposition_validation.md").read_text()
+    assert json.loads((spiked / "manifest.json").read_text())["config"]["components"] == 6
+    assert main([*argv[:-1], str(tmp_path / "bad"), "--estimator", "interacted", "--scenarios", "nonadditive",
+                 "--components", "7"]) == 2
 
 
 def test_cli_recovers_a_nonadditive_truth_that_the_additive_option_misses(tmp_path, capsys):

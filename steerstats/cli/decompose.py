@@ -45,9 +45,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--blocks", default="model,goal", choices=("model,goal", "model,prompt,goal"),
                         help="what mu_i conditions on (default model,goal: prompts adapt to the model, so they are "
                         "post-treatment; model,prompt,goal conditions on them too)")
+    parser.add_argument("--components", type=int, default=None,
+                        help="reduce the goal (and prompt) features to their Q leading principal components before "
+                        "estimating (no outcome used; mu_i then conditions on them, which changes the estimand); "
+                        "for embeddings with more dimensions than ~1/9 of the smallest model's goals")
     parser.add_argument("--scenarios", default="additive,nonadditive",
                         help="--validate: comma-separated simulation scenarios (additive, nonadditive, nonadditive_sine, "
-                        "nonadditive_highdim)")
+                        "nonadditive_highdim, nonadditive_spiked)")
     parser.add_argument("--bayes", action="store_true", help="add the Bayesian hierarchical model (NUTS, ~1-2 min)")
     parser.add_argument("--jobs", type=int, default=2, help="worker processes for the bootstrap (default: 2)")
     parser.add_argument("--validate", action="store_true", help="run the simulation study of bias and coverage")
@@ -107,6 +111,7 @@ def run(args: argparse.Namespace) -> int:
         progress=not args.quiet,
         estimator=args.estimator or "interacted",
         blocks=tuple(args.blocks.split(",")),
+        components=args.components,
     )
     table, figure, diagnostics = decomposition_artifacts(res)
     if res.caution:
@@ -149,10 +154,11 @@ def _validate(args: argparse.Namespace, t0: float) -> int:
     sims, summary = validate_decomposition(
         scenarios=scenarios, n_sims=args.n_sims, n_boot=args.n_boot, seed=args.seed, n_jobs=args.jobs,
         progress=not args.quiet, interval=args.interval, n_splits=args.splits,
-        estimators=(args.estimator,) if args.estimator else ESTIMATORS,
+        estimators=(args.estimator,) if args.estimator else ESTIMATORS, components=args.components,
     )
     run_ = validation_run(sims, summary, scenarios=scenarios, n_sims=args.n_sims, n_boot=args.n_boot,
-                          n_splits=args.splits, seed=args.seed, interval=args.interval, seconds=time.perf_counter() - t0)
+                          n_splits=args.splits, seed=args.seed, interval=args.interval, seconds=time.perf_counter() - t0,
+                          components=args.components)
     write_run(args.out, run_, force=args.force)
     terms = summary[summary["term"].isin(["steering_term", "producible_term"])]
     line = run_.summary

@@ -66,6 +66,7 @@ class DecompositionData:
     interaction: np.ndarray | None = None  # (n, q) leading components whose slopes differ by model
     estimator: str = "interacted"  # see ESTIMATORS
     blocks: tuple[str, ...] = ("model", "goal")
+    reduced_from: int | None = None  # the features' dimension before ``components`` reduced it
 
 
 #: estimators of mu_i (see the module docstring)
@@ -133,8 +134,12 @@ def prepare_decomposition(
     cluster: str = "steering_user_id",
     n_folds: int = 5,
     seed: int = 0,
+    components: int | None = None,
 ) -> DecompositionData:
-    """Embed the study's texts once and lay out the arrays of the estimator."""
+    """Embed the study's texts once and lay out the arrays of the estimator; ``components`` q
+    replaces the features by their q leading principal components (:func:`leading_components`,
+    unit SD each). The reduction uses no outcome, and it changes the estimand: mu_i then conditions
+    on the q components, so what the other directions carry counts in the steering term."""
     models = tuple(sorted(frame["model"].astype(str).unique()))
     if reference not in models:
         raise InputError(f"reference model '{reference}' is not in the data", column="model")
@@ -148,6 +153,12 @@ def prepare_decomposition(
         raise InputError("missing or non-finite similarity", row=row, column=target)
     design = FeatureBuilder(blocks, embedder, cache=cache, goal_embeddings=goal_embeddings,
                             prompt_embeddings=prompt_embeddings, model_levels=models).fit_transform(frame)
+    features, reduced_from = design.features, None
+    if components is not None:
+        if not 1 <= components <= features.shape[1]:
+            raise ConfigError(f"components must be between 1 and the number of features ({features.shape[1]}), "
+                              f"got {components}")
+        features, reduced_from = leading_components(features, components), features.shape[1]
     _, goal_idx = np.unique(frame["goal_image"].to_numpy(dtype=str), return_inverse=True)
     _, cluster_idx = np.unique(frame[cluster].to_numpy(dtype=str), return_inverse=True)
     return DecompositionData(
@@ -155,15 +166,16 @@ def prepare_decomposition(
         codes=design.model_codes,
         models=models,
         reference=models.index(reference),
-        features=design.features,
+        features=features,
         fold=goal_fold_ids(goal_idx, n_folds, seed=seed),
         n_folds=n_folds,
         cluster=cluster_idx,
         goal=goal_idx,
-        expanded=nonlinear_basis(design.features, seed=seed) if estimator == "interacted" else None,
-        interaction=leading_components(design.features) if estimator == "interacted" else None,
+        expanded=nonlinear_basis(features, seed=seed) if estimator == "interacted" else None,
+        interaction=leading_components(features) if estimator == "interacted" else None,
         estimator=estimator,
         blocks=tuple(blocks),
+        reduced_from=reduced_from,
     )
 
 
@@ -219,17 +231,20 @@ MIN_GOALS_PER_FEATURE = 9.0
 def feature_dimension_caution(data: DecompositionData) -> str | None:
     """A sentence when the model with fewest goals has under :data:`MIN_GOALS_PER_FEATURE` goals per
     feature: there the density ratio is not learned well enough to remove mu's shrinkage bias
-    (``nonadditive_highdim``: up to 1.1 SD at 64 features), and no interval covers that."""
+    (``nonadditive_highdim``: up to 1.1 SD at 64 features), and no interval covers that. It names
+    the number of leading components (``components``) that would meet the bound."""
     d = data.features.shape[1]
     if d == 0:
         return None
     goals = min(len(np.unique(data.goal[data.codes == m])) for m in range(len(data.models)))
     if goals / d >= MIN_GOALS_PER_FEATURE:
         return None
+    q = max(1, int(goals // MIN_GOALS_PER_FEATURE))
     return (f"{d} features for as few as {goals} goals a model ({goals / d:.1f} per feature, under "
             f"{MIN_GOALS_PER_FEATURE:g}): in simulations this sparse the terms were biased by up to 1.1 SD "
             "(decompose --validate --scenarios nonadditive_highdim); fewer, informative goal features "
-            "(--goal-embeddings) make them trustworthy")
+            f"(--goal-embeddings, or --components {q}: the leading principal components, which recovered the "
+            "terms when the signal lies in them, scenario nonadditive_spiked) make them trustworthy")
 
 
 def estimate_terms(data: DecompositionData, weights: np.ndarray | None = None) -> np.ndarray:

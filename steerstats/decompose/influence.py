@@ -31,7 +31,7 @@ average understates the SD: with 64 goal features (``nonadditive_highdim``, R = 
 0.81-1.00 (0.88-1.04 before), on top of a bias of up to 1.1 SD (the density ratio is not learned
 from 56 goals a model well enough to remove mu's shrinkage bias; with the true ratio the bias
 vanishes): coverage 0.670-0.935. That regime draws a caution
-(:func:`~steerstats.decompose.estimate.feature_dimension_caution`).
+(:func:`~steerstats.decompose.estimate.feature_dimension_caution`); ``components`` leaves it.
 The refit bootstrap (:mod:`.bootstrap`) covered 0.97-0.99 with B = 200 refits (10x the 20 splits' fits).
 """
 

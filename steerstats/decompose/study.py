@@ -118,8 +118,10 @@ def run_decomposition(
     progress: bool = True,
     estimator: str = "interacted",
     blocks: tuple[str, ...] = ("model", "goal"),
+    components: int | None = None,
 ) -> DecompositionStudy:
-    """The decomposition of ``study``'s steering table against ``reference`` (module docstring)."""
+    """The decomposition of ``study``'s steering table against ``reference`` (module docstring);
+    ``components``: see :func:`~steerstats.decompose.estimate.prepare_decomposition`."""
     check_n_boot(n_boot)
     from steerstats.decompose.diagnostics import predictor_diagnostics
     from steerstats.decompose.estimate import (
@@ -142,6 +144,7 @@ def run_decomposition(
         seed=seed,
         estimator=estimator,
         blocks=blocks,
+        components=components,
     )
     from steerstats.data.simulate.decomposition import DecompositionTruth
 
@@ -153,7 +156,7 @@ def run_decomposition(
     parts = [decomposition_frame(data, boot, "influence function" if influence else "cluster bootstrap (refit)", truth)]
     mu, alphas = crossfit_mu(data)
     info: dict[str, Any] = {"ridge_alpha_per_fold": alphas.tolist(), "n_features": int(data.features.shape[1]),
-                            "estimator": estimator, "blocks": list(blocks), "interval": boot.method}
+                            "features_before_components": data.reduced_from, "estimator": estimator, "blocks": list(blocks), "interval": boot.method}
     fit, calibration = predictor_diagnostics(data, mu)
     posterior = None
     if bayes:

@@ -40,7 +40,8 @@ def _scenarios() -> dict:
 
     return {"additive": DecompositionSimParams(), "nonadditive": nonadditive_params(),
             "nonadditive_sine": nonadditive_params(curvature_shape="sine", curvature=0.05),
-            "nonadditive_highdim": nonadditive_params(n_features=HIGHDIM_FEATURES)}
+            "nonadditive_highdim": nonadditive_params(n_features=HIGHDIM_FEATURES),
+            "nonadditive_spiked": nonadditive_params(irrelevant_features=HIGHDIM_FEATURES - 6)}
 
 
 #: scenario name -> what it breaks
@@ -49,12 +50,14 @@ SCENARIOS = {
     "nonadditive": "model-specific slopes, a quadratic goal effect, goal distributions shifted per model",
     "nonadditive_sine": "model-specific slopes, a sinusoidal goal effect (beyond a second-order sieve)",
     "nonadditive_highdim": "nonadditive with 64 goal features (the release's dimension), all signal in one direction",
+    "nonadditive_spiked": "nonadditive's 6 goal features and 58 irrelevant ones of SD 0.5 (64 in all): the signal "
+                          "lies in the leading principal components (for --components)",
 }
 
 
 def _one_simulation(scenario: str, seed: int, n_boot: int, level: float,
                     estimators: Sequence[str], r: int, interval: str | None = None,
-                    n_splits: int = N_SPLITS) -> pd.DataFrame:
+                    n_splits: int = N_SPLITS, components: int | None = None) -> pd.DataFrame:
     from steerstats.data.simulate.decomposition import simulate_decomposition_study
 
     study = simulate_decomposition_study(_scenarios()[scenario], seed=[seed, r])
@@ -68,6 +71,7 @@ def _one_simulation(scenario: str, seed: int, n_boot: int, level: float,
             goal_embeddings=study.truth.goal_embeddings,
             estimator=estimator,
             seed=r,
+            components=components,
         )
         boot = terms_interval(data, interval=interval if estimator == "interacted" else None, n_boot=n_boot,
                               n_splits=n_splits, seed=r, level=level, n_jobs=1, progress=False)
@@ -96,8 +100,10 @@ def validate_decomposition(
     progress: bool = True,
     interval: str | None = None,
     n_splits: int = N_SPLITS,
+    components: int | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(per-simulation estimates, summary per scenario, estimator, model and term).
+    """(per-simulation estimates, summary per scenario, estimator, model and term); ``components``
+    reduces the goal features first (:func:`~steerstats.decompose.estimate.prepare_decomposition`).
     Deterministic for ``seed`` (replication r of every scenario uses seed [seed, r])."""
     from steerstats.errors import ConfigError
 
@@ -110,7 +116,7 @@ def validate_decomposition(
     tasks = [(s, r) for s in scenarios for r in range(n_sims)]
     bar = tqdm(total=len(tasks), desc="validation simulations", disable=not progress)
     parts = []
-    one = functools.partial(_run_task, seed, n_boot, level, tuple(estimators), interval, n_splits)
+    one = functools.partial(_run_task, seed, n_boot, level, tuple(estimators), interval, n_splits, components)
     for part in parallel_map(one, tasks, n_jobs):
         parts.append(part)
         bar.update()
@@ -120,9 +126,9 @@ def validate_decomposition(
 
 
 def _run_task(seed: int, n_boot: int, level: float, estimators: tuple[str, ...], interval: str | None,
-              n_splits: int, task: tuple[str, int]) -> pd.DataFrame:
+              n_splits: int, components: int | None, task: tuple[str, int]) -> pd.DataFrame:
     scenario, r = task
-    return _one_simulation(scenario, seed, n_boot, level, estimators, r, interval, n_splits)
+    return _one_simulation(scenario, seed, n_boot, level, estimators, r, interval, n_splits, components)
 
 
 def summarize_validation(sims: pd.DataFrame, level: float = 0.95) -> pd.DataFrame:

@@ -26,7 +26,8 @@ def validation_line(summary: pd.DataFrame, *, n_sims: int, n_boot: int, n_splits
 
 
 def validation_run(sims: pd.DataFrame, summary: pd.DataFrame, *, scenarios: Sequence[str], n_sims: int, n_boot: int,
-                   n_splits: int, seed: int, interval: str | None, seconds: float) -> Run:
+                   n_splits: int, seed: int, interval: str | None, seconds: float,
+                   components: int | None = None) -> Run:
     """The validation study's summary and per-simulation draws as a Run."""
     from steerstats.decompose.validate import SCENARIOS
 
@@ -39,7 +40,9 @@ def validation_run(sims: pd.DataFrame, summary: pd.DataFrame, *, scenarios: Sequ
         se_note="bias_mcse = empirical_sd / sqrt(R) (Monte Carlo SE of the bias); bias_over_sd = bias / empirical_sd "
         "(the SD of one estimate); coverage_mcse = sqrt(c (1 - c) / R).",
         notes=(*(f"{k}: {v}" for k, v in SCENARIOS.items() if k in scenarios),
-               "Goals represented by their true feature vectors; 95% intervals clustered on steering users: "
+               "Goals represented by their true feature vectors"
+               + (f", reduced to their {components} leading principal components" if components else "")
+               + "; 95% intervals clustered on steering users: "
                "influence-function t intervals for the interacted estimator (unless --interval bootstrap), "
                "percentile intervals of the refit bootstrap for the additive one."),
         se_stems={},
@@ -52,7 +55,7 @@ def validation_run(sims: pd.DataFrame, summary: pd.DataFrame, *, scenarios: Sequ
         data=[("decomposition_validation_draws", sims)],
         dataset="simulation",
         config={"n_sims": n_sims, "n_boot": n_boot, "scenarios": list(scenarios), "interval": interval or "default",
-                "n_splits": n_splits},
+                "n_splits": n_splits, "components": components},
         seeds={"simulation": seed},
         caps={"n_boot": n_boot},
         seconds={"total": seconds},

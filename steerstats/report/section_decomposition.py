@@ -125,8 +125,10 @@ def interval_note(res: DecompositionStudy) -> str:
 def decomposition_artifacts(res: DecompositionStudy) -> tuple[Table, Figure, list[Table]]:
     """The decomposition table and figure, and the predictor's diagnostic tables."""
     bayes = res.posterior is not None
+    reduced_from = res.info.get("features_before_components")
     table = decomposition_table(res.terms, interval_note(res), bayes, estimator=res.estimator, blocks=res.blocks,
-                                caution=res.caution)
+                                caution=res.caution,
+                                components=(res.info["n_features"], reduced_from) if reduced_from else None)
     fit, calibration = res.predictor_fit, res.calibration
     diagnostics = [
         Table("decomposition_predictor", fit, "Cross-fitted predictor of mu_i: fit per model",
@@ -165,7 +167,11 @@ ESTIMATOR_NOTES = {
 
 
 def decomposition_table(frame: pd.DataFrame, interval_note: str, bayes: bool, *, estimator: str = "interacted",
-                        blocks: tuple[str, ...] = ("model", "goal"), caution: str | None = None) -> Table:
+                        blocks: tuple[str, ...] = ("model", "goal"), caution: str | None = None,
+                        components: tuple[int, int] | None = None) -> Table:
+    """``components`` (q, d): the features were reduced to their q leading principal components of d."""
+    reduction = (f" (reduced to the {components[0]} leading principal components of its {components[1]} features, "
+                 "so the steering term includes what the other directions carry)" if components else "")
     share = frame["steering_term"].abs() / (frame["steering_term"].abs() + frame["producible_term"].abs())
     ref = frame["reference"].iloc[0]
     return Table(
@@ -175,7 +181,7 @@ def decomposition_table(frame: pd.DataFrame, interval_note: str, bayes: bool, *,
         interpretation=(
             f"Averaged over models, {share[~frame['method'].str.startswith('Bayes')].mean():.0%} of the "
             "size of the two terms is the steering mechanism E_p2[mu2 - mu1]; the rest is the producible "
-            f"set E_p2[mu1] - E_p1[mu1]. Estimand: mu_i conditions on {' + '.join(blocks)}"
+            f"set E_p2[mu1] - E_p1[mu1]. Estimand: mu_i conditions on {' + '.join(blocks)}{reduction}"
             + ("" if "prompt" in blocks else " (prompts adapt to the model, so they are left out by default)")
             + f"; estimator: {estimator}."
             + (f" Caution: {caution}." if caution else "")

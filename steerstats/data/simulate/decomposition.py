@@ -27,7 +27,9 @@ The defaults are additive and linear (one slope, no curvature); :func:`nonadditi
 the scenario an additive estimator cannot fit: slopes that differ by model, curvature, and goal
 distributions that differ across models.
 
-The goal's "image embedding" is x_g itself (``truth.goal_embeddings``, keyed by goal URL); its
+The goal's "image embedding" is x_g itself (``truth.goal_embeddings``, keyed by goal URL), followed
+by ``irrelevant_features`` columns of N(0, irrelevant_sd^2) noise that neither the outcome nor p_i
+depends on (a high-dimensional embedding whose signal lies in its leading components); its
 ``reference_prompt`` is a text whose words encode the quantised coordinates of x_g, and the user's
 prompt paraphrases part of it, so text embedders can also see the goal.
 """
@@ -62,6 +64,8 @@ class DecompositionSimParams:
     curvature: float = 0.0  # kappa: non-linear goal effect kappa * (d^2 - 1), or kappa * sin(1.5 d)
     curvature_shape: str = "quadratic"  # "quadratic" | "sine"
     n_features: int = 6
+    irrelevant_features: int = 0  # extra goal features, N(0, irrelevant_sd^2), unrelated to y and to p_i
+    irrelevant_sd: float = 0.5
     users_per_model: int = 28
     goals_per_user: int = 2
     attempts: int = 5
@@ -78,6 +82,8 @@ class DecompositionSimParams:
             raise ConfigError("slopes need one value per model")
         if self.curvature_shape not in ("quadratic", "sine"):
             raise ConfigError("curvature_shape must be 'quadratic' or 'sine'")
+        if self.irrelevant_features < 0 or self.irrelevant_sd <= 0:
+            raise ConfigError("irrelevant_features must be >= 0 and irrelevant_sd > 0")
         if k < 2 or self.n_features < 1 or self.users_per_model < 1 or self.attempts < 1:
             raise ConfigError("the decomposition simulation needs >= 2 models, >= 1 feature, user, attempt")
 
@@ -154,7 +160,7 @@ def oracle_mu(params: DecompositionSimParams, frame: pd.DataFrame, goal_embeddin
     """(n, K) exact conditional mean of every row under every model's identity:
     c_k - s_k d(x_g) + kappa (d^2 - 1) + trend * (attempt - 3) (user, goal and attempt noise
     excluded)."""
-    x = goal_embeddings.set_index("goal_image").loc[frame["goal_image"]].to_numpy(dtype=float)
+    x = goal_embeddings.set_index("goal_image").loc[frame["goal_image"]].to_numpy(dtype=float)[:, : params.n_features]
     d = x @ difficulty_direction(params.n_features)
     mid = (params.attempts + 1) / 2
     base = goal_effect(params, d) + params.trend * (frame["attempt"].to_numpy() - mid)
@@ -168,7 +174,7 @@ class DecompositionTruth(SimulationTruth):
 
     params: DecompositionSimParams
     terms: pd.DataFrame  # true_decomposition(params): model, reference, observed_diff, steering_term, ...
-    goal_embeddings: pd.DataFrame  # goal_image + x0..x{k-1}
+    goal_embeddings: pd.DataFrame  # goal_image + x0..x{k-1} (+ irrelevant features)
     mu_oracle: np.ndarray  # (n, K) oracle_mu of the steering rows
 
     def terms_for(self, reference: str) -> pd.DataFrame:
@@ -199,7 +205,7 @@ def simulate_decomposition_study(
 ) -> Study:
     """A :class:`Study` with ``steering`` in the release schema and ``truth`` holding
     ``decomposition`` (population terms vs the first model), ``goal_embeddings`` (goal_image,
-    x0..x{k-1}), ``params`` and ``mu_oracle`` (see :func:`oracle_mu`). Deterministic for ``seed``."""
+    x0..x{k-1} and the irrelevant features after them), ``params`` and ``mu_oracle`` (see :func:`oracle_mu`). Deterministic for ``seed``."""
     p = params or DecompositionSimParams()
     rng = np.random.default_rng(seed)
     v = difficulty_direction(p.n_features)
@@ -245,7 +251,9 @@ def simulate_decomposition_study(
     )
     for col in ("goal_image", "steering_user_id", "reference_prompt", "model", "generated_image", "prompt"):
         frame[col] = frame[col].astype("str")
-    goal_embeddings = pd.DataFrame(x, columns=[f"x{j}" for j in range(p.n_features)])
+    if p.irrelevant_features:  # drawn last, so the other draws match the study without them
+        x = np.hstack([x, p.irrelevant_sd * rng.standard_normal((n_goals, p.irrelevant_features))])
+    goal_embeddings = pd.DataFrame(x, columns=[f"x{j}" for j in range(x.shape[1])])
     goal_embeddings.insert(0, "goal_image", pd.array(goal_urls, dtype="str"))
     truth = DecompositionTruth(params=p, terms=true_decomposition(p), goal_embeddings=goal_embeddings,
                                mu_oracle=oracle_mu(p, frame, goal_embeddings))
