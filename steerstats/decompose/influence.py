@@ -16,12 +16,17 @@ comparison k vs ref is the sum of two independent parts,
 with Welch-Satterthwaite degrees of freedom from (G_k - 1, G_ref - 1); otherwise one CR1 sum over
 the clusters touching either model, df = G - 1. The interval is theta +- t_df(1 - alpha/2) SE.
 
-Why the averaged influence: one split's variance V_s measures that split's estimate, split noise
-included, which averaging partly removes. Earlier versions used mean_s V_s - (S - 1)/S
-var_s(theta_s), right in expectation, but it subtracts a noisy term from a slightly conservative
-one and so magnifies the excess: on the same 600 non-additive studies SE / SD was 1.01-1.15 with
-it and 0.97-1.08 with the averaged influence (400 additive: 1.07-1.16 and 1.03-1.13). The split
-noise is 9-26% of one split's variance there; 20 splits by default leave 1/20 of it in the estimate.
+Why the averaged influence: each split's row influences are estimated with noise (its nuisance
+fits differ by split), which inflates that split's own variance V_s (one split's SE / SD was
+1.01-1.08 on the non-additive scenarios); averaging the influences over the splits averages that
+noise away, and the split noise of the estimate with it. Earlier versions used
+mean_s V_s - (S - 1)/S var_s(theta_s), which removes only the latter (0.55-0.69 of what averaging
+removes, on the same studies) and so kept the excess: on 600 non-additive studies SE / SD was
+1.01-1.15 with it and 0.97-1.08 with the averaged influence (400 additive: 1.07-1.16 and
+1.03-1.13). The split noise is 9-26% of one split's variance there; 20 splits by default leave
+1/20 of it in the estimate. Neither first-order variance carries the variance of the estimator's
+second-order remainder, which is large where the features are many for the goals (the regime in
+which that remainder also biases the terms, below).
 
 Measured (``steerstats decompose --validate --estimator interacted``, 28 users a model, 20 splits):
 the intervals of both terms cover 0.957-0.969 over R = 1000 nonadditive studies (SE / SD 1.00-1.05),
