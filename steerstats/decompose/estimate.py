@@ -232,8 +232,7 @@ def feature_dimension_caution(data: DecompositionData) -> str | None:
     """A sentence when the model with fewest goals has under :data:`MIN_GOALS_PER_FEATURE` goals per
     feature: there the density ratio is not learned well enough to remove mu's shrinkage bias
     (``nonadditive_highdim``: up to 1.1 SD at 64 features, with SE / SD 0.81-1.00), and no interval
-    covers that. It names
-    the number of leading components (``components``) that would meet the bound."""
+    covers that. It names the number of leading components (``components``) that meets the bound."""
     d = data.features.shape[1]
     if d == 0:
         return None
@@ -242,10 +241,11 @@ def feature_dimension_caution(data: DecompositionData) -> str | None:
         return None
     q = max(1, int(goals // MIN_GOALS_PER_FEATURE))
     return (f"{d} features for as few as {goals} goals a model ({goals / d:.1f} per feature, under "
-            f"{MIN_GOALS_PER_FEATURE:g}): in simulations this sparse the terms were biased by up to 1.1 SD and "
-            "their SEs down to 0.81 of the SD (decompose --validate --scenarios nonadditive_highdim); fewer, informative goal features "
-            f"(--goal-embeddings, or --components {q}: the leading principal components, which recovered the "
-            "terms when the signal lies in them, scenario nonadditive_spiked) make them trustworthy")
+            f"{MIN_GOALS_PER_FEATURE:g}): in simulations this sparse the terms were biased by up to 1.1 SD "
+            "and their SEs down to 0.81 of the SD (decompose --validate --scenarios nonadditive_highdim); "
+            f"fewer, informative goal features (--goal-embeddings, or --components {q}: the leading principal "
+            "components, which recovered the terms when the signal lies in them, scenario nonadditive_spiked) "
+            "make them trustworthy")
 
 
 def estimate_terms(data: DecompositionData, weights: np.ndarray | None = None) -> np.ndarray:

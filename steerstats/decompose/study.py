@@ -156,7 +156,8 @@ def run_decomposition(
     parts = [decomposition_frame(data, boot, "influence function" if influence else "cluster bootstrap (refit)", truth)]
     mu, alphas = crossfit_mu(data)
     info: dict[str, Any] = {"ridge_alpha_per_fold": alphas.tolist(), "n_features": int(data.features.shape[1]),
-                            "features_before_components": data.reduced_from, "estimator": estimator, "blocks": list(blocks), "interval": boot.method}
+                            "features_before_components": data.reduced_from, "estimator": estimator,
+                            "blocks": list(blocks), "interval": boot.method}
     fit, calibration = predictor_diagnostics(data, mu)
     posterior = None
     if bayes:

@@ -41,7 +41,8 @@ def _scenarios() -> dict:
     return {"additive": DecompositionSimParams(), "nonadditive": nonadditive_params(),
             "nonadditive_sine": nonadditive_params(curvature_shape="sine", curvature=0.05),
             "nonadditive_highdim": nonadditive_params(n_features=HIGHDIM_FEATURES),
-            "nonadditive_spiked": nonadditive_params(irrelevant_features=HIGHDIM_FEATURES - 6)}
+            "nonadditive_spiked": nonadditive_params(
+                irrelevant_features=HIGHDIM_FEATURES - nonadditive_params().n_features)}
 
 
 #: scenario name -> what it breaks
