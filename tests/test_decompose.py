@@ -498,30 +498,28 @@ def test_influence_interval_is_the_cr1_variance_of_the_split_averaged_influence(
     """The estimate averages the S splits' terms; its variance is the CR1 variance of the averaged
     row influence (not the average of the splits' variances, which keeps the split noise that
     averaging removed)."""
-    import dataclasses
-
     from steerstats.decompose import influence_terms
-    from steerstats.decompose.density_ratio import density_ratio_influence, fit_density_ratios
-    from steerstats.decompose.estimate import crossfit_mu
-    from steerstats.decompose.influence import cluster_variance
-    from steerstats.decompose.terms import debiased_influence
-    from steerstats.predictors.split import goal_fold_ids
+    from steerstats.decompose.influence import cluster_variance, split_terms
 
     data = _data(study)
     seed, n_splits = 4, 2
-    per_split = []
-    for s in range(n_splits):
-        split = data if s == 0 else dataclasses.replace(
-            data, fold=goal_fold_ids(data.goal, data.n_folds, seed=int(np.random.SeedSequence([seed, s]).generate_state(1)[0])))
-        mu, _ = crossfit_mu(split)
-        ratios = fit_density_ratios(split)
-        per_split.append(debiased_influence(split.y, split.codes, mu, split.reference, ratios.weights,
-                                            density_ratio_influence(split, mu, ratios)))
-    expected, df = cluster_variance((per_split[0] + per_split[1]) / 2, data)
+    (theta0, psi0), (theta1, psi1) = split_terms(data, 0, seed), split_terms(data, 1, seed)
+    expected, df = cluster_variance((psi0 + psi1) / 2, data)
     got = influence_terms(data, n_splits=n_splits, seed=seed)
+    np.testing.assert_allclose(got.estimate, (theta0 + theta1) / 2, rtol=1e-12)
     np.testing.assert_allclose(got.se**2, expected, rtol=1e-10, atol=1e-15)
     np.testing.assert_allclose(got.df, df, rtol=1e-10)
-    mean_of_variances = (cluster_variance(per_split[0], data)[0] + cluster_variance(per_split[1], data)[0]) / 2
+    assert not np.array_equal(psi0, psi1)  # split 1 draws other folds
+    # a split's influence includes the estimation of the density ratios (split 0: the data's own folds)
+    from steerstats.decompose.density_ratio import density_ratio_influence, fit_density_ratios
+    from steerstats.decompose.estimate import crossfit_mu
+    from steerstats.decompose.terms import debiased_influence
+
+    mu, _ = crossfit_mu(data)
+    ratios = fit_density_ratios(data)
+    np.testing.assert_allclose(psi0, debiased_influence(data.y, data.codes, mu, data.reference, ratios.weights,
+                                                        density_ratio_influence(data, mu, ratios)), rtol=1e-12)
+    mean_of_variances = (cluster_variance(psi0, data)[0] + cluster_variance(psi1, data)[0]) / 2
     others = [m for m in range(len(data.models)) if m != data.reference]
     # Jensen: averaging removes the split noise of the steering and producible terms (the observed difference has none)
     assert (expected[1:3][:, others] < mean_of_variances[1:3][:, others]).all()

@@ -90,6 +90,21 @@ def cluster_variance(influence: np.ndarray, data: DecompositionData) -> tuple[np
     return var, df
 
 
+def split_terms(data: DecompositionData, split: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """(theta_s (4, K), row influences psi_s (n, 4, K)) of cross-fitting split ``split``: goal folds
+    drawn with seed [seed, split] (split 0 keeps the data's own), mu and the density ratios fitted
+    on them, the ratios' estimation included in psi_s."""
+    if split:
+        fold_seed = int(np.random.SeedSequence([seed, split]).generate_state(1)[0])
+        data = dataclasses.replace(data, fold=goal_fold_ids(data.goal, data.n_folds, seed=fold_seed))
+    mu, _ = crossfit_mu(data)
+    ratios = fit_density_ratios(data)
+    theta = debiased_terms(data.y, data.codes, mu, data.reference, ratios.weights)
+    psi = debiased_influence(data.y, data.codes, mu, data.reference, ratios.weights,
+                             density_ratio_influence(data, mu, ratios))
+    return theta, psi
+
+
 def influence_terms(
     data: DecompositionData,
     *,
@@ -109,13 +124,9 @@ def influence_terms(
         raise ConfigError(f"level must be in (0, 1), got {level}")
     estimates, influence = [], 0.0
     for s in range(n_splits):
-        split = data if s == 0 else dataclasses.replace(
-            data, fold=goal_fold_ids(data.goal, data.n_folds, seed=int(np.random.SeedSequence([seed, s]).generate_state(1)[0])))
-        mu, _ = crossfit_mu(split)
-        ratios = fit_density_ratios(split)
-        estimates.append(debiased_terms(split.y, split.codes, mu, split.reference, ratios.weights))
-        influence = influence + debiased_influence(split.y, split.codes, mu, split.reference, ratios.weights,
-                                                   density_ratio_influence(split, mu, ratios)) / n_splits
+        theta, psi = split_terms(data, s, seed)
+        estimates.append(theta)
+        influence = influence + psi / n_splits
     draws = np.stack(estimates)
     estimate = draws.mean(axis=0)
     variance, df = cluster_variance(influence, data)
